@@ -1,0 +1,2 @@
+-- name: directories_sync
+select directories_sync(entries => %(entries)s::jsonb) as result;

@@ -1,0 +1,220 @@
+"""The project's own PostgreSQL 15 cluster, shaped like a Supabase project's database.
+
+`supabase start` needs Docker, which this machine lacks, so `make db` runs this instead:
+a cluster under `.local/pg` on 127.0.0.1:54322 (the port `supabase start` uses), the Supabase
+bootstrap from `devstack/supabase_bootstrap.sql`, then our migrations applied by the real
+supabase CLI (so its migration history table is the one a hosted project keeps), then
+`supabase/seed.sql`, then `directories.json`.
+
+Usage: python -m devstack.localdb {up|down|reset|prepare DBNAME|url}
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
+CLUSTER_DIR = ROOT / ".local" / "pg"
+DATA_DIR = CLUSTER_DIR / "data"
+SOCKET_DIR = CLUSTER_DIR / "run"
+LOG_FILE = CLUSTER_DIR / "server.log"
+PORT = int(os.environ.get("LOCAL_DB_PORT", "54322"))
+BOOTSTRAP_SQL = Path(__file__).with_name("supabase_bootstrap.sql")
+SUPABASE_CLI = ROOT / "node_modules" / ".bin" / "supabase"
+
+# Durability is worthless for a throwaway dev/test cluster; these make it start and run fast.
+SERVER_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "port": str(PORT),
+    "wal_level": "logical",
+    "max_connections": "300",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "256MB",
+    "max_wal_senders": "10",
+    "max_replication_slots": "10",
+    "log_min_messages": "warning",
+    "timezone": "'UTC'",
+}
+
+
+def database_url(dbname: str = "postgres") -> str:
+    return f"postgresql://postgres:postgres@127.0.0.1:{PORT}/{dbname}"
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root; CI and this machine run as root.
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *args]
+    return args
+
+
+def _run(args: list[str], **kwargs: object) -> None:
+    subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def _initdb() -> None:
+    CLUSTER_DIR.mkdir(parents=True, exist_ok=True)
+    SOCKET_DIR.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        shutil.chown(CLUSTER_DIR, "postgres", "postgres")
+        shutil.chown(SOCKET_DIR, "postgres", "postgres")
+    _run(
+        _as_postgres_user(
+            [
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(DATA_DIR),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        stdout=subprocess.DEVNULL,
+    )
+    settings = "".join(f"{key} = {value}\n" for key, value in SERVER_SETTINGS.items())
+    settings += f"unix_socket_directories = '{SOCKET_DIR}'\n"
+    with (DATA_DIR / "postgresql.conf").open("a") as conf:
+        conf.write("\n# devstack/localdb.py\n" + settings)
+
+
+def _is_running() -> bool:
+    if not DATA_DIR.exists():
+        return False
+    status = subprocess.run(
+        _as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(DATA_DIR), "status"]),
+        capture_output=True,
+        check=False,
+    )
+    return status.returncode == 0
+
+
+def start() -> None:
+    """Start the cluster if it is not running (idempotent)."""
+    if not (DATA_DIR / "PG_VERSION").exists():
+        _initdb()
+    if _is_running():
+        return
+    _run(
+        _as_postgres_user(
+            [str(PG_BIN / "pg_ctl"), "-D", str(DATA_DIR), "-l", str(LOG_FILE), "-w", "start"]
+        ),
+        stdout=subprocess.DEVNULL,
+    )
+    _wait_until_ready()
+
+
+def stop() -> None:
+    if _is_running():
+        _run(
+            _as_postgres_user(
+                [str(PG_BIN / "pg_ctl"), "-D", str(DATA_DIR), "-m", "fast", "-w", "stop"]
+            ),
+            stdout=subprocess.DEVNULL,
+        )
+
+
+def _wait_until_ready(timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with psycopg.connect(database_url(), connect_timeout=2):
+                return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def _apply_bootstrap(dbname: str) -> None:
+    with psycopg.connect(database_url(dbname), autocommit=True) as conn:
+        conn.execute(BOOTSTRAP_SQL.read_text())  # type: ignore[arg-type]
+        # pgTAP is only in the test tool chain; a database without it is still a good one.
+        available = conn.execute(
+            "select 1 from pg_available_extensions where name = 'pgtap'"
+        ).fetchone()
+        if available:
+            conn.execute("create extension if not exists pgtap with schema extensions")
+
+
+def _apply_migrations(dbname: str) -> None:
+    """Apply supabase/migrations and supabase/seed.sql with the real supabase CLI."""
+    if not SUPABASE_CLI.exists():
+        sys.exit("supabase CLI missing: run `npm ci` (make deps does) first")
+    _run(
+        [
+            str(SUPABASE_CLI),
+            "db",
+            "push",
+            "--db-url",
+            database_url(dbname) + "?sslmode=disable",
+            "--include-seed",
+            "--yes",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def _sync_directories(dbname: str) -> None:
+    from dbolt.directories import load_directories, sync_directories
+
+    with psycopg.connect(database_url(dbname)) as conn:
+        sync_directories(conn, load_directories(ROOT / "directories.json"))
+
+
+def prepare(dbname: str) -> None:
+    """Create `dbname` if needed and bring it to the current schema, seed and directory list."""
+    start()
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone()
+        if not exists:
+            conn.execute(f'create database "{dbname}"')
+    _apply_bootstrap(dbname)
+    _apply_migrations(dbname)
+    _sync_directories(dbname)
+
+
+def reset() -> None:
+    stop()
+    shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
+    prepare("postgres")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m devstack.localdb", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("up", help="start the cluster and migrate the postgres database")
+    sub.add_parser("down", help="stop the cluster")
+    sub.add_parser("reset", help="delete the cluster and build it again from scratch")
+    sub.add_parser("url", help="print DATABASE_URL")
+    prepare_cmd = sub.add_parser("prepare", help="create and migrate another database")
+    prepare_cmd.add_argument("dbname")
+    args = parser.parse_args(argv)
+
+    if args.command == "up":
+        prepare("postgres")
+    elif args.command == "down":
+        stop()
+    elif args.command == "reset":
+        reset()
+    elif args.command == "prepare":
+        prepare(args.dbname)
+    if args.command != "down":
+        print(f"DATABASE_URL={database_url()}")
+
+
+if __name__ == "__main__":
+    main()
