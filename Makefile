@@ -1,0 +1,49 @@
+# DirectoryBolt — the face for developers and ops. `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+PY := .venv/bin/python
+PGTAP_DB := dbolt_pgtap
+
+.PHONY: help deps up db db-reset db-down directories-sync test test-sql test-py lint fmt bench-queue
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+deps: ## Install apt, Python and npm dependencies (skips what is already installed)
+	@devstack/install-deps.sh
+
+up: deps ## Run the whole local stack in the foreground (Ctrl-C stops it all)
+	@$(PY) -m devstack.up
+
+db: deps ## Start the local Supabase-shaped Postgres on 127.0.0.1:54322 and migrate it
+	@$(PY) -m devstack.localdb up
+
+db-reset: deps ## Delete the local cluster and rebuild it from the migrations
+	@$(PY) -m devstack.localdb reset
+
+db-down: ## Stop the local cluster
+	@$(PY) -m devstack.localdb down
+
+directories-sync: deps ## Validate directories.json and sync it into the local database
+	@.venv/bin/dbolt directories sync
+
+test: deps lint test-sql test-py ## Everything CI runs: lint, pgTAP, then pytest
+
+test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh database
+	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
+	@pg_prove --failures --timer -h 127.0.0.1 -p 54322 -U postgres -d $(PGTAP_DB) supabase/tests/*.sql
+
+test-py: deps ## pytest: unit, integration and concurrency tests against the local cluster
+	@$(PY) -m pytest
+
+lint: deps ## ruff (lint + format check) and mypy --strict
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy
+
+fmt: deps ## Apply ruff's formatting and safe fixes
+	@.venv/bin/ruff format .
+	@.venv/bin/ruff check --fix .
+
+bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs procrastinate
+	@$(PY) -m bench.queue
