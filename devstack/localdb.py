@@ -6,12 +6,16 @@ bootstrap from `devstack/supabase_bootstrap.sql`, then our migrations applied by
 supabase CLI (so its migration history table is the one a hosted project keeps), then
 `supabase/seed.sql`, then `directories.json`.
 
-Usage: python -m devstack.localdb {up|down|reset|prepare DBNAME|url}
+Tests and pgTAP get their own databases cloned from a template database (`fresh NAME`),
+which is rebuilt whenever the bootstrap, migrations, seed or directory list change.
+
+Usage: python -m devstack.localdb {up|down|reset|url|prepare NAME|fresh NAME}
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import shutil
 import subprocess
@@ -30,6 +34,7 @@ LOG_FILE = CLUSTER_DIR / "server.log"
 PORT = int(os.environ.get("LOCAL_DB_PORT", "54322"))
 BOOTSTRAP_SQL = Path(__file__).with_name("supabase_bootstrap.sql")
 SUPABASE_CLI = ROOT / "node_modules" / ".bin" / "supabase"
+TEMPLATE_DB = "dbolt_template"
 
 # Durability is worthless for a throwaway dev/test cluster; these make it start and run fast.
 SERVER_SETTINGS = {
@@ -153,7 +158,7 @@ def _apply_migrations(dbname: str) -> None:
     """Apply supabase/migrations and supabase/seed.sql with the real supabase CLI."""
     if not SUPABASE_CLI.exists():
         sys.exit("supabase CLI missing: run `npm ci` (make deps does) first")
-    _run(
+    result = subprocess.run(
         [
             str(SUPABASE_CLI),
             "db",
@@ -164,8 +169,14 @@ def _apply_migrations(dbname: str) -> None:
             "--yes",
         ],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if result.returncode != 0:
+        # The CLI's chatter is noise when it works and the whole story when it fails.
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"supabase db push failed for database {dbname}")
 
 
 def _sync_directories(dbname: str) -> None:
@@ -187,6 +198,46 @@ def prepare(dbname: str) -> None:
     _sync_directories(dbname)
 
 
+def _schema_digest() -> str:
+    """Changes whenever anything that shapes a prepared database changes."""
+    digest = hashlib.sha256()
+    inputs = [
+        BOOTSTRAP_SQL,
+        *sorted((ROOT / "supabase" / "migrations").glob("*.sql")),
+        ROOT / "supabase" / "seed.sql",
+        ROOT / "directories.json",
+    ]
+    for path in inputs:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _ensure_template() -> None:
+    digest = _schema_digest()
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        row = conn.execute(
+            "select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
+            (TEMPLATE_DB,),
+        ).fetchone()
+        if row is not None and row[0] == digest:
+            return
+        conn.execute(f'drop database if exists "{TEMPLATE_DB}" with (force)')
+    prepare(TEMPLATE_DB)
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(f"comment on database \"{TEMPLATE_DB}\" is '{digest}'")
+
+
+def fresh(dbname: str) -> str:
+    """Drop `dbname` and clone it from the (up-to-date) template; returns its URL."""
+    start()
+    _ensure_template()
+    with psycopg.connect(database_url(), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{dbname}" with (force)')
+        conn.execute(f'create database "{dbname}" template "{TEMPLATE_DB}"')
+    return database_url(dbname)
+
+
 def reset() -> None:
     stop()
     shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
@@ -202,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("url", help="print DATABASE_URL")
     prepare_cmd = sub.add_parser("prepare", help="create and migrate another database")
     prepare_cmd.add_argument("dbname")
+    fresh_cmd = sub.add_parser("fresh", help="recreate a database as a copy of the template")
+    fresh_cmd.add_argument("dbname")
     args = parser.parse_args(argv)
 
     if args.command == "up":
@@ -212,8 +265,10 @@ def main(argv: list[str] | None = None) -> None:
         reset()
     elif args.command == "prepare":
         prepare(args.dbname)
+    elif args.command == "fresh":
+        fresh(args.dbname)
     if args.command != "down":
-        print(f"DATABASE_URL={database_url()}")
+        print(f"DATABASE_URL={database_url(getattr(args, 'dbname', 'postgres'))}")
 
 
 if __name__ == "__main__":
