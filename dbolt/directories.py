@@ -63,7 +63,9 @@ def load_directories(path: Path) -> list[dict[str, Any]]:
     return validate_document(document, str(path))
 
 
-def sync_directories(conn: psycopg.Connection[Any], entries: list[dict[str, Any]]) -> dict[str, int]:
+def sync_directories(
+    conn: psycopg.Connection[Any], entries: list[dict[str, Any]]
+) -> dict[str, int]:
     """Upsert every entry and disable the ones no longer listed, in one transaction."""
     with conn.transaction():
         row = Queries.load().fetch_one(conn, "directories_sync", entries=Jsonb(entries))

@@ -145,7 +145,7 @@ def _wait_until_ready(timeout: float = 30.0) -> None:
 
 def _apply_bootstrap(dbname: str) -> None:
     with psycopg.connect(database_url(dbname), autocommit=True) as conn:
-        conn.execute(BOOTSTRAP_SQL.read_text())  # type: ignore[arg-type]
+        conn.execute(BOOTSTRAP_SQL.read_text())
         # pgTAP is only in the test tool chain; a database without it is still a good one.
         available = conn.execute(
             "select 1 from pg_available_extensions where name = 'pgtap'"
@@ -215,17 +215,18 @@ def _schema_digest() -> str:
 
 def _ensure_template() -> None:
     digest = _schema_digest()
-    with psycopg.connect(database_url(), autocommit=True) as conn:
-        row = conn.execute(
+    # Several test processes may ask at once; one rebuilds, the others wait and reuse it.
+    with psycopg.connect(database_url(), autocommit=True) as lock_conn:
+        lock_conn.execute("select pg_advisory_lock(hashtext(%s))", (TEMPLATE_DB,))
+        row = lock_conn.execute(
             "select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
             (TEMPLATE_DB,),
         ).fetchone()
         if row is not None and row[0] == digest:
             return
-        conn.execute(f'drop database if exists "{TEMPLATE_DB}" with (force)')
-    prepare(TEMPLATE_DB)
-    with psycopg.connect(database_url(), autocommit=True) as conn:
-        conn.execute(f"comment on database \"{TEMPLATE_DB}\" is '{digest}'")
+        lock_conn.execute(f'drop database if exists "{TEMPLATE_DB}" with (force)')
+        prepare(TEMPLATE_DB)
+        lock_conn.execute(f"comment on database \"{TEMPLATE_DB}\" is '{digest}'")
 
 
 def fresh(dbname: str) -> str:

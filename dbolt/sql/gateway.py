@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, LiteralString, cast
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -60,9 +60,9 @@ class Queries:
     def load(cls) -> Queries:
         return cls(load_queries())
 
-    def _text(self, name: str) -> LiteralString:
+    def _text(self, name: str) -> str:
         try:
-            return cast(LiteralString, self.sql[name])
+            return self.sql[name]
         except KeyError:
             raise KeyError(f"no query named {name!r} in {QUERIES_DIR}") from None
 

@@ -6,8 +6,9 @@ create type public.weekday as enum ('mon', 'tue', 'wed', 'thu', 'fri', 'sat', 's
 
 -- Opening hours: {"mon": [{"open": "09:00", "close": "17:00"}], "sun": [], ...}; every weekday
 -- present, an empty list means closed, ranges are HH:MM with open before close.
+-- strict: null hours (form not filled yet) are allowed here; completeness is checked apart.
 create function private.hours_are_valid(hours jsonb) returns boolean
-language sql immutable set search_path = ''
+language sql immutable strict set search_path = ''
 as $$
   select jsonb_typeof(hours) = 'object'
     and (select count(*) from jsonb_object_keys(hours)) = 7

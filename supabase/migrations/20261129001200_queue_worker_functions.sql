@@ -238,6 +238,35 @@ $$;
 revoke execute on function public.jobs_start_directory(uuid, uuid, text) from public;
 grant execute on function public.jobs_start_directory(uuid, uuid, text) to service_role;
 
+-- The directory row if this exact attempt was already reported (an empty row otherwise);
+-- the same attempt reported with a different outcome is a contradiction and refused.
+create function private.previous_report(
+  job_id uuid, directory_id text, attempt int, outcome public.attempt_outcome, confirmed boolean
+) returns public.job_directories
+language plpgsql set search_path = ''
+as $$
+declare
+  v_previous public.job_results;
+  v_dir public.job_directories;
+begin
+  select r.* into v_previous from public.job_results r
+   where r.job_id = previous_report.job_id and r.directory_id = previous_report.directory_id
+     and r.attempt = previous_report.attempt;
+  if not found then
+    return v_dir;
+  end if;
+  if v_previous.outcome is distinct from previous_report.outcome
+     or v_previous.confirmed <> coalesce(previous_report.confirmed, false) then
+    raise exception 'attempt % of directory % in job % was already reported as %',
+      v_previous.attempt, v_previous.directory_id, v_previous.job_id, v_previous.outcome
+      using errcode = 'DB002';
+  end if;
+  select d.* into v_dir from public.job_directories d
+   where d.job_id = v_previous.job_id and d.directory_id = v_previous.directory_id;
+  return v_dir;
+end;
+$$;
+
 create function public.jobs_report_attempt(
   job_id uuid,
   lease_token uuid,
@@ -260,24 +289,14 @@ as $$
 declare
   v_job public.jobs;
   v_dir public.job_directories;
-  v_previous public.job_results;
   v_from public.job_directory_status;
   v_next public.job_directory_status;
 begin
   -- A resent report (the worker never saw our answer) is acknowledged, not applied twice,
   -- even if the lease has moved on since.
-  select r.* into v_previous from public.job_results r
-   where r.job_id = jobs_report_attempt.job_id and r.directory_id = jobs_report_attempt.directory_id
-     and r.attempt = jobs_report_attempt.attempt;
-  if found then
-    if v_previous.outcome <> jobs_report_attempt.outcome
-       or v_previous.confirmed <> coalesce(jobs_report_attempt.confirmed, false) then
-      raise exception 'attempt % of directory % in job % was already reported as %',
-        v_previous.attempt, v_previous.directory_id, v_previous.job_id, v_previous.outcome
-        using errcode = 'DB002';
-    end if;
-    select d.* into v_dir from public.job_directories d
-     where d.job_id = v_previous.job_id and d.directory_id = v_previous.directory_id;
+  v_dir := private.previous_report(jobs_report_attempt.job_id, jobs_report_attempt.directory_id,
+    jobs_report_attempt.attempt, jobs_report_attempt.outcome, jobs_report_attempt.confirmed);
+  if v_dir.job_id is not null then
     return v_dir;
   end if;
 
@@ -295,6 +314,13 @@ begin
     'action_required is required when outcome is needs_action');
 
   v_job := private.leased_job(jobs_report_attempt.job_id, jobs_report_attempt.lease_token);
+  -- Checked again under the job's lock: the same report sent twice at once must not be
+  -- refused as a report on a directory that is already done.
+  v_dir := private.previous_report(v_job.id, jobs_report_attempt.directory_id,
+    jobs_report_attempt.attempt, jobs_report_attempt.outcome, jobs_report_attempt.confirmed);
+  if v_dir.job_id is not null then
+    return v_dir;
+  end if;
   select d.* into v_dir from public.job_directories d
    where d.job_id = v_job.id and d.directory_id = jobs_report_attempt.directory_id
    for update;

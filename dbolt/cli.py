@@ -1,0 +1,99 @@
+"""`dbolt`: the operator's command line. Later parts add subcommands here."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import psycopg
+
+from dbolt.directories import DirectoryListError, load_directories, sync_directories
+from dbolt.settings import ServiceSettings
+from dbolt.sql import DomainError, Queries
+
+DEFAULT_DIRECTORIES = Path("directories.json")
+
+
+def _connect(settings: ServiceSettings) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(settings.database_url.get_secret_value(), autocommit=True)
+
+
+def _directories_validate(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    entries = load_directories(args.file)
+    enabled = sum(1 for entry in entries if entry["enabled"])
+    print(f"{args.file}: {len(entries)} directories, {enabled} enabled — valid")
+    return 0
+
+
+def _directories_sync(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    entries = load_directories(args.file)
+    with _connect(settings) as conn:
+        result = sync_directories(conn, entries)
+    print(
+        f"synced {args.file}: {result['upserted']} upserted, "
+        f"{result['disabled']} disabled (no longer listed)"
+    )
+    return 0
+
+
+def _queue_stats(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    with _connect(settings) as conn:
+        row = Queries.load().fetch_one(conn, "queue_stats")
+    assert row is not None
+    print(json.dumps(row["stats"], indent=2, sort_keys=True))
+    return 0
+
+
+def _queue_reap(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    with _connect(settings) as conn:
+        rows = Queries.load().fetch_all(
+            conn, "jobs_reap_expired", max_lost_leases=args.max_lost_leases
+        )
+    for row in rows:
+        print(f"{row['job_id']} -> {row['status']} (lost leases: {row['lost_leases']})")
+    print(f"reaped {len(rows)} expired leases")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dbolt", description="DirectoryBolt operations")
+    groups = parser.add_subparsers(dest="group", required=True)
+
+    directories = groups.add_parser("directories", help="the master directory list")
+    directory_commands = directories.add_subparsers(dest="command", required=True)
+    for name, handler, text in [
+        ("validate", _directories_validate, "check directories.json against its schema"),
+        ("sync", _directories_sync, "validate, then upsert into the database"),
+    ]:
+        command = directory_commands.add_parser(name, help=text)
+        command.add_argument("--file", type=Path, default=DEFAULT_DIRECTORIES)
+        command.set_defaults(handler=handler)
+
+    queue = groups.add_parser("queue", help="inspect and maintain the job queue")
+    queue_commands = queue.add_subparsers(dest="command", required=True)
+    stats = queue_commands.add_parser("stats", help="print queue_stats() as JSON")
+    stats.set_defaults(handler=_queue_stats)
+    reap = queue_commands.add_parser("reap", help="return expired leases to pending")
+    reap.add_argument("--max-lost-leases", type=int, default=3)
+    reap.set_defaults(handler=_queue_reap)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = ServiceSettings()
+    try:
+        code: int = args.handler(args, settings)
+    except DirectoryListError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except DomainError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Local stand-ins for Supabase and the outside world. Never imported by production code."""

@@ -1,0 +1,40 @@
+"""Shared fixtures: a real PostgreSQL cluster (devstack.localdb) and a fresh database per
+test, cloned from a fully migrated template. No fakes of our own schema."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbolt.sql import Queries
+from devstack import localdb
+
+_database_names = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def cluster() -> None:
+    localdb.start()
+
+
+@pytest.fixture(scope="session")
+def queries() -> Queries:
+    return Queries.load()
+
+
+@pytest.fixture
+def db_url(cluster: None) -> str:
+    """URL of a brand-new database holding the migrations, seed and directory list."""
+    name = f"pytest_{os.getpid()}_{next(_database_names)}"
+    return localdb.fresh(name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
+    with psycopg.connect(db_url, autocommit=True) as connection:
+        yield connection

@@ -1,0 +1,1 @@
+"""The Stripe webhook receiver: verifies signatures and records each event once."""
