@@ -71,3 +71,9 @@ select jd.directory_id, jd.position, jd.status, jd.attempts, jd.max_attempts,
   join directories d on d.id = jd.directory_id
  where jd.job_id = %(job_id)s and jd.status in ('queued', 'in_progress')
  order by jd.position;
+
+-- name: jobs_confirm_live
+select * from jobs_confirm_live(
+  job_id => %(job_id)s, directory_id => %(directory_id)s, listing_url => %(listing_url)s,
+  actor => %(actor)s
+);

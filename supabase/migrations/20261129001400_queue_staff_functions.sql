@@ -227,3 +227,38 @@ as $$
 $$;
 revoke execute on function public.queue_stats() from public;
 grant execute on function public.queue_stats() to service_role;
+
+-- A submitted listing was found live on the directory (by staff or a later verification
+-- pass): the proof the customer paid for.
+create function public.jobs_confirm_live(job_id uuid, directory_id text, listing_url text, actor text)
+returns public.job_directories
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  v_dir public.job_directories;
+begin
+  perform private.check_actor(jobs_confirm_live.actor);
+  perform private.check_argument(coalesce(jobs_confirm_live.listing_url, '') ~ '^https?://',
+    'listing_url must be an http(s) URL');
+  select d.* into v_dir from public.job_directories d
+   where d.job_id = jobs_confirm_live.job_id and d.directory_id = jobs_confirm_live.directory_id
+   for update;
+  if not found then
+    raise exception 'directory % is not part of job %', jobs_confirm_live.directory_id,
+      jobs_confirm_live.job_id using errcode = 'DB003';
+  end if;
+  if v_dir.status <> 'submitted' then
+    raise exception 'directory % of job % is %; only a submitted listing can go live',
+      v_dir.directory_id, v_dir.job_id, v_dir.status using errcode = 'DB002';
+  end if;
+  update public.job_directories d
+     set status = 'live', listing_url = jobs_confirm_live.listing_url
+   where d.job_id = v_dir.job_id and d.directory_id = v_dir.directory_id
+  returning d.* into v_dir;
+  perform private.audit(jobs_confirm_live.actor, 'directory.live', v_dir.job_id, v_dir.directory_id,
+    'submitted', 'live', jsonb_build_object('listing_url', v_dir.listing_url));
+  return v_dir;
+end;
+$$;
+revoke execute on function public.jobs_confirm_live(uuid, text, text, text) from public;
+grant execute on function public.jobs_confirm_live(uuid, text, text, text) to service_role;
