@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
 
-.PHONY: help deps up db db-reset db-down directories-sync test test-sql test-py lint fmt bench-queue
+.PHONY: help deps up db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ db-down: ## Stop the local cluster
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@.venv/bin/dbolt directories sync
 
-test: deps lint test-sql test-py ## Everything CI runs: lint, pgTAP, then pytest
+test: deps lint db-lint test-sql test-py ## Everything CI runs: lint, SQL lint, pgTAP, then pytest
 
 test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh database
 	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
@@ -40,6 +40,11 @@ lint: deps ## ruff (lint + format check) and mypy --strict
 	@.venv/bin/ruff check .
 	@.venv/bin/ruff format --check .
 	@.venv/bin/mypy
+
+db-lint: deps ## plpgsql_check over our SQL functions (supabase db lint), warnings fail
+	@$(PY) -m devstack.localdb fresh dbolt_lint >/dev/null
+	@node_modules/.bin/supabase db lint --db-url "postgresql://postgres:postgres@127.0.0.1:54322/dbolt_lint?sslmode=disable" \
+		--schema public,private,dev --level warning --fail-on warning
 
 fmt: deps ## Apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format .

@@ -129,7 +129,7 @@ as $$
 declare
   v_candidate public.jobs;
   v_job public.jobs;
-  v_full_tiers text[] := '{}';
+  v_full_tiers text[] := '{}'::text[];
 begin
   perform private.check_argument(btrim(coalesce(jobs_next.worker_id, '')) <> '',
     'worker_id is required');
