@@ -43,6 +43,9 @@ as $$
      or (field = 'hours' and business -> field = '{}'::jsonb)
 $$;
 grant execute on function private.business_missing_fields(jsonb) to authenticated, service_role;
+-- CHECK constraints run with the writer's privileges, so every role that may write customers
+-- must be able to evaluate this one.
+grant execute on function private.hours_are_valid(jsonb) to authenticated, service_role;
 
 create table public.customers (
   id uuid primary key default gen_random_uuid(),

@@ -120,7 +120,6 @@ create table public.job_results (
 comment on table public.job_results is
   'One row per submission attempt, as reported by a worker: the progress log customers and staff read. Idempotent per (job, directory, attempt).';
 create index job_results_reported_at_idx on public.job_results (reported_at);
-create index job_results_directory_idx on public.job_results (directory_id, reported_at);
 
 alter table public.jobs enable row level security;
 alter table public.job_directories enable row level security;

@@ -41,6 +41,29 @@ begin
 end;
 $$;
 
+-- Moves a job's directories from one of `from_statuses` to `to_status` and audits each one,
+-- for the transitions that act on a whole job (release, reap, pause, cancel).
+create function private.move_directories(
+  job_id uuid, from_statuses public.job_directory_status[], to_status public.job_directory_status,
+  actor text, action text, message text default null
+) returns int
+language sql set search_path = ''
+as $$
+  with moved as (
+    update public.job_directories d
+       set status = $3, last_message = coalesce($6, d.last_message)
+      from public.job_directories before_move
+     where d.job_id = $1 and d.status = any ($2)
+       and before_move.job_id = d.job_id and before_move.directory_id = d.directory_id
+    returning d.directory_id, before_move.status as from_status
+  ), audited as (
+    insert into public.audit_log (actor, action, job_id, directory_id, from_status, to_status)
+    select $4, $5, $1, m.directory_id, m.from_status::text, $3::text from moved m
+    returning 1
+  )
+  select count(*)::int from audited
+$$;
+
 -- Locks and returns the job if (and only if) lease_token is its current lease.
 create function private.leased_job(job_id uuid, lease_token uuid) returns public.jobs
 language plpgsql set search_path = ''
@@ -292,14 +315,6 @@ declare
   v_from public.job_directory_status;
   v_next public.job_directory_status;
 begin
-  -- A resent report (the worker never saw our answer) is acknowledged, not applied twice,
-  -- even if the lease has moved on since.
-  v_dir := private.previous_report(jobs_report_attempt.job_id, jobs_report_attempt.directory_id,
-    jobs_report_attempt.attempt, jobs_report_attempt.outcome, jobs_report_attempt.confirmed);
-  if v_dir.job_id is not null then
-    return v_dir;
-  end if;
-
   perform private.check_argument(jobs_report_attempt.outcome is not null, 'outcome is required');
   perform private.check_argument(
     jobs_report_attempt.outcome = 'success' or not coalesce(jobs_report_attempt.confirmed, false),
@@ -313,13 +328,21 @@ begin
       or btrim(coalesce(jobs_report_attempt.action_required, '')) <> '',
     'action_required is required when outcome is needs_action');
 
-  v_job := private.leased_job(jobs_report_attempt.job_id, jobs_report_attempt.lease_token);
-  -- Checked again under the job's lock: the same report sent twice at once must not be
-  -- refused as a report on a directory that is already done.
-  v_dir := private.previous_report(v_job.id, jobs_report_attempt.directory_id,
+  -- A resent report (the worker never saw our answer) is acknowledged, not applied twice.
+  -- It is looked up under the job's lock, so the same report sent twice at once is not
+  -- refused as a report on a finished directory; and, if the lease has moved on since, it
+  -- is still acknowledged rather than refused.
+  select j.* into v_job from public.jobs j
+   where j.id = jobs_report_attempt.job_id and j.lease_token = jobs_report_attempt.lease_token
+     and j.status = 'in_progress'
+   for update;
+  v_dir := private.previous_report(jobs_report_attempt.job_id, jobs_report_attempt.directory_id,
     jobs_report_attempt.attempt, jobs_report_attempt.outcome, jobs_report_attempt.confirmed);
   if v_dir.job_id is not null then
     return v_dir;
+  end if;
+  if v_job.id is null then
+    perform private.raise_lease_lost(jobs_report_attempt.job_id, jobs_report_attempt.lease_token);
   end if;
   select d.* into v_dir from public.job_directories d
    where d.job_id = v_job.id and d.directory_id = jobs_report_attempt.directory_id
@@ -385,28 +408,33 @@ revoke execute on function public.jobs_report_attempt(uuid, uuid, text, int, pub
 grant execute on function public.jobs_report_attempt(uuid, uuid, text, int, public.attempt_outcome,
   boolean, text, text, text, text, int, text, boolean, text, jsonb) to service_role;
 
--- The summary customers download (seed §7), computed from the attempt log.
+-- The summary customers download (seed §7), computed from the attempt log. PL/pgSQL so its
+-- two queries are planned once per session, not on every completion.
 create function private.job_summary(job_id uuid) returns jsonb
-language sql stable set search_path = ''
+language plpgsql stable set search_path = ''
 as $$
+declare
+  v_directories jsonb;
+  v_attempts jsonb;
+  v_job public.jobs;
+begin
   select jsonb_build_object(
-    'directories', (select count(*) from public.job_directories d where d.job_id = $1),
-    'by_status', (
-      select coalesce(jsonb_object_agg(s.status, s.n), '{}')
-        from (select d.status, count(*) as n from public.job_directories d
-               where d.job_id = $1 group by d.status) s
-    ),
-    'successes', (select count(*) from public.job_directories d
-                   where d.job_id = $1 and d.status in ('submitted', 'live')),
-    'failures', (select count(*) from public.job_directories d
-                  where d.job_id = $1 and d.status = 'failed'),
-    'attempts', (select count(*) from public.job_results r where r.job_id = $1),
-    'retries', (select count(*) from public.job_results r where r.job_id = $1 and r.attempt > 1),
-    'started_at', j.started_at,
-    'completed_at', j.completed_at,
-    'seconds_to_complete', extract(epoch from j.completed_at - j.created_at)::bigint
-  )
-  from public.jobs j where j.id = $1
+           'directories', coalesce(sum(s.n), 0),
+           'by_status', coalesce(jsonb_object_agg(s.status, s.n), '{}'),
+           'successes', coalesce(sum(s.n) filter (where s.status in ('submitted', 'live')), 0),
+           'failures', coalesce(sum(s.n) filter (where s.status = 'failed'), 0))
+    into v_directories
+    from (select d.status, count(*) as n from public.job_directories d
+           where d.job_id = job_summary.job_id group by d.status) s;
+  select jsonb_build_object('attempts', count(*), 'retries', count(*) filter (where r.attempt > 1))
+    into v_attempts
+    from public.job_results r where r.job_id = job_summary.job_id;
+  select j.* into v_job from public.jobs j where j.id = job_summary.job_id;
+  return v_directories || v_attempts || jsonb_build_object(
+    'started_at', v_job.started_at,
+    'completed_at', v_job.completed_at,
+    'seconds_to_complete', extract(epoch from v_job.completed_at - v_job.created_at)::bigint);
+end;
 $$;
 
 create function public.jobs_complete(job_id uuid, lease_token uuid) returns public.jobs

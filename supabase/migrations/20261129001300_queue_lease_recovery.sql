@@ -11,8 +11,8 @@ declare
 begin
   v_job := private.leased_job(jobs_release.job_id, jobs_release.lease_token);
   v_worker := v_job.worker_id;
-  update public.job_directories d set status = 'queued'
-   where d.job_id = v_job.id and d.status = 'in_progress';
+  perform private.move_directories(v_job.id, '{in_progress}', 'queued', 'worker:' || v_worker,
+    'directory.released');
   update public.jobs j
      set status = 'pending', lease_token = null, lease_expires_at = null, worker_id = null
    where j.id = v_job.id
@@ -53,8 +53,8 @@ begin
      where j.id = e.id and j.status = 'in_progress' and j.lease_expires_at < now()
     returning j.id, j.status, j.lost_leases, e.worker_id
   loop
-    update public.job_directories d set status = 'queued'
-     where d.job_id = v_reaped.id and d.status = 'in_progress';
+    perform private.move_directories(v_reaped.id, '{in_progress}', 'queued', 'reaper',
+      'directory.lease_expired');
     perform private.audit('reaper', 'job.lease_expired', v_reaped.id, null, 'in_progress',
       v_reaped.status::text,
       jsonb_build_object('worker_id', v_reaped.worker_id, 'lost_leases', v_reaped.lost_leases));

@@ -107,8 +107,8 @@ begin
     raise exception 'job % is %; only a pending or in-progress job can be paused', v_job.id, v_from
       using errcode = 'DB002';
   end if;
-  update public.job_directories d set status = 'queued'
-   where d.job_id = v_job.id and d.status = 'in_progress';
+  perform private.move_directories(v_job.id, '{in_progress}', 'queued', jobs_pause.actor,
+    'directory.paused');
   update public.jobs j
      set status = 'paused', lease_token = null, lease_expires_at = null, worker_id = null
    where j.id = v_job.id
@@ -155,9 +155,8 @@ begin
   if v_from in ('complete', 'failed', 'cancelled') then
     raise exception 'job % is already %', v_job.id, v_from using errcode = 'DB002';
   end if;
-  update public.job_directories d
-     set status = 'skipped', last_message = 'job cancelled'
-   where d.job_id = v_job.id and d.status in ('queued', 'in_progress');
+  perform private.move_directories(v_job.id, '{queued,in_progress}', 'skipped', jobs_cancel.actor,
+    'directory.cancelled', 'job cancelled');
   update public.jobs j
      set status = 'cancelled', lease_token = null, lease_expires_at = null, worker_id = null
    where j.id = v_job.id
