@@ -27,10 +27,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-CLUSTER_DIR = ROOT / ".local" / "pg"
-DATA_DIR = CLUSTER_DIR / "data"
-SOCKET_DIR = CLUSTER_DIR / "run"
-LOG_FILE = CLUSTER_DIR / "server.log"
+CLUSTER_LINK = ROOT / ".local" / "pg"
 PORT = int(os.environ.get("LOCAL_DB_PORT", "54322"))
 BOOTSTRAP_SQL = Path(__file__).with_name("supabase_bootstrap.sql")
 SUPABASE_CLI = ROOT / "node_modules" / ".bin" / "supabase"
@@ -68,18 +65,53 @@ def _run(args: list[str], **kwargs: object) -> None:
     subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]
 
 
-def _initdb() -> None:
-    CLUSTER_DIR.mkdir(parents=True, exist_ok=True)
-    SOCKET_DIR.mkdir(parents=True, exist_ok=True)
+def _cluster_dir() -> Path:
+    # Resolved, because the server (running as `postgres`) may not be able to pass through a
+    # checkout under a private home directory; see _make_cluster_dir.
+    return CLUSTER_LINK.resolve()
+
+
+def _postgres_can_reach(path: Path) -> bool:
+    probe = subprocess.run(
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(path)], check=False
+    )
+    return probe.returncode == 0
+
+
+def _make_cluster_dir() -> Path:
+    """Create the cluster directory where the `postgres` OS user can reach it.
+
+    As root the server runs as `postgres`, which cannot enter a checkout below, say, /root.
+    Then the cluster lives under /var/tmp and `.local/pg` is a symlink to it.
+    """
+    CLUSTER_LINK.parent.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0 or _postgres_can_reach(CLUSTER_LINK.parent):
+        CLUSTER_LINK.mkdir(exist_ok=True)
+    else:
+        suffix = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
+        # A fixed root-owned path on purpose: the postgres user must be able to reach it.
+        outside = Path("/var/tmp") / f"directorybolt-{suffix}" / "pg"  # noqa: S108
+        outside.mkdir(parents=True, exist_ok=True)
+        shutil.chown(outside.parent, "postgres", "postgres")
+        if CLUSTER_LINK.is_symlink() or CLUSTER_LINK.exists():
+            CLUSTER_LINK.unlink()
+        CLUSTER_LINK.symlink_to(outside, target_is_directory=True)
+    cluster = _cluster_dir()
+    (cluster / "run").mkdir(exist_ok=True)
     if os.geteuid() == 0:
-        shutil.chown(CLUSTER_DIR, "postgres", "postgres")
-        shutil.chown(SOCKET_DIR, "postgres", "postgres")
+        shutil.chown(cluster, "postgres", "postgres")
+        shutil.chown(cluster / "run", "postgres", "postgres")
+    return cluster
+
+
+def _initdb() -> None:
+    cluster = _make_cluster_dir()
     _run(
         _as_postgres_user(
             [
                 str(PG_BIN / "initdb"),
                 "-D",
-                str(DATA_DIR),
+                str(cluster / "data"),
                 "-U",
                 "postgres",
                 "--auth=trust",
@@ -90,16 +122,17 @@ def _initdb() -> None:
         stdout=subprocess.DEVNULL,
     )
     settings = "".join(f"{key} = {value}\n" for key, value in SERVER_SETTINGS.items())
-    settings += f"unix_socket_directories = '{SOCKET_DIR}'\n"
-    with (DATA_DIR / "postgresql.conf").open("a") as conf:
+    settings += f"unix_socket_directories = '{cluster / 'run'}'\n"
+    with (cluster / "data" / "postgresql.conf").open("a") as conf:
         conf.write("\n# devstack/localdb.py\n" + settings)
 
 
 def _is_running() -> bool:
-    if not DATA_DIR.exists():
+    data_dir = _cluster_dir() / "data"
+    if not data_dir.exists():
         return False
     status = subprocess.run(
-        _as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(DATA_DIR), "status"]),
+        _as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data_dir), "status"]),
         capture_output=True,
         check=False,
     )
@@ -108,13 +141,22 @@ def _is_running() -> bool:
 
 def start() -> None:
     """Start the cluster if it is not running (idempotent)."""
-    if not (DATA_DIR / "PG_VERSION").exists():
+    if not (_cluster_dir() / "data" / "PG_VERSION").exists():
         _initdb()
+    cluster = _cluster_dir()
     if _is_running():
         return
     _run(
         _as_postgres_user(
-            [str(PG_BIN / "pg_ctl"), "-D", str(DATA_DIR), "-l", str(LOG_FILE), "-w", "start"]
+            [
+                str(PG_BIN / "pg_ctl"),
+                "-D",
+                str(cluster / "data"),
+                "-l",
+                str(cluster / "server.log"),
+                "-w",
+                "start",
+            ]
         ),
         stdout=subprocess.DEVNULL,
     )
@@ -125,7 +167,15 @@ def stop() -> None:
     if _is_running():
         _run(
             _as_postgres_user(
-                [str(PG_BIN / "pg_ctl"), "-D", str(DATA_DIR), "-m", "fast", "-w", "stop"]
+                [
+                    str(PG_BIN / "pg_ctl"),
+                    "-D",
+                    str(_cluster_dir() / "data"),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "stop",
+                ]
             ),
             stdout=subprocess.DEVNULL,
         )
@@ -241,7 +291,9 @@ def fresh(dbname: str) -> str:
 
 def reset() -> None:
     stop()
-    shutil.rmtree(CLUSTER_DIR, ignore_errors=True)
+    shutil.rmtree(_cluster_dir(), ignore_errors=True)
+    if CLUSTER_LINK.is_symlink():
+        CLUSTER_LINK.unlink()
     prepare("postgres")
 
 
