@@ -62,7 +62,8 @@ def _as_postgres_user(args: list[str]) -> list[str]:
 
 
 def _run(args: list[str], **kwargs: object) -> None:
-    subprocess.run(args, check=True, **kwargs)  # type: ignore[call-overload]
+    # cwd "/": the postgres user may not be allowed into the caller's working directory.
+    subprocess.run(args, check=True, cwd="/", **kwargs)  # type: ignore[call-overload]
 
 
 def _cluster_dir() -> Path:
@@ -135,6 +136,7 @@ def _is_running() -> bool:
         _as_postgres_user([str(PG_BIN / "pg_ctl"), "-D", str(data_dir), "status"]),
         capture_output=True,
         check=False,
+        cwd="/",
     )
     return status.returncode == 0
 
