@@ -38,7 +38,11 @@ class ServiceSettings(BaseSettings):
             value = getattr(self, name)
             if field.annotation is SecretStr or isinstance(value, SecretStr):
                 secret = value.get_secret_value() if isinstance(value, SecretStr) else ""
-                if secret in _LOCAL_DEFAULT_SECRETS or "postgres:postgres@" in secret:
+                if (
+                    secret in _LOCAL_DEFAULT_SECRETS
+                    or secret.startswith("local-dev")
+                    or "postgres:postgres@" in secret
+                ):
                     bad.append(name.upper())
         if bad:
             raise ValueError(

@@ -77,3 +77,25 @@ select * from jobs_confirm_live(
   job_id => %(job_id)s, directory_id => %(directory_id)s, listing_url => %(listing_url)s,
   actor => %(actor)s
 );
+
+-- name: queue_stats_with_health
+-- One round trip for the orchestrator's refresh loop.
+select queue_stats() as stats, metrics_totals() as totals,
+       provider_health(window_seconds => %(window_seconds)s) as providers;
+
+-- name: jobs_next_assignment
+-- Claim and read what to do in one statement: a worker never holds a lease it was not told
+-- about because the second read failed.
+select j.id, j.tier, j.lease_token, j.lease_expires_at, j.business_snapshot,
+       coalesce((
+         select jsonb_agg(jsonb_build_object(
+                  'directory_id', jd.directory_id, 'name', d.name, 'position', jd.position,
+                  'status', jd.status, 'attempts', jd.attempts, 'max_attempts', jd.max_attempts,
+                  'homepage', d.homepage, 'submit_url', d.submit_url,
+                  'captcha_kind', d.captcha_kind, 'requirements', d.requirements,
+                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe)
+                  order by jd.position)
+           from job_directories jd join directories d on d.id = jd.directory_id
+          where jd.job_id = j.id and jd.status in ('queued', 'in_progress')
+       ), '[]'::jsonb) as directories
+  from jobs_next(worker_id => %(worker_id)s, lease_seconds => %(lease_seconds)s) j;

@@ -83,6 +83,9 @@ def to_domain_error(error: psycopg.Error) -> DomainError | None:
         constraint = error.diag.constraint_name
         suffix = f" (constraint {constraint})" if constraint else ""
         return InvalidArgument(_message(error) + suffix)
+    if isinstance(error, psycopg.DataError):
+        # Values the database cannot store (a NUL byte, an out-of-range number…).
+        return InvalidArgument(_message(error))
     if isinstance(error, pg_errors.UniqueViolation):
         return Conflict(_message(error))
     if isinstance(error, psycopg.OperationalError | pg_errors.AdminShutdown):

@@ -7,6 +7,11 @@ create table public.tiers (
   rank int not null unique check (rank > 0),
   directory_limit int not null check (directory_limit > 0),
   max_running int not null check (max_running >= 0),
+  -- Set while a provider (captcha, proxies) is degraded; dispatch slows to this cap.
+  throttled_max_running int check (throttled_max_running >= 0),
+  effective_max_running int generated always as (
+    least(max_running, coalesce(throttled_max_running, max_running))
+  ) stored,
   running int not null default 0,
   constraint tiers_running_within_bounds check (running >= 0)
 );

@@ -166,7 +166,8 @@ begin
       from public.jobs j
      where j.status = 'pending'
        and j.tier <> all (v_full_tiers)
-       and exists (select 1 from public.tiers t where t.name = j.tier and t.running < t.max_running)
+       and exists (select 1 from public.tiers t
+                    where t.name = j.tier and t.running < t.effective_max_running)
      order by j.created_at, j.id
      limit 1
        for update of j skip locked;
@@ -178,7 +179,7 @@ begin
     -- Reserve the tier slot. The conditional update takes the tier's row lock, so two
     -- claimers cannot both take its last slot (counting running jobs here would overshoot).
     update public.tiers t set running = t.running + 1
-     where t.name = v_candidate.tier and t.running < t.max_running;
+     where t.name = v_candidate.tier and t.running < t.effective_max_running;
     if found then
       update public.jobs j
          set status = 'in_progress',

@@ -197,7 +197,8 @@ as $$
     ),
     'tiers', (
       select jsonb_object_agg(t.name, jsonb_build_object('running', t.running,
-               'max_running', t.max_running))
+               'max_running', t.max_running, 'effective_max_running', t.effective_max_running,
+               'throttled', t.throttled_max_running is not null))
         from public.tiers t
     ),
     'oldest_pending_seconds', (

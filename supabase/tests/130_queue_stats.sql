@@ -52,9 +52,9 @@ select is(:'stats'::jsonb -> 'directories',
   '{"queued": 10, "in_progress": 0, "submitted": 0, "needs_review": 0, "needs_action": 0,
     "failed": 0, "skipped": 0, "live": 0}'::jsonb,
   'directories are counted per status over active (pending, in-progress, paused) jobs');
-select is(:'stats'::jsonb -> 'tiers' -> 'starter', '{"running": 0, "max_running": 8}'::jsonb,
+select is(:'stats'::jsonb -> 'tiers' -> 'starter', '{"running": 0, "throttled": false, "max_running": 8, "effective_max_running": 8}'::jsonb,
   'starter: no job running (the completed one released its slot)');
-select is(:'stats'::jsonb -> 'tiers' -> 'growth', '{"running": 1, "max_running": 6}'::jsonb,
+select is(:'stats'::jsonb -> 'tiers' -> 'growth', '{"running": 1, "throttled": false, "max_running": 6, "effective_max_running": 6}'::jsonb,
   'growth: one job running of six');
 select is((:'stats'::jsonb ->> 'oldest_pending_seconds')::int, 120, 'the oldest pending job waits 120 s');
 select is((:'stats'::jsonb ->> 'active_workers')::int, 2, 'two workers were seen in the last two minutes');

@@ -1,0 +1,183 @@
+"""The wire contract between workers, staff tools and the orchestrator.
+
+Both sides import these models, so a field renamed on one side cannot silently go missing
+on the other. Requests forbid unknown fields: a typo is a 422 naming the field, not data
+quietly dropped.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+
+WorkerId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")
+]
+DirectoryId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")]
+ShortText = Annotated[str, StringConstraints(max_length=2000)]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z0-9_.-]+$")]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Outcome(StrEnum):
+    """What the worker saw on the directory's site."""
+
+    success = "success"
+    needs_action = "needs_action"
+    transient_error = "transient_error"
+    permanent_error = "permanent_error"
+    skipped = "skipped"
+
+
+class DirectoryStatus(StrEnum):
+    queued = "queued"
+    in_progress = "in_progress"
+    submitted = "submitted"
+    needs_review = "needs_review"
+    needs_action = "needs_action"
+    failed = "failed"
+    skipped = "skipped"
+    live = "live"
+
+
+class JobStatus(StrEnum):
+    pending = "pending"
+    in_progress = "in_progress"
+    paused = "paused"
+    complete = "complete"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+# Worker → orchestrator ---------------------------------------------------------------------
+
+
+class ClaimRequest(Request):
+    worker_id: WorkerId
+
+
+class LeaseRequest(Request):
+    lease_token: uuid.UUID
+
+
+class AttemptReport(Request):
+    """One submission attempt, reported right after it ended."""
+
+    lease_token: uuid.UUID
+    directory_id: DirectoryId
+    attempt: int = Field(ge=1, le=100)
+    outcome: Outcome
+    confirmed: bool = False
+    error_code: Code | None = None
+    message: ShortText | None = None
+    listing_url: HttpUrl | None = None
+    action_required: ShortText | None = None
+    duration_ms: int | None = Field(default=None, ge=0, le=24 * 3600 * 1000)
+    captcha_kind: Code | None = None
+    captcha_solved: bool | None = None
+    proxy: Annotated[str, StringConstraints(max_length=200)] | None = None
+    artifacts: dict[Code, Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=dict, max_length=20
+    )
+
+
+# Orchestrator → worker ---------------------------------------------------------------------
+
+
+class DirectoryTask(BaseModel):
+    directory_id: str
+    name: str
+    position: int
+    status: DirectoryStatus
+    attempts: int
+    max_attempts: int
+    homepage: str
+    submit_url: str | None
+    captcha_kind: str
+    requirements: list[str]
+    proxy_required: bool
+    mode: str
+    recipe: dict[str, Any] | None
+
+
+class Assignment(BaseModel):
+    """A claimed job: everything a worker needs, and the lease that proves it holds it."""
+
+    job_id: uuid.UUID
+    tier: str
+    lease_token: uuid.UUID
+    lease_expires_at: datetime
+    business: dict[str, Any]
+    directories: list[DirectoryTask]
+
+
+class LeaseExtended(BaseModel):
+    lease_expires_at: datetime
+
+
+class DirectoryState(BaseModel):
+    directory_id: str
+    status: DirectoryStatus
+    attempts: int
+    max_attempts: int
+
+
+class JobState(BaseModel):
+    job_id: uuid.UUID
+    status: JobStatus
+
+
+# Staff -------------------------------------------------------------------------------------
+
+
+class RetryRequest(Request):
+    job_id: uuid.UUID
+    directory_ids: list[DirectoryId] | None = Field(default=None, min_length=1, max_length=500)
+
+
+class RetryResult(BaseModel):
+    job_id: uuid.UUID
+    retried: int
+
+
+class JobListItem(BaseModel):
+    id: uuid.UUID
+    order_id: uuid.UUID
+    customer_id: uuid.UUID
+    customer_email: str
+    business_name: str | None
+    tier: str
+    status: JobStatus
+    worker_id: str | None
+    lost_leases: int
+    directories: int
+    directories_done: int
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class JobPage(BaseModel):
+    items: list[JobListItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class JobDetail(BaseModel):
+    job: dict[str, Any]
+    directories: list[dict[str, Any]]
+    attempts: list[dict[str, Any]]
+    audit: list[dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str

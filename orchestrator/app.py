@@ -1,0 +1,62 @@
+"""The orchestrator's FastAPI app: the only door to the queue."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from orchestrator import errors, loops
+from orchestrator.body_limit import BodyLimitMiddleware
+from orchestrator.routers import ops, staff, worker
+from orchestrator.settings import OrchestratorSettings
+from orchestrator.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
+    settings = settings or OrchestratorSettings()
+    settings.check_production_secrets()
+    state = AppState.build(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.db.open()
+        tasks = [
+            asyncio.create_task(
+                loops.run_forever(state, "reaper", settings.reaper_interval_seconds, loops.reap)
+            ),
+            asyncio.create_task(
+                loops.run_forever(state, "stats", settings.stats_interval_seconds, loops.refresh)
+            ),
+        ]
+        log.info(
+            "orchestrator started", extra={"action": "orchestrator.started", "port": settings.port}
+        )
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await state.db.close()
+
+    app = FastAPI(
+        title="DirectoryBolt orchestrator",
+        version="1.0.0",
+        description=(
+            "The only door to the queue: workers claim and report here; staff look and intervene."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.orchestrator = state
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    errors.install(app, settings.retry_after_seconds)
+    app.include_router(worker.router)
+    app.include_router(staff.router)
+    app.include_router(ops.router)
+    return app

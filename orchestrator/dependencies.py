@@ -1,0 +1,58 @@
+"""FastAPI dependencies: the app state, and who is calling (worker or staff)."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from orchestrator.state import AppState
+
+_bearer = HTTPBearer(auto_error=False, description="Bearer token")
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.orchestrator
+    return state
+
+
+State = Annotated[AppState, Depends(get_state)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _check(credentials: HTTPAuthorizationCredentials | None, expected: str) -> None:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "missing bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    # Constant time, so the key cannot be guessed byte by byte from response times.
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.encode()):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "wrong bearer token")
+
+
+def require_worker(state: State, credentials: Credentials) -> None:
+    _check(credentials, state.settings.worker_token.get_secret_value())
+
+
+def staff_actor(
+    state: State,
+    credentials: Credentials,
+    x_actor: Annotated[
+        str | None,
+        Header(
+            max_length=200,
+            pattern=r"^[A-Za-z0-9._@+:-]+$",
+            description="Who is acting (e.g. the staff user's email); recorded in the audit log",
+        ),
+    ] = None,
+) -> str:
+    _check(credentials, state.settings.staff_api_key.get_secret_value())
+    return f"staff:{x_actor}" if x_actor else "staff:api"
+
+
+WorkerAuth = Depends(require_worker)
+StaffActor = Annotated[str, Depends(staff_actor)]

@@ -1,0 +1,131 @@
+"""The staff API: look, and intervene (retry, pause, resume, cancel). There is deliberately no
+way to start or push a job."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from dbolt.contracts import (
+    ErrorBody,
+    JobDetail,
+    JobListItem,
+    JobPage,
+    JobState,
+    JobStatus,
+    RetryRequest,
+    RetryResult,
+)
+from dbolt.sql import NotFound
+from orchestrator.dependencies import StaffActor, State
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(
+    tags=["staff"],
+    responses={
+        401: {"model": ErrorBody, "description": "No bearer token"},
+        403: {"model": ErrorBody, "description": "Wrong staff API key"},
+        503: {"model": ErrorBody, "description": "Database unreachable"},
+    },
+)
+JobId = Annotated[uuid.UUID, Path(description="The job's id")]
+_REFUSED: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No such job"},
+    409: {"model": ErrorBody, "description": "The job's state does not allow this"},
+}
+
+
+@router.post("/jobs/retry", response_model=RetryResult, responses=_REFUSED)
+async def retry(body: RetryRequest, state: State, actor: StaffActor) -> RetryResult:
+    """Re-queue a job's failed directories (all, or the named ones)."""
+    row = await state.db.fetch_one(
+        "jobs_retry", job_id=body.job_id, directory_ids=body.directory_ids, actor=actor
+    )
+    assert row is not None
+    log.info("retry", extra={"action": "staff.retry", "job_id": str(body.job_id), "actor": actor})
+    return RetryResult(job_id=body.job_id, retried=row["retried"])
+
+
+async def _transition(
+    action: Literal["jobs_pause", "jobs_resume", "jobs_cancel"],
+    job_id: uuid.UUID,
+    state: State,
+    actor: str,
+) -> JobState:
+    row = await state.db.fetch_one(action, job_id=job_id, actor=actor)
+    assert row is not None
+    log.info(action, extra={"action": f"staff.{action}", "job_id": str(job_id), "actor": actor})
+    return JobState(job_id=row["id"], status=row["status"])
+
+
+@router.post("/jobs/{job_id}/pause", response_model=JobState, responses=_REFUSED)
+async def pause(job_id: JobId, state: State, actor: StaffActor) -> JobState:
+    """Pause a pending or running job; its worker stops before the next directory."""
+    return await _transition("jobs_pause", job_id, state, actor)
+
+
+@router.post("/jobs/{job_id}/resume", response_model=JobState, responses=_REFUSED)
+async def resume(job_id: JobId, state: State, actor: StaffActor) -> JobState:
+    """Put a paused job back in the queue."""
+    return await _transition("jobs_resume", job_id, state, actor)
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=JobState, responses=_REFUSED)
+async def cancel(job_id: JobId, state: State, actor: StaffActor) -> JobState:
+    """Cancel a job that is not finished; its remaining directories are skipped."""
+    return await _transition("jobs_cancel", job_id, state, actor)
+
+
+@router.get("/jobs", response_model=JobPage)
+async def list_jobs(
+    state: State,
+    actor: StaffActor,
+    status: JobStatus | None = None,
+    tier: Annotated[
+        Literal["starter", "growth", "professional", "enterprise"] | None, Query()
+    ] = None,
+    customer: Annotated[
+        str | None, Query(max_length=200, description="email or business name contains")
+    ] = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> JobPage:
+    """Jobs, newest first, filtered and paginated."""
+    rows = await state.db.fetch_all(
+        "jobs_list",
+        status=status.value if status else None,
+        tier=tier,
+        customer=customer.replace("\x00", "") if customer else None,
+        created_after=created_after,
+        created_before=created_before,
+        limit=limit,
+        offset=offset,
+    )
+    total = int(rows[0]["total"]) if rows else 0
+    return JobPage(
+        items=[JobListItem.model_validate(row) for row in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobDetail, responses={404: _REFUSED[404]})
+async def get_job(job_id: JobId, state: State, actor: StaffActor) -> JobDetail:
+    """One job with every directory, every attempt and its audit trail."""
+    job = await state.db.fetch_one("job_get", job_id=job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    return JobDetail(
+        job=job,
+        directories=await state.db.fetch_all("job_directories_of", job_id=job_id),
+        attempts=await state.db.fetch_all("job_attempts_of", job_id=job_id),
+        audit=await state.db.fetch_all("job_audit_of", job_id=job_id),
+    )

@@ -1,0 +1,161 @@
+"""The worker API: claim, heartbeat, report, complete, release. Workers hold no database
+credentials; this is their only way to change anything."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Response, status
+from psycopg.types.json import Jsonb
+
+from dbolt.contracts import (
+    Assignment,
+    AttemptReport,
+    ClaimRequest,
+    DirectoryId,
+    DirectoryState,
+    DirectoryTask,
+    ErrorBody,
+    JobState,
+    LeaseExtended,
+    LeaseRequest,
+)
+from dbolt.sql import DatabaseUnavailable
+from orchestrator.dependencies import State, WorkerAuth
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(
+    tags=["worker"],
+    dependencies=[WorkerAuth],
+    responses={
+        401: {"model": ErrorBody, "description": "No bearer token"},
+        403: {"model": ErrorBody, "description": "Wrong worker token"},
+        503: {"model": ErrorBody, "description": "Database unreachable: retry after Retry-After"},
+    },
+)
+_LEASE_LOST: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "The lease is not held (stale token)"}
+}
+JobId = Annotated[uuid.UUID, Path(description="The job's id")]
+
+
+def _directory_state(row: dict[str, Any]) -> DirectoryState:
+    return DirectoryState(
+        directory_id=row["directory_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+    )
+
+
+@router.post(
+    "/jobs-next",
+    response_model=Assignment,
+    responses={204: {"description": "Nothing dispatchable now"}},
+)
+async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
+    """Claim the oldest dispatchable job (FIFO within tier caps) with a fresh lease."""
+    with state.metrics.jobs_next_seconds.time():
+        try:
+            row = await state.db.fetch_one(
+                "jobs_next_assignment",
+                worker_id=body.worker_id,
+                lease_seconds=state.settings.lease_seconds,
+            )
+        except DatabaseUnavailable:
+            state.metrics.dispatch_paused.set(1)
+            raise
+        state.metrics.dispatch_paused.set(0)
+    if row is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    log.info(
+        "job claimed",
+        extra={"action": "job.claimed", "job_id": str(row["id"]), "worker_id": body.worker_id},
+    )
+    return Assignment(
+        job_id=row["id"],
+        tier=row["tier"],
+        lease_token=row["lease_token"],
+        lease_expires_at=row["lease_expires_at"],
+        business=row["business_snapshot"],
+        directories=[DirectoryTask.model_validate(d) for d in row["directories"]],
+    )
+
+
+@router.post("/jobs/{job_id}/heartbeat", response_model=LeaseExtended, responses=_LEASE_LOST)
+async def heartbeat(job_id: JobId, body: LeaseRequest, state: State) -> LeaseExtended:
+    """Extend the lease; refused (409) if the token is no longer the job's lease."""
+    row = await state.db.fetch_one(
+        "jobs_heartbeat",
+        job_id=job_id,
+        lease_token=body.lease_token,
+        lease_seconds=state.settings.lease_seconds,
+    )
+    assert row is not None
+    return LeaseExtended(lease_expires_at=row["lease_expires_at"])
+
+
+@router.post(
+    "/jobs/{job_id}/directories/{directory_id}/start",
+    response_model=DirectoryState,
+    responses=_LEASE_LOST,
+)
+async def start_directory(
+    job_id: JobId, directory_id: Annotated[DirectoryId, Path()], body: LeaseRequest, state: State
+) -> DirectoryState:
+    """Mark a directory in progress (so progress shows it, and a lost lease re-queues it)."""
+    row = await state.db.fetch_one(
+        "jobs_start_directory",
+        job_id=job_id,
+        lease_token=body.lease_token,
+        directory_id=directory_id,
+    )
+    assert row is not None
+    return _directory_state(row)
+
+
+@router.post("/jobs/{job_id}/attempts", response_model=DirectoryState, responses=_LEASE_LOST)
+async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> DirectoryState:
+    """Record one attempt. Idempotent per (job, directory, attempt): resend freely."""
+    with state.metrics.attempt_report_seconds.time():
+        row = await state.db.fetch_one(
+            "jobs_report_attempt",
+            job_id=job_id,
+            lease_token=body.lease_token,
+            directory_id=body.directory_id,
+            attempt=body.attempt,
+            outcome=body.outcome.value,
+            confirmed=body.confirmed,
+            error_code=body.error_code,
+            message=body.message,
+            listing_url=str(body.listing_url) if body.listing_url else None,
+            action_required=body.action_required,
+            duration_ms=body.duration_ms,
+            captcha_kind=body.captcha_kind,
+            captcha_solved=body.captcha_solved,
+            proxy=body.proxy,
+            artifacts=Jsonb(body.artifacts),
+        )
+    assert row is not None
+    return _directory_state(row)
+
+
+@router.post("/jobs/{job_id}/complete", response_model=JobState, responses=_LEASE_LOST)
+async def complete(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
+    """Finish the job once no directory is queued or in progress."""
+    row = await state.db.fetch_one("jobs_complete", job_id=job_id, lease_token=body.lease_token)
+    assert row is not None
+    log.info("job completed", extra={"action": "job.completed", "job_id": str(job_id)})
+    return JobState(job_id=row["id"], status=row["status"])
+
+
+@router.post("/jobs/{job_id}/release", response_model=JobState, responses=_LEASE_LOST)
+async def release(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
+    """Give the job back to the queue (e.g. on shutdown)."""
+    row = await state.db.fetch_one("jobs_release", job_id=job_id, lease_token=body.lease_token)
+    assert row is not None
+    log.info("job released", extra={"action": "job.released", "job_id": str(job_id)})
+    return JobState(job_id=row["id"], status=row["status"])

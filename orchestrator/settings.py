@@ -1,0 +1,45 @@
+"""The orchestrator's configuration (environment, `.env`, `.env.local`)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from dbolt.settings import ServiceSettings
+
+
+class OrchestratorSettings(ServiceSettings):
+    host: str = "127.0.0.1"
+    port: int = 8100
+
+    worker_token: SecretStr = SecretStr("local-dev-worker-token")
+    staff_api_key: SecretStr = SecretStr("local-dev-staff-key")
+
+    lease_seconds: int = 120
+    max_lost_leases: int = 3
+    reaper_interval_seconds: float = 5.0
+    stats_interval_seconds: float = 5.0
+    worker_stale_seconds: int = 120
+    max_body_bytes: int = 64 * 1024
+
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    db_timeout_seconds: float = 3.0
+    retry_after_seconds: int = 5
+
+    # Graceful degradation: a provider whose failure rate over the window reaches the
+    # threshold (with at least min_samples attempts) raises an alert and throttles tiers.
+    degradation_window_seconds: int = 300
+    degradation_min_samples: int = 5
+    captcha_failure_threshold: float = 0.5
+    proxy_failure_threshold: float = 0.5
+    throttled_tier: str = "enterprise"
+    throttled_max_running: int = 1
+
+    staff_alert_email: str | None = None
+    smtp_url: SecretStr | None = None
+
+    # Autoscaling signal (see docs/autoscaling.md).
+    autoscale_min_workers: int = 1
+    autoscale_max_workers: int = 20
+    autoscale_target_drain_minutes: float = 60.0
+    autoscale_default_jobs_per_worker_hour: float = 4.0

@@ -1,0 +1,39 @@
+"""Everything a request or a background loop needs, built once per app."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from orchestrator.database import Database
+from orchestrator.metrics import Metrics, QueueSnapshot
+from orchestrator.settings import OrchestratorSettings
+
+
+@dataclass
+class WorkerHealth:
+    healthy: int = 0
+    stale: int = 0
+
+
+@dataclass
+class AppState:
+    settings: OrchestratorSettings
+    db: Database
+    snapshot: QueueSnapshot
+    metrics: Metrics
+    started_at: float = field(default_factory=time.monotonic)
+    workers: WorkerHealth = field(default_factory=WorkerHealth)
+    # Providers currently judged degraded (e.g. {"captcha"}); None until first evaluated.
+    degraded: set[str] | None = None
+
+    @classmethod
+    def build(cls, settings: OrchestratorSettings) -> AppState:
+        snapshot = QueueSnapshot()
+        db = Database(
+            settings.database_url.get_secret_value(),
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            timeout=settings.db_timeout_seconds,
+        )
+        return cls(settings=settings, db=db, snapshot=snapshot, metrics=Metrics(snapshot))
