@@ -27,7 +27,8 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
-CLUSTER_LINK = ROOT / ".local" / "pg"
+# Overridable so a test can run a private cluster it is free to stop (the outage test).
+CLUSTER_LINK = Path(os.environ.get("LOCAL_DB_DIR", str(ROOT / ".local" / "pg")))
 PORT = int(os.environ.get("LOCAL_DB_PORT", "54322"))
 BOOTSTRAP_SQL = Path(__file__).with_name("supabase_bootstrap.sql")
 SUPABASE_CLI = ROOT / "node_modules" / ".bin" / "supabase"

@@ -1,0 +1,198 @@
+"""The worker's client for the orchestrator API (and the tests' and benchmarks').
+
+Attempt reports are never dropped: one that cannot be delivered (network error, 5xx, 503
+while the database is away) stays in the outbox and is resent, in order, until the
+orchestrator answers. Resending is safe because reports are idempotent per
+(job, directory, attempt). A 409 is an answer, not a delivery failure: the lease is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from dbolt.contracts import (
+    Assignment,
+    AttemptReport,
+    ClaimRequest,
+    DirectoryState,
+    JobState,
+    LeaseExtended,
+    LeaseRequest,
+)
+
+log = logging.getLogger(__name__)
+
+
+class OrchestratorError(Exception):
+    def __init__(self, status_code: int, error: str, detail: str) -> None:
+        super().__init__(f"{status_code} {error}: {detail}")
+        self.status_code = status_code
+        self.error = error
+        self.detail = detail
+
+
+class LeaseLostError(OrchestratorError):
+    """The job's lease is no longer ours (expired and reaped, paused, cancelled)."""
+
+
+class DispatchPaused(OrchestratorError):
+    """The orchestrator cannot dispatch now; try again after `retry_after` seconds."""
+
+    def __init__(self, status_code: int, error: str, detail: str, retry_after: float) -> None:
+        super().__init__(status_code, error, detail)
+        self.retry_after = retry_after
+
+
+def _raise_for(response: httpx.Response) -> None:
+    if response.is_success:
+        return
+    try:
+        body = response.json()
+        error, detail = str(body.get("error", "error")), str(body.get("detail", body))
+    except ValueError:
+        error, detail = "error", response.text[:500]
+    if response.status_code == 503:
+        retry_after = float(response.headers.get("Retry-After", "5"))
+        raise DispatchPaused(503, error, detail, retry_after)
+    if response.status_code == 409 and error == "lease_lost":
+        raise LeaseLostError(409, error, detail)
+    raise OrchestratorError(response.status_code, error, detail)
+
+
+@dataclass
+class PendingReport:
+    job_id: uuid.UUID
+    report: AttemptReport
+    tries: int = 0
+
+
+@dataclass
+class OrchestratorClient:
+    http: httpx.AsyncClient
+    worker_id: str
+    outbox: deque[PendingReport] = field(default_factory=deque)
+
+    @classmethod
+    def connect(
+        cls, base_url: str, worker_token: str, worker_id: str, timeout: float = 10.0
+    ) -> OrchestratorClient:
+        http = httpx.AsyncClient(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {worker_token}"},
+            timeout=timeout,
+        )
+        return cls(http=http, worker_id=worker_id)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    async def _post(self, path: str, body: Any) -> httpx.Response:
+        response = await self.http.post(
+            path, content=body.model_dump_json(), headers={"Content-Type": "application/json"}
+        )
+        _raise_for(response)
+        return response
+
+    async def claim(self) -> Assignment | None:
+        """The next job with its lease, or None when nothing is dispatchable."""
+        response = await self._post("/jobs-next", ClaimRequest(worker_id=self.worker_id))
+        if response.status_code == 204:
+            return None
+        return Assignment.model_validate_json(response.content)
+
+    async def heartbeat(self, job_id: uuid.UUID, lease_token: uuid.UUID) -> LeaseExtended:
+        response = await self._post(
+            f"/jobs/{job_id}/heartbeat", LeaseRequest(lease_token=lease_token)
+        )
+        return LeaseExtended.model_validate_json(response.content)
+
+    async def start_directory(
+        self, job_id: uuid.UUID, lease_token: uuid.UUID, directory_id: str
+    ) -> DirectoryState:
+        response = await self._post(
+            f"/jobs/{job_id}/directories/{directory_id}/start",
+            LeaseRequest(lease_token=lease_token),
+        )
+        return DirectoryState.model_validate_json(response.content)
+
+    async def _deliver(self, pending: PendingReport) -> DirectoryState:
+        pending.tries += 1
+        response = await self._post(f"/jobs/{pending.job_id}/attempts", pending.report)
+        return DirectoryState.model_validate_json(response.content)
+
+    async def report_attempt(
+        self, job_id: uuid.UUID, report: AttemptReport
+    ) -> DirectoryState | None:
+        """Deliver this report (after any still waiting); None if it had to be kept for later."""
+        self.outbox.append(PendingReport(job_id, report))
+        results = await self.flush()
+        return results.get((job_id, report.directory_id, report.attempt))
+
+    async def flush(self) -> dict[tuple[uuid.UUID, str, int], DirectoryState]:
+        """Send what the outbox holds, oldest first; stop at the first delivery failure."""
+        delivered: dict[tuple[uuid.UUID, str, int], DirectoryState] = {}
+        while self.outbox:
+            pending = self.outbox[0]
+            try:
+                state = await self._deliver(pending)
+            except (httpx.TransportError, DispatchPaused) as error:
+                log.warning(
+                    "attempt report kept for resending",
+                    extra={
+                        "action": "report.deferred",
+                        "job_id": str(pending.job_id),
+                        "directory_id": pending.report.directory_id,
+                        "tries": pending.tries,
+                        "error": str(error),
+                    },
+                )
+                return delivered
+            except OrchestratorError as error:
+                if error.status_code >= 500:
+                    return delivered
+                # Answered and refused (lease lost, invalid): resending cannot change that.
+                self.outbox.popleft()
+                log.error(
+                    "attempt report refused",
+                    extra={
+                        "action": "report.refused",
+                        "job_id": str(pending.job_id),
+                        "directory_id": pending.report.directory_id,
+                        "error": str(error),
+                    },
+                )
+                raise
+            self.outbox.popleft()
+            delivered[(pending.job_id, pending.report.directory_id, pending.report.attempt)] = state
+        return delivered
+
+    async def flush_until_empty(self, max_wait: float = 60.0) -> None:
+        """Resend with jittered backoff until the outbox is empty or max_wait passes."""
+        delay = 0.2
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while self.outbox and loop.time() < deadline:
+            await self.flush()
+            if self.outbox:
+                await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 — jitter, not crypto
+                delay = min(delay * 2, 5.0)
+
+    async def complete(self, job_id: uuid.UUID, lease_token: uuid.UUID) -> JobState:
+        response = await self._post(
+            f"/jobs/{job_id}/complete", LeaseRequest(lease_token=lease_token)
+        )
+        return JobState.model_validate_json(response.content)
+
+    async def release(self, job_id: uuid.UUID, lease_token: uuid.UUID) -> JobState:
+        response = await self._post(
+            f"/jobs/{job_id}/release", LeaseRequest(lease_token=lease_token)
+        )
+        return JobState.model_validate_json(response.content)
