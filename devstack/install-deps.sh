@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(postgresql-15 postgresql-15-pgtap postgresql-15-plpgsql-check)
+# prometheus brings promtool, which checks the orchestrator's /metrics output.
+apt_packages=(postgresql-15 postgresql-15-pgtap postgresql-15-plpgsql-check prometheus)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

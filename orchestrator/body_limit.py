@@ -7,10 +7,6 @@ import json
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -40,19 +36,30 @@ class BodyLimitMiddleware:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await self._refuse(send)
                 return
-        # Chunked bodies carry no length: count as they arrive.
+        # Chunked bodies carry no length: count as they arrive, answer 413 the moment the
+        # limit is passed, and tell the app the client went away so it stops reading.
         received = 0
+        responded = False
+
+        async def guarded_send(message: Message) -> None:
+            if not responded:
+                await send(message)
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, responded
+            if responded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise BodyTooLarge
+                    await self._refuse(send)
+                    responded = True
+                    return {"type": "http.disconnect"}
             return message
 
         try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await self._refuse(send)
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not responded:
+                raise

@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
 from dbolt.sql import Queries
 from devstack import localdb
@@ -38,3 +39,12 @@ def db_url(cluster: None) -> str:
 def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(db_url, autocommit=True) as connection:
         yield connection
+
+
+@pytest.fixture
+def api(db_url: str) -> Iterator[TestClient]:
+    """The orchestrator in-process against this test's database, background loops running."""
+    from tests.orchestrator_harness import build
+
+    with TestClient(build(db_url)) as client:
+        yield client

@@ -1,0 +1,85 @@
+"""Running the orchestrator for tests: in-process (TestClient, lifespan included) or as a
+real uvicorn server on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from orchestrator.app import create_app
+from orchestrator.settings import OrchestratorSettings
+
+WORKER_TOKEN = "test-worker-token-0123456789"
+STAFF_KEY = "test-staff-key-0123456789"
+WORKER = {"Authorization": f"Bearer {WORKER_TOKEN}"}
+STAFF = {"Authorization": f"Bearer {STAFF_KEY}", "X-Actor": "alice@example.com"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def settings_for(db_url: str, **overrides: Any) -> OrchestratorSettings:
+    values: dict[str, Any] = {
+        "database_url": SecretStr(db_url),
+        "worker_token": SecretStr(WORKER_TOKEN),
+        "staff_api_key": SecretStr(STAFF_KEY),
+        "reaper_interval_seconds": 0.2,
+        "stats_interval_seconds": 0.2,
+        "lease_seconds": 60,
+        "environment": "test",
+    }
+    values.update(overrides)
+    return OrchestratorSettings(**values)
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """Serve `app` with uvicorn in a thread; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("orchestrator did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
+    """Poll until predicate() is truthy; returns its value or fails the test."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def get_json(client: httpx.Client, path: str, **kwargs: Any) -> Any:
+    response = client.get(path, **kwargs)
+    return response.json()
+
+
+def build(db_url: str, **overrides: Any) -> FastAPI:
+    return create_app(settings_for(db_url, **overrides))
