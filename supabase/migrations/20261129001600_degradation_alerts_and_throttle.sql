@@ -9,8 +9,6 @@ create function public.alerts_raise(kind text, message text, details jsonb defau
 returns boolean
 language plpgsql security definer set search_path = ''
 as $$
-declare
-  v_id bigint;
 begin
   perform private.check_argument(coalesce(alerts_raise.kind, '') ~ '^[a-z_]+$',
     'kind must be lower_snake_case');
@@ -18,8 +16,7 @@ begin
     'message is required');
   update public.alerts a
      set message = alerts_raise.message, details = coalesce(alerts_raise.details, '{}')
-   where a.kind = alerts_raise.kind and a.cleared_at is null
-  returning a.id into v_id;
+   where a.kind = alerts_raise.kind and a.cleared_at is null;
   if found then
     return false;
   end if;
