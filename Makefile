@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
 
-.PHONY: help deps up db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue
+.PHONY: help deps up orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -14,6 +14,9 @@ deps: ## Install apt, Python and npm dependencies (skips what is already install
 
 up: deps ## Run the whole local stack in the foreground (Ctrl-C stops it all)
 	@$(PY) -m devstack.up
+
+orchestrator: deps ## Run the orchestrator alone on 127.0.0.1:8100 (needs `make db`)
+	@$(PY) -m orchestrator
 
 db: deps ## Start the local Supabase-shaped Postgres on 127.0.0.1:54322 and migrate it
 	@$(PY) -m devstack.localdb up

@@ -1,39 +1,118 @@
 """`make up`: the whole local stack in the foreground.
 
 Starts every local service, prints what runs where, and on Ctrl-C (or SIGTERM) stops them
-all, newest first. Today that is the Supabase-shaped Postgres; each later part appends its
-services to `services()`.
+all, newest first. A service that dies while the stack runs is reported and takes the
+stack down with it, so nothing limps on half-started.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
 
 from devstack import localdb
 
+ROOT = Path(__file__).resolve().parent.parent
+ORCHESTRATOR_PORT = int(os.environ.get("PORT", "8100"))
+WORKER_TOKEN = os.environ.get("WORKER_TOKEN", "local-dev-worker-token")
+STAFF_API_KEY = os.environ.get("STAFF_API_KEY", "local-dev-staff-key")
 
-@dataclass(frozen=True)
+
+@dataclass
 class Service:
     name: str
     address: str
-    start: Callable[[], None]
-    stop: Callable[[], None]
     note: str = ""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def alive(self) -> bool:
+        return True
+
+
+@dataclass
+class Database(Service):
+    def start(self) -> None:
+        localdb.prepare("postgres")
+
+    def stop(self) -> None:
+        localdb.stop()
+
+
+@dataclass
+class Process(Service):
+    """A Python module run as a child process, ready once `ready_url` answers."""
+
+    module: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    ready_url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", self.module], cwd=ROOT, env=os.environ | self.env
+        )
+        _wait_ready(self.ready_url, self.process, self.name)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def _wait_ready(url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode} while starting")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{name} did not answer {url} within {timeout:.0f} s")
 
 
 def services() -> list[Service]:
+    orchestrator_url = f"http://127.0.0.1:{ORCHESTRATOR_PORT}"
     return [
-        Service(
+        Database(
             name="postgres",
             address=localdb.database_url(),
-            start=lambda: localdb.prepare("postgres"),
-            stop=localdb.stop,
             note="Supabase-shaped PostgreSQL 15 (migrations + seed + directories.json)",
+        ),
+        Process(
+            name="orchestrator",
+            address=orchestrator_url,
+            note="the queue's only door; API docs at /docs, /metrics, /healthz",
+            module="orchestrator",
+            env={
+                "DATABASE_URL": localdb.database_url(),
+                "PORT": str(ORCHESTRATOR_PORT),
+                "WORKER_TOKEN": WORKER_TOKEN,
+                "STAFF_API_KEY": STAFF_API_KEY,
+            },
+            ready_url=f"{orchestrator_url}/healthz",
         ),
     ]
 
@@ -45,8 +124,21 @@ def _print_table(running: list[Service]) -> None:
         print(f"  {service.name.ljust(width)}  {service.address}")
         if service.note:
             print(f"  {' ' * width}  {service.note}")
-    print(f"\nDATABASE_URL={localdb.database_url()}")
-    print("Press Ctrl-C to stop everything.\n", flush=True)
+    print(f"\n  DATABASE_URL={localdb.database_url()}")
+    print(f"  WORKER_TOKEN={WORKER_TOKEN}    (workers: Authorization: Bearer …)")
+    print(f"  STAFF_API_KEY={STAFF_API_KEY}    (staff API: Authorization: Bearer …)")
+    print("\nPress Ctrl-C to stop everything.\n", flush=True)
+
+
+def _watch(running: list[Service], stop_requested: threading.Event) -> None:
+    while not stop_requested.wait(1.0):
+        for service in running:
+            if not service.alive():
+                print(
+                    f"{service.name} stopped unexpectedly; shutting the stack down", file=sys.stderr
+                )
+                stop_requested.set()
+                return
 
 
 def main() -> int:
@@ -55,18 +147,17 @@ def main() -> int:
         signal.signal(signum, lambda *_: stop_requested.set())
 
     running: list[Service] = []
+    return_code = 0
     try:
         for service in services():
             print(f"starting {service.name} …", flush=True)
             service.start()
             running.append(service)
         _print_table(running)
-        stop_requested.wait()
-    except (subprocess.CalledProcessError, SystemExit, OSError) as error:
+        _watch(running, stop_requested)
+    except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
         print(f"could not start the stack: {error}", file=sys.stderr)
         return_code = 1
-    else:
-        return_code = 0
     finally:
         for service in reversed(running):
             print(f"stopping {service.name} …", flush=True)
