@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# prometheus brings promtool, which checks the orchestrator's /metrics output.
-apt_packages=(postgresql-15 postgresql-15-pgtap postgresql-15-plpgsql-check prometheus)
+# prometheus brings promtool, which checks the orchestrator's /metrics output; chromium is
+# the browser the worker drives (Playwright cannot download one here).
+apt_packages=(postgresql-15 postgresql-15-pgtap postgresql-15-plpgsql-check prometheus chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
