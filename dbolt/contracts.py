@@ -67,6 +67,10 @@ class LeaseRequest(Request):
     lease_token: uuid.UUID
 
 
+class ReleaseRequest(LeaseRequest):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
 class AttemptReport(Request):
     """One submission attempt, reported right after it ended."""
 
@@ -115,6 +119,7 @@ class Assignment(BaseModel):
     lease_token: uuid.UUID
     lease_expires_at: datetime
     business: dict[str, Any]
+    directories_total: int
     directories: list[DirectoryTask]
 
 

@@ -26,6 +26,7 @@ from dbolt.contracts import (
     JobState,
     LeaseExtended,
     LeaseRequest,
+    ReleaseRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -191,8 +192,10 @@ class OrchestratorClient:
         )
         return JobState.model_validate_json(response.content)
 
-    async def release(self, job_id: uuid.UUID, lease_token: uuid.UUID) -> JobState:
+    async def release(
+        self, job_id: uuid.UUID, lease_token: uuid.UUID, reason: str | None = None
+    ) -> JobState:
         response = await self._post(
-            f"/jobs/{job_id}/release", LeaseRequest(lease_token=lease_token)
+            f"/jobs/{job_id}/release", ReleaseRequest(lease_token=lease_token, reason=reason)
         )
         return JobState.model_validate_json(response.content)

@@ -33,7 +33,7 @@ def _work_on(
     for index, directory in enumerate(remaining):
         if index == release_after:
             queries.fetch_one(
-                conn, "jobs_release", job_id=job["id"], lease_token=job["lease_token"]
+                conn, "jobs_release", job_id=job["id"], lease_token=job["lease_token"], reason=None
             )
             _emit("released", job_id=job["id"], lease_token=job["lease_token"])
             return

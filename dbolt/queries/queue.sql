@@ -40,7 +40,7 @@ select * from jobs_report_attempt(
 select * from jobs_complete(job_id => %(job_id)s, lease_token => %(lease_token)s);
 
 -- name: jobs_release
-select * from jobs_release(job_id => %(job_id)s, lease_token => %(lease_token)s);
+select * from jobs_release(job_id => %(job_id)s, lease_token => %(lease_token)s, reason => %(reason)s);
 
 -- name: jobs_reap_expired
 select * from jobs_reap_expired(max_lost_leases => %(max_lost_leases)s);
@@ -87,6 +87,7 @@ select queue_stats() as stats, metrics_totals() as totals,
 -- Claim and read what to do in one statement: a worker never holds a lease it was not told
 -- about because the second read failed.
 select j.id, j.tier, j.lease_token, j.lease_expires_at, j.business_snapshot,
+       (select count(*) from job_directories jd where jd.job_id = j.id) as directories_total,
        coalesce((
          select jsonb_agg(jsonb_build_object(
                   'directory_id', jd.directory_id, 'name', d.name, 'position', jd.position,

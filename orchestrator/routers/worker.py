@@ -21,6 +21,7 @@ from dbolt.contracts import (
     JobState,
     LeaseExtended,
     LeaseRequest,
+    ReleaseRequest,
 )
 from dbolt.sql import DatabaseUnavailable
 from orchestrator.dependencies import State, WorkerAuth
@@ -81,6 +82,7 @@ async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
         lease_token=row["lease_token"],
         lease_expires_at=row["lease_expires_at"],
         business=row["business_snapshot"],
+        directories_total=row["directories_total"],
         directories=[DirectoryTask.model_validate(d) for d in row["directories"]],
     )
 
@@ -153,9 +155,14 @@ async def complete(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
 
 
 @router.post("/jobs/{job_id}/release", response_model=JobState, responses=_LEASE_LOST)
-async def release(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
-    """Give the job back to the queue (e.g. on shutdown)."""
-    row = await state.db.fetch_one("jobs_release", job_id=job_id, lease_token=body.lease_token)
+async def release(job_id: JobId, body: ReleaseRequest, state: State) -> JobState:
+    """Give the job back to the queue (e.g. on shutdown), saying why."""
+    row = await state.db.fetch_one(
+        "jobs_release", job_id=job_id, lease_token=body.lease_token, reason=body.reason
+    )
     assert row is not None
-    log.info("job released", extra={"action": "job.released", "job_id": str(job_id)})
+    log.info(
+        "job released",
+        extra={"action": "job.released", "job_id": str(job_id), "reason": body.reason},
+    )
     return JobState(job_id=row["id"], status=row["status"])

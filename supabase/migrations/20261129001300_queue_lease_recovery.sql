@@ -2,7 +2,9 @@
 -- is the polite way back to pending; the reaper is the impolite one, and gives up on a job
 -- that keeps losing its leases so one poisonous job cannot cycle forever.
 
-create function public.jobs_release(job_id uuid, lease_token uuid) returns public.jobs
+-- `reason` (e.g. 'shutdown', 'no healthy proxy') is kept in the audit log for staff.
+create function public.jobs_release(job_id uuid, lease_token uuid, reason text default null)
+returns public.jobs
 language plpgsql security definer set search_path = ''
 as $$
 declare
@@ -19,12 +21,12 @@ begin
   returning j.* into v_job;
   perform private.worker_seen(v_worker, null, null);
   perform private.audit('worker:' || v_worker, 'job.released', v_job.id, null,
-    'in_progress', 'pending', '{}');
+    'in_progress', 'pending', jsonb_strip_nulls(jsonb_build_object('reason', left(jobs_release.reason, 500))));
   return v_job;
 end;
 $$;
-revoke execute on function public.jobs_release(uuid, uuid) from public;
-grant execute on function public.jobs_release(uuid, uuid) to service_role;
+revoke execute on function public.jobs_release(uuid, uuid, text) from public;
+grant execute on function public.jobs_release(uuid, uuid, text) to service_role;
 
 create function public.jobs_reap_expired(max_lost_leases int default 3)
 returns table (job_id uuid, status public.job_status, lost_leases int)

@@ -12,7 +12,7 @@ insert into queue_functions values
   ('public.jobs_start_directory(uuid, uuid, text)'),
   ('public.jobs_report_attempt(uuid, uuid, text, int, public.attempt_outcome, boolean, text, text, text, text, int, text, boolean, text, jsonb)'),
   ('public.jobs_complete(uuid, uuid)'),
-  ('public.jobs_release(uuid, uuid)'),
+  ('public.jobs_release(uuid, uuid, text)'),
   ('public.jobs_reap_expired(int)'),
   ('public.jobs_retry(uuid, text[], text)'),
   ('public.jobs_pause(uuid, text)'),
