@@ -199,6 +199,7 @@ def _wait_until_ready(timeout: float = 30.0) -> None:
 def _apply_bootstrap(dbname: str) -> None:
     with psycopg.connect(database_url(dbname), autocommit=True) as conn:
         conn.execute(BOOTSTRAP_SQL.read_text())
+        conn.execute(BOOTSTRAP_SQL.with_name("realtime_notify.sql").read_text())
         # pgTAP is only in the test tool chain; a database without it is still a good one.
         available = conn.execute(
             "select 1 from pg_available_extensions where name = 'pgtap'"
@@ -256,6 +257,7 @@ def _schema_digest() -> str:
     digest = hashlib.sha256()
     inputs = [
         BOOTSTRAP_SQL,
+        BOOTSTRAP_SQL.with_name("realtime_notify.sql"),
         *sorted((ROOT / "supabase" / "migrations").glob("*.sql")),
         ROOT / "supabase" / "seed.sql",
         ROOT / "directories.json",

@@ -1,0 +1,53 @@
+"""What the stand-in's routes share while it runs: settings, a database pool, the broadcast hub."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, cast
+
+from fastapi import Depends
+from psycopg_pool import AsyncConnectionPool
+from starlette.requests import HTTPConnection
+
+from devstack.supabase_api.realtime_hub import Hub
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    # Phoenix closes a socket that sent nothing (not even a heartbeat) for 60 seconds.
+    idle_timeout_seconds: float = 60.0
+    # Frames queued for one socket before it counts as a slow consumer and is closed.
+    outbox_limit: int = 1000
+    pool_size: int = 4
+    database_timeout_seconds: float = 5.0
+
+
+class Runtime:
+    """Built inside the server's event loop by the lifespan, so nothing binds the wrong loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pool: AsyncConnectionPool = AsyncConnectionPool(
+            settings.database_url,
+            min_size=1,
+            max_size=settings.pool_size,
+            timeout=settings.database_timeout_seconds,
+            open=False,
+            name="devstack-supabase-api",
+            # A pooled connection may have died with a database restart; check before use
+            # so one outage does not refuse the next join.
+            check=AsyncConnectionPool.check_connection,
+        )
+        self.hub = Hub()
+        # Set while the broadcast feed is LISTENing; startup waits for it so that a client
+        # joining right after the server is up cannot miss a broadcast.
+        self.listening = asyncio.Event()
+
+
+def current_runtime(connection: HTTPConnection) -> Runtime:
+    return cast(Runtime, connection.app.state.runtime)
+
+
+RuntimeDep = Annotated[Runtime, Depends(current_runtime)]
