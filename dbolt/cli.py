@@ -57,6 +57,14 @@ def _queue_reap(args: argparse.Namespace, settings: ServiceSettings) -> int:
     return 0
 
 
+def _submit(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    # Imported here: the worker's browser stack is only needed by this one command.
+    from worker.submit_cli import run
+
+    code: int = run(args.entry, args.business, args.proxy, args.directories)
+    return code
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dbolt", description="DirectoryBolt operations")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -78,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     reap = queue_commands.add_parser("reap", help="return expired leases to pending")
     reap.add_argument("--max-lost-leases", type=int, default=3)
     reap.set_defaults(handler=_queue_reap)
+
+    submit = groups.add_parser(
+        "submit", help="run one directory entry against a business, without the queue"
+    )
+    submit.add_argument("--entry", required=True, help="a directory id or an entry .json file")
+    submit.add_argument("--business", required=True, type=Path, help="the business as JSON")
+    submit.add_argument("--proxy", help="http://user:pass@host:port to submit through")
+    submit.add_argument("--directories", type=Path, default=DEFAULT_DIRECTORIES)
+    submit.set_defaults(handler=_submit)
     return parser
 
 

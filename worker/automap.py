@@ -1,0 +1,161 @@
+"""The generic filler's judgement: which business value belongs in which form field.
+
+Pure and conservative: a field is filled only when a strong hint names it (the autocomplete
+token, then the label, name, id, placeholder or input type). Anything unrecognised is left
+alone, and reported, rather than guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+AUTOCOMPLETE = {
+    "organization": "business_name",
+    "street-address": "street_address",
+    "address-line1": "street_address",
+    "address-level2": "city",
+    "address-level1": "region",
+    "postal-code": "postal_code",
+    "country": "country",
+    "country-name": "country",
+    "tel": "phone",
+    "tel-national": "phone",
+    "url": "website",
+    "email": "email",
+}
+
+# Ordered: the first pattern that matches a field's hints wins.
+KEYWORDS: list[tuple[str, re.Pattern[str]]] = [
+    ("email", re.compile(r"\be-?mail\b")),
+    ("website", re.compile(r"\b(website|web site|homepage|url|web address)\b")),
+    ("phone", re.compile(r"\b(phone|telephone|tel|mobile)\b")),
+    ("postal_code", re.compile(r"\b(zip|postal|post ?code)\b")),
+    (
+        "business_name",
+        re.compile(r"\b(business|company|organi[sz]ation|listing|shop|store)\s*(name|title)?\b"),
+    ),
+    ("street_address", re.compile(r"\b(street|address ?(line)? ?1?|addr)\b")),
+    ("city", re.compile(r"\b(city|town|locality)\b")),
+    ("region", re.compile(r"\b(state|region|province|county)\b")),
+    ("country", re.compile(r"\bcountry\b")),
+    ("category", re.compile(r"\b(category|industry|business type)\b")),
+    ("tagline", re.compile(r"\b(tagline|slogan)\b")),
+    ("description", re.compile(r"\b(description|about|details|summary)\b")),
+]
+CONSENT = re.compile(r"\b(terms|agree|accept|consent|privacy)\b")
+TYPE_HINTS = {"email": "email", "tel": "phone", "url": "website"}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """What the page tells about one form control (collected in the browser)."""
+
+    index: int
+    tag: str
+    type: str = ""
+    name: str = ""
+    id: str = ""
+    autocomplete: str = ""
+    label: str = ""
+    placeholder: str = ""
+    aria_label: str = ""
+    options: tuple[tuple[str, str], ...] = ()
+    required: bool = False
+
+    @classmethod
+    def from_js(cls, data: dict[str, Any]) -> FieldInfo:
+        return cls(
+            index=int(data["index"]),
+            tag=str(data.get("tag", "")).lower(),
+            type=str(data.get("type", "")).lower(),
+            name=str(data.get("name", "")),
+            id=str(data.get("id", "")),
+            autocomplete=str(data.get("autocomplete", "")).lower(),
+            label=str(data.get("label", "")),
+            placeholder=str(data.get("placeholder", "")),
+            aria_label=str(data.get("ariaLabel", "")),
+            options=tuple((str(o["value"]), str(o["label"])) for o in data.get("options", [])),
+            required=bool(data.get("required", False)),
+        )
+
+    def hints(self) -> str:
+        words = " ".join([self.label, self.aria_label, self.placeholder, self.name, self.id])
+        words = re.sub(r"([a-z])([A-Z])", r"\1 \2", words)
+        return re.sub(r"[_\-\[\].:*]+", " ", words).lower()
+
+
+@dataclass(frozen=True)
+class Planned:
+    field: FieldInfo
+    kind: str  # "fill" | "select" | "check"
+    business_field: str | None
+    value: str
+    reason: str
+
+
+def _business_field(field: FieldInfo) -> tuple[str | None, str]:
+    for token in field.autocomplete.split():
+        if token in AUTOCOMPLETE:
+            return AUTOCOMPLETE[token], f"autocomplete={token}"
+    hints = field.hints()
+    for business_field, pattern in KEYWORDS:
+        if pattern.search(hints):
+            return business_field, f"matched {pattern.pattern!r} in {hints.strip()!r}"
+    if field.type in TYPE_HINTS:
+        return TYPE_HINTS[field.type], f"type={field.type}"
+    if re.search(r"\bname\b", hints) and not re.search(
+        r"\b(first|last|contact|your|user)\b", hints
+    ):
+        return "business_name", "a bare 'name' field"
+    return None, "no recognisable hint"
+
+
+def _choose_option(options: tuple[tuple[str, str], ...], wanted: list[str]) -> str | None:
+    lowered = [w.lower() for w in wanted if w]
+    for value, label in options:
+        if value.lower() in lowered or label.strip().lower() in lowered:
+            return value
+    return None
+
+
+def plan(
+    fields: list[FieldInfo], business: dict[str, Any], country_name: str
+) -> tuple[list[Planned], list[FieldInfo]]:
+    """The fields to fill and how, and the fields left alone (for the log)."""
+    planned: list[Planned] = []
+    skipped: list[FieldInfo] = []
+    used: set[str] = set()
+    for field in fields:
+        if field.type in ("hidden", "submit", "button", "file", "password", "image", "reset"):
+            continue
+        if field.type in ("checkbox", "radio"):
+            if field.type == "checkbox" and CONSENT.search(field.hints()):
+                planned.append(Planned(field, "check", None, "true", "a consent checkbox"))
+            else:
+                skipped.append(field)
+            continue
+        business_field, reason = _business_field(field)
+        if business_field is None or business_field in used or not business.get(business_field):
+            skipped.append(field)
+            continue
+        raw = str(business[business_field])
+        if field.tag == "select":
+            wanted = [raw, country_name] if business_field == "country" else [raw]
+            option = _choose_option(field.options, wanted)
+            if option is None:
+                skipped.append(field)
+                continue
+            planned.append(Planned(field, "select", business_field, option, reason))
+        else:
+            value = (
+                country_name
+                if business_field == "country" and len(raw) == 2 and field.type != "hidden"
+                else raw
+            )
+            if business_field == "country" and "code" in field.hints():
+                value = raw
+            planned.append(Planned(field, "fill", business_field, value, reason))
+        used.add(business_field)
+    return planned, skipped

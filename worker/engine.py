@@ -1,0 +1,144 @@
+"""One submission attempt: a fresh browser context (its own cookies, storage and proxy),
+the recipe or the generic filler, a classified result, and artifacts for every
+non-success."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from dbolt.contracts import Outcome
+from worker.auto_filler import run_auto
+from worker.captcha import CaptchaSolver
+from worker.outcome import AttemptFailed, AttemptResult
+from worker.proxies import Proxy
+from worker.recipe import RecipeError, parse_recipe
+from worker.recipe_runner import RecipeContext, run_recipe
+
+log = logging.getLogger(__name__)
+
+_PROXY_ERRORS = re.compile(r"ERR_PROXY|ERR_TUNNEL|ERR_NO_SUPPORTED_PROXIES|ERR_MANDATORY_PROXY")
+_REFUSED = re.compile(r"ERR_CONNECTION_REFUSED|ERR_NAME_NOT_RESOLVED|ERR_ADDRESS_UNREACHABLE")
+_RESET = re.compile(r"ERR_CONNECTION_(RESET|CLOSED|ABORTED)|ERR_EMPTY_RESPONSE|ERR_TIMED_OUT")
+
+
+@dataclass
+class EngineSettings:
+    navigation_timeout_ms: int = 15_000
+    step_timeout_ms: int = 8_000
+    artifacts_dir: Path = Path(".local/artifacts")
+
+
+def _browser_error(error: PlaywrightError, proxy: Proxy | None) -> AttemptFailed:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    if _PROXY_ERRORS.search(text) or (proxy is not None and _RESET.search(text)):
+        return AttemptFailed(Outcome.transient_error, "proxy_error", text)
+    if _REFUSED.search(text):
+        return AttemptFailed(Outcome.permanent_error, "site_down", text)
+    if _RESET.search(text):
+        return AttemptFailed(Outcome.transient_error, "connection_error", text)
+    return AttemptFailed(Outcome.transient_error, "browser_error", text)
+
+
+class SubmissionEngine:
+    def __init__(
+        self, browser: Browser, solver: CaptchaSolver | None, settings: EngineSettings
+    ) -> None:
+        self.browser = browser
+        self.solver = solver
+        self.settings = settings
+
+    async def _context(self, proxy: Proxy | None) -> BrowserContext:
+        context = await self.browser.new_context(proxy=proxy.playwright() if proxy else None)  # type: ignore[arg-type]
+        context.set_default_timeout(self.settings.step_timeout_ms)
+        context.set_default_navigation_timeout(self.settings.navigation_timeout_ms)
+        return context
+
+    async def attempt(
+        self,
+        directory: dict[str, Any],
+        business: dict[str, Any],
+        proxy: Proxy | None = None,
+        artifact_name: str = "attempt",
+        say: Callable[[str], None] | None = None,
+    ) -> AttemptResult:
+        """Submit once and say truthfully what happened. Never raises for a site's behaviour."""
+        result = AttemptResult(Outcome.success, proxy=proxy.label if proxy else None)
+        started = time.monotonic()
+        context = await self._context(proxy)
+        page = await context.new_page()
+        ctx = RecipeContext(
+            page,
+            business,
+            directory,
+            self.solver,
+            self.settings.step_timeout_ms,
+            result,
+            say or (lambda _: None),
+        )
+        try:
+            if directory.get("mode") == "recipe":
+                await run_recipe(ctx, parse_recipe(directory.get("recipe")))
+            else:
+                await run_auto(ctx)
+        except AttemptFailed as failure:
+            result.outcome, result.error_code, result.message = (
+                failure.outcome,
+                failure.error_code,
+                failure.message,
+            )
+        except RecipeError as error:
+            result.outcome, result.error_code, result.message = (
+                Outcome.permanent_error,
+                "recipe_invalid",
+                str(error),
+            )
+        except PlaywrightTimeout as error:
+            result.outcome, result.error_code = Outcome.transient_error, "timeout"
+            result.message = str(error).splitlines()[0]
+        except PlaywrightError as error:
+            classified = _browser_error(error, proxy)
+            result.outcome, result.error_code = classified.outcome, classified.error_code
+            result.message = classified.message
+        finally:
+            if not (result.outcome is Outcome.success and result.confirmed):
+                await self._keep_artifacts(page, artifact_name, result)
+            await context.close()
+        result.message = result.message and result.message[:1900]
+        log.info(
+            "attempt finished",
+            extra={
+                "action": "attempt.finished",
+                "directory_id": directory.get("directory_id"),
+                "outcome": result.outcome.value,
+                "error_code": result.error_code,
+                "seconds": round(time.monotonic() - started, 2),
+            },
+        )
+        return result
+
+    async def _keep_artifacts(self, page: Any, name: str, result: AttemptResult) -> None:
+        """Screenshot and HTML of the last page, so staff can see what the worker saw."""
+        directory = self.settings.artifacts_dir
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            screenshot = directory / f"{name}.png"
+            html = directory / f"{name}.html"
+            await asyncio.wait_for(page.screenshot(path=str(screenshot), full_page=True), 10)
+            html.write_text(await asyncio.wait_for(page.content(), 10))
+            result.artifacts = {"screenshot": str(screenshot), "html": str(html)}
+        except (PlaywrightError, OSError, TimeoutError) as error:
+            # A page that never loaded has nothing to keep; the result says why anyway.
+            log.info(
+                "no artifacts", extra={"action": "attempt.no_artifacts", "error": str(error)[:200]}
+            )

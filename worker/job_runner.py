@@ -1,0 +1,300 @@
+"""Works one claimed job: its remaining directories over a bounded number of browser
+contexts, every attempt reported right after it ends, transient failures retried with
+backoff, heartbeats in the background, and a clean stop on pause, cancel or shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from dbolt.contracts import Assignment, AttemptReport, DirectoryStatus, DirectoryTask, Outcome
+from dbolt.orchestrator_client import (
+    DispatchPaused,
+    LeaseLostError,
+    OrchestratorClient,
+    OrchestratorError,
+)
+from worker.engine import SubmissionEngine
+from worker.outcome import AttemptResult
+from worker.proxies import ProxiesExhausted, Proxy, ProxyPool
+from worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Work:
+    directory: DirectoryTask
+    attempt: int
+    avoid_proxy: str | None = None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        assignment: Assignment,
+        client: OrchestratorClient,
+        engine: SubmissionEngine,
+        proxies: ProxyPool | None,
+        settings: WorkerSettings,
+    ) -> None:
+        self.assignment = assignment
+        self.client = client
+        self.engine = engine
+        self.proxies = proxies
+        self.settings = settings
+        self.stop_event = asyncio.Event()
+        self.stop_reason: str | None = None
+        self.queue: asyncio.Queue[Work] = asyncio.Queue()
+        self.unfinished = len(assignment.directories)
+        self.attempts_made = 0
+
+    @property
+    def job_id(self) -> str:
+        return str(self.assignment.job_id)
+
+    def stop(self, reason: str) -> None:
+        """Stop before the next directory (pause, cancel, lost lease, shutdown)."""
+        if not self.stop_event.is_set():
+            self.stop_reason = reason
+            self.stop_event.set()
+            log.info(
+                "stopping job",
+                extra={"action": "job.stopping", "job_id": self.job_id, "reason": reason},
+            )
+
+    def needs_proxy(self) -> bool:
+        return (
+            self.assignment.tier in self.settings.proxy_required_tiers
+            or self.assignment.directories_total > self.settings.proxy_required_over_directories
+        )
+
+    async def run(self) -> str:
+        """Work the job; returns how it ended: completed, released, stopped or lost."""
+        a = self.assignment
+        if self.needs_proxy() and (self.proxies is None or not self.proxies.healthy()):
+            reason = (
+                "no healthy proxy: proxies are mandatory for this job, so nothing was submitted"
+            )
+            log.error(
+                reason, extra={"action": "job.no_proxy", "job_id": self.job_id, "tier": a.tier}
+            )
+            await self._release(reason)
+            return "released"
+        for directory in a.directories:
+            self.queue.put_nowait(Work(directory, directory.attempts + 1))
+        heartbeat = asyncio.create_task(self._heartbeat())
+        lanes = [asyncio.create_task(self._lane()) for _ in range(self.settings.contexts)]
+        try:
+            await self._wait_for_lanes(lanes)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+        await self.client.flush_until_empty(max_wait=30)
+        return await self._finish()
+
+    async def _wait_for_lanes(self, lanes: list[asyncio.Task[None]]) -> None:
+        stopped: asyncio.Future[object] = asyncio.ensure_future(self.stop_event.wait())
+        done_lanes: asyncio.Future[object] = asyncio.ensure_future(asyncio.gather(*lanes))
+        await asyncio.wait([stopped, done_lanes], return_when=asyncio.FIRST_COMPLETED)
+        if self.stop_event.is_set():
+            # An attempt under way finishes (and is reported) if it can within the grace
+            # period; after that it is abandoned and its browser context closed.
+            _, late = await asyncio.wait(lanes, timeout=self.settings.stop_grace_seconds)
+            for lane in late:
+                lane.cancel()
+            await asyncio.gather(*lanes, return_exceptions=True)
+        stopped.cancel()
+        await asyncio.gather(done_lanes, return_exceptions=True)
+
+    async def _finish(self) -> str:
+        a = self.assignment
+        if self.stop_reason is None:
+            try:
+                await self.client.complete(a.job_id, a.lease_token)
+                log.info("job complete", extra={"action": "job.completed", "job_id": self.job_id})
+                return "completed"
+            except LeaseLostError:
+                return "lost"
+            except OrchestratorError as error:
+                # Directories still to do (a staff retry, or a report not delivered): give
+                # the job back so it is claimed again with a fresh list.
+                log.warning(
+                    "could not complete",
+                    extra={
+                        "action": "job.complete_refused",
+                        "job_id": self.job_id,
+                        "error": str(error),
+                    },
+                )
+                await self._release("directories still to do")
+                return "released"
+        if self.stop_reason == "shutdown":
+            await self._release("worker shutting down")
+            return "released"
+        return "stopped"
+
+    async def _release(self, reason: str) -> None:
+        a = self.assignment
+        try:
+            await self.client.release(a.job_id, a.lease_token, reason=reason)
+        except LeaseLostError:
+            pass  # already taken away (paused, cancelled, reaped): nothing to give back
+        except (OrchestratorError, OSError) as error:
+            log.error(
+                "release failed; the lease will expire",
+                extra={"action": "job.release_failed", "job_id": self.job_id, "error": str(error)},
+            )
+
+    async def _heartbeat(self) -> None:
+        expires = self.assignment.lease_expires_at
+        interval = max(2.0, (expires - datetime.now(UTC)).total_seconds() / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.client.heartbeat(self.assignment.job_id, self.assignment.lease_token)
+            except LeaseLostError:
+                self.stop("lease lost")
+                return
+            except (DispatchPaused, OrchestratorError, OSError) as error:
+                # Keep trying: the lease outlives a few missed beats.
+                log.warning(
+                    "heartbeat failed",
+                    extra={
+                        "action": "job.heartbeat_failed",
+                        "job_id": self.job_id,
+                        "error": str(error),
+                    },
+                )
+
+    async def _lane(self) -> None:
+        while not self.stop_event.is_set() and self.unfinished > 0:
+            try:
+                work = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                await asyncio.sleep(0.05)
+                continue
+            await self._attempt(work)
+
+    def _proxy_for(self, work: Work) -> Proxy | None:
+        if self.proxies is None or not self.proxies.proxies:
+            return None
+        return self.proxies.acquire(avoid=work.avoid_proxy)
+
+    async def _attempt(self, work: Work) -> None:
+        a, directory = self.assignment, work.directory
+        try:
+            await self.client.start_directory(a.job_id, a.lease_token, directory.directory_id)
+        except LeaseLostError:
+            self.stop("lease lost")
+            return
+        except OrchestratorError as error:
+            if error.status_code == 409:
+                self.unfinished -= 1  # no longer queued (e.g. already submitted): nothing to do
+                return
+            raise
+        started = time.monotonic()
+        try:
+            proxy = self._proxy_for(work)
+        except ProxiesExhausted as error:
+            proxy = None
+            result = AttemptResult(
+                Outcome.transient_error, error_code="proxy_error", message=str(error)
+            )
+        else:
+            if directory.proxy_required and proxy is None:
+                result = AttemptResult(
+                    Outcome.transient_error,
+                    error_code="proxy_error",
+                    message="this directory needs a proxy and none is configured",
+                )
+            else:
+                result = await self.engine.attempt(
+                    directory.model_dump(mode="json"),
+                    self.assignment.business,
+                    proxy,
+                    artifact_name=f"{self.job_id}/{directory.directory_id}-{work.attempt}",
+                )
+        if proxy is not None and self.proxies is not None:
+            if result.error_code in ("proxy_error", "rate_limited"):
+                self.proxies.failed(proxy)
+            else:
+                self.proxies.succeeded(proxy)
+        self.attempts_made += 1
+        await self._report(work, result, int((time.monotonic() - started) * 1000))
+
+    async def _report(self, work: Work, result: AttemptResult, duration_ms: int) -> None:
+        a, directory = self.assignment, work.directory
+        report = AttemptReport(
+            lease_token=a.lease_token,
+            directory_id=directory.directory_id,
+            attempt=work.attempt,
+            outcome=result.outcome,
+            confirmed=result.confirmed,
+            error_code=result.error_code,
+            message=result.message,
+            listing_url=result.listing_url,  # type: ignore[arg-type]
+            action_required=result.action_required,
+            duration_ms=duration_ms,
+            captcha_kind=result.captcha_kind,
+            captcha_solved=result.captcha_solved,
+            proxy=result.proxy,
+            artifacts=result.artifacts,
+        )
+        log.info(
+            "attempt",
+            extra={
+                "action": "attempt.reported",
+                "job_id": self.job_id,
+                "directory_id": directory.directory_id,
+                "attempt": work.attempt,
+                "outcome": result.outcome.value,
+                "error_code": result.error_code,
+            },
+        )
+        try:
+            state = await self.client.report_attempt(a.job_id, report)
+        except LeaseLostError:
+            # The lease went (paused or cancelled meanwhile): the queue refuses what it can no
+            # longer attribute. Say loudly what the site answered so staff can reconcile.
+            log.error(
+                "attempt result could not be recorded: the lease was revoked",
+                extra={
+                    "action": "attempt.unrecorded",
+                    "job_id": self.job_id,
+                    "directory_id": directory.directory_id,
+                    "outcome": result.outcome.value,
+                    "confirmed": result.confirmed,
+                    "listing_url": result.listing_url,
+                },
+            )
+            self.stop("lease lost")
+            return
+        except OrchestratorError as error:
+            log.error(
+                "attempt report refused",
+                extra={"action": "attempt.refused", "job_id": self.job_id, "error": str(error)},
+            )
+            self.unfinished -= 1
+            return
+        retry = (
+            state.status is DirectoryStatus.queued
+            if state is not None
+            else result.transient and work.attempt < directory.max_attempts
+        )
+        if not retry:
+            self.unfinished -= 1
+            return
+        jitter = 0.5 + random.random()  # noqa: S311 — spreading retries, not cryptography
+        delay = self.settings.retry_backoff_seconds * 2 ** (work.attempt - 1) * jitter
+        asyncio.get_running_loop().call_later(
+            delay,
+            self.queue.put_nowait,
+            Work(directory, work.attempt + 1, avoid_proxy=result.proxy),
+        )

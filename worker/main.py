@@ -1,0 +1,175 @@
+"""The worker process: claim through the orchestrator, work the job, claim the next.
+
+Wakes on Realtime (`jobs`), polls with jittered backoff when it cannot. SIGTERM finishes or
+abandons the attempt under way, reports it, releases the job and exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+
+import httpx
+from playwright.async_api import async_playwright
+
+from dbolt.orchestrator_client import DispatchPaused, OrchestratorClient, OrchestratorError
+from worker.captcha import CaptchaSolver
+from worker.engine import EngineSettings, SubmissionEngine
+from worker.health import WorkerStatus, serve_health
+from worker.job_runner import JobRunner
+from worker.proxies import ProxyPool, parse_proxy_urls
+from worker.realtime_link import RealtimeLink
+from worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
+CHROMIUM_ARGS = [
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--no-first-run",
+]
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.status = WorkerStatus(settings.worker_id)
+        self.shutting_down = asyncio.Event()
+        self.wake = asyncio.Event()
+        self.runner: JobRunner | None = None
+        secret = settings.proxy_urls.get_secret_value() if settings.proxy_urls else ""
+        self.proxies = ProxyPool(parse_proxy_urls(secret)) if secret else None
+
+    def request_shutdown(self) -> None:
+        log.info("shutting down", extra={"action": "worker.shutdown"})
+        self.shutting_down.set()
+        self.wake.set()
+        if self.runner is not None:
+            self.runner.stop("shutdown")
+
+    async def _idle(self, seconds: float) -> None:
+        """Wait for a wake-up, a shutdown, or the poll interval, whichever comes first."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.wake.wait(), timeout=seconds)
+        self.wake.clear()
+
+    async def run(self) -> None:
+        s = self.settings
+        health = await serve_health(self.status, s.health_port) if s.health_port else None
+        client = OrchestratorClient.connect(
+            s.orchestrator_url, s.worker_token.get_secret_value(), s.worker_id
+        )
+        solver = (
+            CaptchaSolver.connect(
+                s.twocaptcha_base_url,
+                s.twocaptcha_api_key.get_secret_value(),
+                s.captcha_timeout_seconds,
+                s.captcha_poll_seconds,
+            )
+            if s.twocaptcha_api_key
+            else None
+        )
+        realtime = RealtimeLink(
+            s.supabase_url,
+            s.supabase_anon_key.get_secret_value() if s.supabase_anon_key else None,
+            s.realtime_access_token.get_secret_value() if s.realtime_access_token else None,
+        )
+        try:
+            async with async_playwright() as playwright:
+                # One Chromium per worker; every attempt gets a fresh context of its own.
+                browser = await playwright.chromium.launch(
+                    executable_path=s.chromium_path, headless=True, args=CHROMIUM_ARGS
+                )
+                engine = SubmissionEngine(
+                    browser,
+                    solver,
+                    EngineSettings(s.navigation_timeout_ms, s.step_timeout_ms, s.artifacts_dir),
+                )
+                listening = await realtime.connect(self.wake.set)
+                self.status.wake_ups = "realtime" if listening else "polling"
+                self.status.realtime_error = realtime.last_error
+                await self._loop(client, engine, realtime)
+                await browser.close()
+        finally:
+            await client.flush_until_empty(max_wait=10)
+            await realtime.close()
+            await client.aclose()
+            if solver is not None:
+                await solver.aclose()
+            if health is not None:
+                health.close()
+
+    async def _loop(
+        self, client: OrchestratorClient, engine: SubmissionEngine, realtime: RealtimeLink
+    ) -> None:
+        s = self.settings
+        backoff = s.poll_min_seconds
+        while not self.shutting_down.is_set():
+            self.status.state = "idle"
+            self.status.proxies_healthy = len(self.proxies.healthy()) if self.proxies else None
+            try:
+                assignment = await client.claim()
+            except DispatchPaused as paused:
+                log.info(
+                    "dispatch paused",
+                    extra={"action": "worker.dispatch_paused", "retry_after": paused.retry_after},
+                )
+                await self._idle(paused.retry_after)
+                continue
+            except (httpx.TransportError, OrchestratorError) as error:
+                log.warning(
+                    "orchestrator unreachable",
+                    extra={"action": "worker.claim_failed", "error": str(error)},
+                )
+                await self._idle(backoff * (0.5 + random.random()))  # noqa: S311 — jitter
+                backoff = min(backoff * 2, s.poll_max_seconds)
+                continue
+            if assignment is None:
+                # With Realtime a wake-up arrives when work does; the poll is a safety net.
+                wait = s.realtime_poll_seconds if realtime.connected else backoff
+                await self._idle(wait * (0.5 + random.random()))  # noqa: S311 — jitter
+                backoff = min(backoff * 2, s.poll_max_seconds)
+                continue
+            backoff = s.poll_min_seconds
+            self.runner = JobRunner(assignment, client, engine, self.proxies, s)
+            self.status.state, self.status.current_job = "working", str(assignment.job_id)
+            await realtime.watch_job(str(assignment.job_id), self._on_control)
+            try:
+                ended = await self.runner.run()
+            finally:
+                await realtime.unwatch_job()
+                self.runner, self.status.current_job = None, None
+            self.status.jobs_done += ended == "completed"
+            self.status.reports_waiting = len(client.outbox)
+            log.info(
+                "job ended",
+                extra={
+                    "action": "worker.job_ended",
+                    "job_id": str(assignment.job_id),
+                    "how": ended,
+                },
+            )
+
+    def _on_control(self, event: str) -> None:
+        if self.runner is not None and event in ("paused", "cancelled"):
+            self.runner.stop(event)
+
+
+def main() -> None:
+    from dbolt.log import configure_logging
+
+    settings = WorkerSettings()
+    configure_logging(settings.log_level)
+    settings.check_production_secrets()
+
+    async def run() -> None:
+        worker = Worker(settings)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, worker.request_shutdown)
+        await worker.run()
+
+    asyncio.run(run())

@@ -1,0 +1,60 @@
+"""Small Playwright helpers shared by the recipe runner and the generic filler."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin
+
+from playwright.async_api import Frame, Locator, Page, Response
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+from worker.outcome import from_status, permanent
+
+Target = Page | Frame
+
+
+async def goto(page: Page, url: str) -> Response | None:
+    response = await page.goto(url, wait_until="domcontentloaded")
+    check_response(response, url)
+    return response
+
+
+def check_response(response: Response | None, url: str) -> None:
+    if response is None:
+        return
+    failure = from_status(response.status, url)
+    if failure is not None:
+        raise failure
+
+
+async def require(target: Target, selector: str, what: str, timeout_ms: int) -> Locator:
+    """The element, or recipe drift: the site no longer has what the recipe expects."""
+    locator = target.locator(selector).first
+    try:
+        await locator.wait_for(state="attached", timeout=timeout_ms)
+    except PlaywrightTimeout:
+        raise permanent(
+            "recipe_drift", f"{what}: selector {selector!r} not found on {page_url(target)}"
+        ) from None
+    return locator
+
+
+async def present(target: Target, selector: str | None) -> Locator | None:
+    if not selector:
+        return None
+    locator = target.locator(selector).first
+    return locator if await locator.count() and await locator.is_visible() else None
+
+
+def page_url(target: Target) -> str:
+    return target.url
+
+
+async def absolute_href(target: Target, locator: Locator) -> str | None:
+    href = await locator.get_attribute("href")
+    return urljoin(target.url, href) if href else None
+
+
+async def visible_text(target: Target) -> str:
+    text: Any = await target.evaluate("() => document.body ? document.body.innerText : ''")
+    return str(text)

@@ -1,0 +1,259 @@
+"""Runs a recipe (docs/recipes.md) on a page and classifies what the site answered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urljoin
+
+from playwright.async_api import Frame, Page
+
+from dbolt.contracts import Outcome
+from worker import pages
+from worker.business import ValueError_, resolve
+from worker.captcha import CaptchaSolver, CaptchaUnsolved
+from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
+from worker.recipe import (
+    Captcha,
+    Check,
+    Click,
+    Expect,
+    Fill,
+    Goto,
+    Recipe,
+    Select,
+    Submit,
+    Upload,
+    WaitFor,
+)
+
+log = logging.getLogger(__name__)
+
+SITEKEY_SELECTORS = {
+    "recaptcha_v2": ".g-recaptcha[data-sitekey]",
+    "hcaptcha": ".h-captcha[data-sitekey]",
+    "turnstile": ".cf-turnstile[data-sitekey]",
+}
+# Where each widget keeps its answer, as the widget itself would fill it.
+TOKEN_FIELDS = {
+    "recaptcha_v2": ["textarea[name=g-recaptcha-response]"],
+    "hcaptcha": ["textarea[name=h-captcha-response]", "textarea[name=g-recaptcha-response]"],
+    "turnstile": ["input[name=cf-turnstile-response]"],
+}
+_FILL_WIDGET_ANSWER = """
+([selectors, token, widgetSelector]) => {
+  for (const selector of selectors) {
+    for (const field of document.querySelectorAll(selector)) { field.value = token; }
+  }
+  const widget = document.querySelector(widgetSelector);
+  const callback = widget && widget.getAttribute('data-callback');
+  if (callback && typeof window[callback] === 'function') { window[callback](token); }
+}
+"""
+
+
+@dataclass
+class RecipeContext:
+    page: Page
+    business: dict[str, Any]
+    directory: dict[str, Any]
+    solver: CaptchaSolver | None
+    step_timeout_ms: int
+    result: AttemptResult
+    say: Callable[[str], None]
+
+
+def _value(ctx: RecipeContext, step: Fill | Select, index: int) -> str:
+    try:
+        return resolve(ctx.business, step.value, step.literal, step.transform)
+    except ValueError_ as error:
+        raise permanent("missing_business_field", f"step {index}: {error}") from error
+
+
+async def _frame(ctx: RecipeContext, selector: str) -> Frame:
+    element = await pages.require(ctx.page, selector, "recipe frame", ctx.step_timeout_ms)
+    handle = await element.element_handle()
+    frame = await handle.content_frame() if handle else None
+    if frame is None:
+        raise permanent("recipe_drift", f"{selector!r} is not a frame")
+    await frame.wait_for_load_state("domcontentloaded")
+    return frame
+
+
+async def _captcha(ctx: RecipeContext, target: pages.Target, step: Captcha, index: int) -> None:
+    if ctx.solver is None:
+        raise transient("captcha_unsolved", "no captcha solver is configured (TWOCAPTCHA_API_KEY)")
+    ctx.result.captcha_kind = step.kind
+    ctx.result.captcha_solved = False
+    try:
+        if step.kind == "image":
+            assert step.image is not None
+            assert step.input is not None
+            image = await pages.require(
+                target, step.image, f"step {index} (captcha image)", ctx.step_timeout_ms
+            )
+            src = await image.get_attribute("src")
+            if not src:
+                raise permanent("recipe_drift", f"step {index}: the captcha image has no src")
+            # The image's own bytes (not a screenshot): same challenge, same cookies.
+            response = await ctx.page.context.request.get(urljoin(target.url, src))
+            answer = await ctx.solver.solve_image(await response.body())
+            field = await pages.require(
+                target, step.input, f"step {index} (captcha input)", ctx.step_timeout_ms
+            )
+            await field.fill(answer)
+        else:
+            selector = step.sitekey_selector or SITEKEY_SELECTORS[step.kind]
+            widget = await pages.require(
+                target, selector, f"step {index} (captcha widget)", ctx.step_timeout_ms
+            )
+            sitekey = await widget.get_attribute("data-sitekey")
+            if not sitekey:
+                raise permanent(
+                    "recipe_drift", f"step {index}: the captcha widget has no data-sitekey"
+                )
+            token = await ctx.solver.solve_token(step.kind, target.url, sitekey)
+            await target.evaluate(_FILL_WIDGET_ANSWER, [TOKEN_FIELDS[step.kind], token, selector])
+    except CaptchaUnsolved as error:
+        raise transient("captcha_unsolved", str(error)) from error
+    ctx.result.captcha_solved = True
+    ctx.say(f"  captcha ({step.kind}) solved")
+
+
+async def _expect(ctx: RecipeContext, target: pages.Target, step: Expect) -> None:
+    result = ctx.result
+    if duplicate := await pages.present(target, step.duplicate):
+        raise permanent("duplicate_listing", (await duplicate.inner_text()).strip()[:500])
+    if verification := await pages.present(target, step.verification):
+        result.outcome, result.action_required = (
+            Outcome.needs_action,
+            (await verification.inner_text()).strip()[:1000],
+        )
+        return
+    if await pages.present(target, step.success):
+        result.outcome, result.confirmed = Outcome.success, True
+        if listing := await pages.present(target, step.listing_url):
+            result.listing_url = await pages.absolute_href(target, listing)
+        return
+    await classify_page(target, result, allow_confirmed=step.success is None)
+
+
+async def classify_page(
+    target: pages.Target, result: AttemptResult, allow_confirmed: bool = True
+) -> None:
+    verdict = classify_text(await pages.visible_text(target))
+    if isinstance(verdict, AttemptFailed):
+        raise verdict
+    if verdict.confirmed and not allow_confirmed:
+        # The recipe names the confirmation; kind words elsewhere are not proof.
+        verdict.confirmed, verdict.message = False, "the recipe's confirmation was not on the page"
+    result.outcome, result.confirmed = verdict.outcome, verdict.confirmed
+    result.action_required, result.message = verdict.action_required, verdict.message
+
+
+async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
+    target: pages.Target = ctx.page
+    expected = False
+    for number, step in enumerate(recipe.steps, start=1):
+        what = f"step {number} ({step.action})"
+        timeout = ctx.step_timeout_ms
+        if isinstance(step, Goto):
+            url = step.url.format(
+                submit_url=ctx.directory.get("submit_url") or ctx.directory["homepage"],
+                homepage=ctx.directory["homepage"],
+            )
+            ctx.say(f"  goto {url}")
+            await pages.goto(ctx.page, url)
+            target = await _frame(ctx, recipe.frame) if recipe.frame else ctx.page
+        elif isinstance(step, Fill | Select):
+            element = await _optional_require(target, step.selector, what, timeout, step.optional)
+            if element is None:
+                continue
+            text = _value(ctx, step, number)
+            if isinstance(step, Fill):
+                await element.fill(text)
+            else:
+                await _select(element, text, what)
+            ctx.result.filled.append((step.selector, text))
+            ctx.say(f"  {step.action} {step.selector} = {text!r}")
+        elif isinstance(step, Check):
+            element = await _optional_require(target, step.selector, what, timeout, step.optional)
+            if element is None:
+                continue
+            wanted = _checked(ctx, step)
+            await element.set_checked(wanted)
+            ctx.say(f"  {'check' if wanted else 'uncheck'} {step.selector}")
+        elif isinstance(step, Upload):
+            await _upload(ctx, target, step, what)
+        elif isinstance(step, Click):
+            element = await _optional_require(target, step.selector, what, timeout, step.optional)
+            if element is not None:
+                await element.click()
+                ctx.say(f"  click {step.selector}")
+        elif isinstance(step, WaitFor):
+            await target.locator(step.selector).first.wait_for(
+                state="visible", timeout=step.timeout_ms or timeout
+            )
+        elif isinstance(step, Captcha):
+            await _captcha(ctx, target, step, number)
+        elif isinstance(step, Submit):
+            element = await pages.require(target, step.selector, what, timeout)
+            ctx.say(f"  submit {step.selector}")
+            async with target.expect_navigation(wait_until="domcontentloaded") as navigation:
+                await element.click()
+            pages.check_response(await navigation.value, target.url)
+        elif isinstance(step, Expect):
+            await _expect(ctx, target, step)
+            expected = True
+    if not expected:
+        await classify_page(target, ctx.result)
+
+
+async def _optional_require(
+    target: pages.Target, selector: str, what: str, wait_ms: int, optional: bool
+) -> Any:
+    if optional:
+        return await pages.present(target, selector)
+    return await pages.require(target, selector, what, wait_ms)
+
+
+def _checked(ctx: RecipeContext, step: Check) -> bool:
+    if step.literal is not None:
+        return step.literal
+    if step.value is not None or step.transform is not None:
+        text = resolve(ctx.business, step.value, None, step.transform)
+        return text.strip().lower() in ("true", "yes", "1", "on")
+    return True
+
+
+async def _select(element: Any, text: str, what: str) -> None:
+    options: list[dict[str, str]] = await element.evaluate(
+        "el => Array.from(el.options).map(o => ({value: o.value, label: o.text.trim()}))"
+    )
+    for option in options:
+        if text.lower() in (option["value"].lower(), option["label"].lower()):
+            await element.select_option(value=option["value"])
+            return
+    raise permanent("recipe_drift", f"{what}: no option matches {text!r}")
+
+
+async def _upload(ctx: RecipeContext, target: pages.Target, step: Upload, what: str) -> None:
+    url = ctx.business.get(step.value)
+    element = await _optional_require(
+        target, step.selector, what, ctx.step_timeout_ms, step.optional
+    )
+    if element is None or not url:
+        if not step.optional and not url:
+            raise permanent("missing_business_field", f"{what}: the business has no {step.value}")
+        return
+    response = await ctx.page.context.request.get(str(url))
+    if not response.ok:
+        raise transient(
+            "upload_unavailable", f"{what}: could not download {step.value} ({response.status})"
+        )
+    mime = response.headers.get("content-type", "application/octet-stream").split(";")[0]
+    name = str(url).rsplit("/", 1)[-1] or "logo"
+    await element.set_input_files({"name": name, "mimeType": mime, "buffer": await response.body()})
+    ctx.say(f"  upload {step.selector} <- {name}")

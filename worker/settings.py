@@ -1,0 +1,51 @@
+"""The worker's configuration (environment, `.env`, `.env.local`). It holds no database
+credentials: everything goes through the orchestrator."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
+from dbolt.settings import ServiceSettings
+
+
+def _default_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class WorkerSettings(ServiceSettings):
+    worker_id: str = Field(default_factory=_default_worker_id)
+    orchestrator_url: str = "http://127.0.0.1:8100"
+    worker_token: SecretStr = SecretStr("local-dev-worker-token")
+
+    # Realtime wake-ups and pause/cancel; without a token the worker polls.
+    supabase_url: str = "http://127.0.0.1:54321"
+    supabase_anon_key: SecretStr | None = None
+    realtime_access_token: SecretStr | None = None
+
+    chromium_path: str = "/usr/lib/chromium/chromium"
+    contexts: int = Field(default=2, ge=1, le=16)
+    navigation_timeout_ms: int = 15_000
+    step_timeout_ms: int = 8_000
+    artifacts_dir: Path = Path(".local/artifacts")
+
+    twocaptcha_api_key: SecretStr | None = None
+    twocaptcha_base_url: str = "https://api.2captcha.com"
+    captcha_timeout_seconds: float = 90.0
+    captcha_poll_seconds: float = 2.0
+
+    proxy_urls: SecretStr | None = None
+
+    retry_backoff_seconds: float = 2.0
+    poll_min_seconds: float = 1.0
+    poll_max_seconds: float = 15.0
+    realtime_poll_seconds: float = 30.0
+    stop_grace_seconds: float = 20.0
+    health_port: int | None = None
+
+    # Jobs this large, and every enterprise job, go out only through proxies (seed §5, §12).
+    proxy_required_tiers: tuple[str, ...] = ("enterprise",)
+    proxy_required_over_directories: int = 100
