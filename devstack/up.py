@@ -18,10 +18,11 @@ from pathlib import Path
 
 import httpx
 
-from devstack import localdb
+from devstack import jwt_keys, localdb
 
 ROOT = Path(__file__).resolve().parent.parent
 ORCHESTRATOR_PORT = int(os.environ.get("PORT", "8100"))
+SUPABASE_PORT = 54321
 WORKER_TOKEN = os.environ.get("WORKER_TOKEN", "local-dev-worker-token")
 STAFF_API_KEY = os.environ.get("STAFF_API_KEY", "local-dev-staff-key")
 
@@ -56,13 +57,14 @@ class Process(Service):
     """A Python module run as a child process, ready once `ready_url` answers."""
 
     module: str = ""
+    args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     ready_url: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module], cwd=ROOT, env=os.environ | self.env
+            [sys.executable, "-m", self.module, *self.args], cwd=ROOT, env=os.environ | self.env
         )
         _wait_ready(self.ready_url, self.process, self.name)
 
@@ -95,11 +97,20 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], name: str, timeout: 
 
 def services() -> list[Service]:
     orchestrator_url = f"http://127.0.0.1:{ORCHESTRATOR_PORT}"
+    supabase_url = f"http://127.0.0.1:{SUPABASE_PORT}"
     return [
         Database(
             name="postgres",
             address=localdb.database_url(),
             note="Supabase-shaped PostgreSQL 15 (migrations + seed + directories.json)",
+        ),
+        Process(
+            name="supabase",
+            address=supabase_url,
+            note="stand-in for Supabase Realtime (/realtime/v1) and the Auth JWKS",
+            module="devstack.supabase_api",
+            args=["--port", str(SUPABASE_PORT), "--database-url", localdb.database_url()],
+            ready_url=f"{supabase_url}/auth/v1/.well-known/jwks.json",
         ),
         Process(
             name="orchestrator",
@@ -127,6 +138,11 @@ def _print_table(running: list[Service]) -> None:
     print(f"\n  DATABASE_URL={localdb.database_url()}")
     print(f"  WORKER_TOKEN={WORKER_TOKEN}    (workers: Authorization: Bearer …)")
     print(f"  STAFF_API_KEY={STAFF_API_KEY}    (staff API: Authorization: Bearer …)")
+    print(f"  SUPABASE_URL=http://127.0.0.1:{SUPABASE_PORT}")
+    print(f"  SUPABASE_ANON_KEY={jwt_keys.mint_api_key('anon')}")
+    print(f"  SUPABASE_SERVICE_ROLE_KEY={jwt_keys.mint_api_key('service_role')}")
+    print(f"  REALTIME_ACCESS_TOKEN={jwt_keys.mint_worker_token(expires_in=24 * 3600)}")
+    print("    (the worker service account's access token, valid 24 h)")
     print("\nPress Ctrl-C to stop everything.\n", flush=True)
 
 
