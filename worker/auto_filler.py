@@ -37,6 +37,8 @@ _COLLECT = """
     return '';
   };
   const fields = [];
+  document.querySelectorAll('[data-dbolt-index]')
+    .forEach(el => el.removeAttribute('data-dbolt-index'));
   document.querySelectorAll('input, select, textarea').forEach((el, index) => {
     if (!visible(el) || el.disabled) return;
     el.setAttribute('data-dbolt-index', String(index));
@@ -54,12 +56,25 @@ _COLLECT = """
 }
 """
 _BUTTONS = """
-() => Array.from(document.querySelectorAll(
+() => { document.querySelectorAll('[data-dbolt-button]')
+    .forEach(el => el.removeAttribute('data-dbolt-button'));
+return Array.from(document.querySelectorAll(
     'button, input[type=submit], input[type=button], a[role=button]'))
   .filter(el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length))
   .map((el, i) => { el.setAttribute('data-dbolt-button', String(i));
-    return {i, text: (el.innerText || el.value || '').trim(), type: el.type || ''}; })
+    return {i, text: (el.innerText || el.value || '').trim(), type: el.type || ''}; }); }
 """
+# The labels of required fields still invalid in the form that holds the button.
+_INVALID = """
+(button) => {
+  const form = button.closest('form');
+  if (!form) return [];
+  return Array.from(form.elements).filter(el => el.willValidate && !el.checkValidity())
+    .map(el => (el.labels && el.labels[0] && el.labels[0].innerText)
+               || el.name || el.id || el.type);
+}
+"""
+_LISTING_LINK = "a:text-matches('(your|view|see) (the )?listing', 'i'), a[href*='listing']"
 _NEXT = re.compile(r"^(next|continue|proceed)\b", re.I)
 _SUBMIT = re.compile(r"submit|send|add|save|publish|register|create|list|finish|done", re.I)
 
@@ -116,10 +131,21 @@ async def run_auto(ctx: RecipeContext) -> None:
             await element.click()
             await ctx.page.wait_for_timeout(200)
             continue
+        invalid: list[str] = await element.evaluate(_INVALID)
+        if invalid:
+            # The browser would refuse to submit: say which fields need a recipe.
+            names = ", ".join(repr(name.strip()) for name in invalid)
+            raise permanent(
+                "form_unfillable", f"the generic filler could not fill required fields: {names}"
+            )
         ctx.say("  submit")
         async with target.expect_navigation(wait_until="domcontentloaded") as navigation:
             await element.click()
         pages.check_response(await navigation.value, target.url)
-        await classify_page(await _form_target(ctx.page) or ctx.page, ctx.result)
+        result_page = await _form_target(ctx.page) or ctx.page
+        await classify_page(result_page, ctx.result)
+        if ctx.result.confirmed:
+            link = await pages.present(result_page, _LISTING_LINK)
+            ctx.result.listing_url = await pages.absolute_href(result_page, link) if link else None
         return
     raise permanent("form_gone", f"gave up after {MAX_STEPS} form steps on {ctx.page.url}")

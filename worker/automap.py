@@ -32,17 +32,21 @@ KEYWORDS: list[tuple[str, re.Pattern[str]]] = [
     ("website", re.compile(r"\b(website|web site|homepage|url|web address)\b")),
     ("phone", re.compile(r"\b(phone|telephone|tel|mobile)\b")),
     ("postal_code", re.compile(r"\b(zip|postal|post ?code)\b")),
+    # Before the name: "Tell customers about your business" describes, it does not name.
+    ("description", re.compile(r"\b(description|describe|about|details|summary)\b")),
+    ("tagline", re.compile(r"\b(tagline|slogan)\b")),
+    ("category", re.compile(r"\b(category|industry|sector|business type|type of business)\b")),
     (
         "business_name",
-        re.compile(r"\b(business|company|organi[sz]ation|listing|shop|store)\s*(name|title)?\b"),
+        re.compile(
+            r"\b(business|company|organi[sz]ation|listing|shop|store|trading) ?(name|title)\b"
+            r"|\b(company|organi[sz]ation)\b"
+        ),
     ),
     ("street_address", re.compile(r"\b(street|address ?(line)? ?1?|addr)\b")),
     ("city", re.compile(r"\b(city|town|locality)\b")),
     ("region", re.compile(r"\b(state|region|province|county)\b")),
     ("country", re.compile(r"\bcountry\b")),
-    ("category", re.compile(r"\b(category|industry|business type)\b")),
-    ("tagline", re.compile(r"\b(tagline|slogan)\b")),
-    ("description", re.compile(r"\b(description|about|details|summary)\b")),
 ]
 CONSENT = re.compile(r"\b(terms|agree|accept|consent|privacy)\b")
 TYPE_HINTS = {"email": "email", "tel": "phone", "url": "website"}
@@ -102,7 +106,7 @@ def _business_field(field: FieldInfo) -> tuple[str | None, str]:
     hints = field.hints()
     for business_field, pattern in KEYWORDS:
         if pattern.search(hints):
-            return business_field, f"matched {pattern.pattern!r} in {hints.strip()!r}"
+            return business_field, f"by {' '.join(hints.split())!r}"
     if field.type in TYPE_HINTS:
         return TYPE_HINTS[field.type], f"type={field.type}"
     if re.search(r"\bname\b", hints) and not re.search(

@@ -77,9 +77,8 @@ def run(entry: str, business_file: Path, proxy_url: str | None, directories_file
     settings = WorkerSettings()
     directory = load_entry(entry, directories_file)
     business = json.loads(business_file.read_text())
-    print(
-        f"{directory['directory_id']} ({directory.get('mode')}) for {business.get('business_name')!r}"
-    )
+    name = business.get("business_name")
+    print(f"{directory['directory_id']} ({directory.get('mode')}) for {name!r}")
     result = asyncio.run(submit(directory, business, proxy_url, settings))
     print(f"outcome: {result.outcome.value}{' (confirmed)' if result.confirmed else ''}")
     for label, value in (
