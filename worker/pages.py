@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 from playwright.async_api import Frame, Locator, Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-from worker.outcome import from_status, permanent
+from worker.outcome import from_status, permanent, transient
 
 Target = Page | Frame
 
@@ -19,9 +19,26 @@ async def goto(page: Page, url: str) -> Response | None:
     return response
 
 
+# RFC 9209 Proxy-Status error types that say the site itself could not be reached.
+ORIGIN_ERRORS = {
+    "connection_refused",
+    "destination_not_found",
+    "destination_unavailable",
+    "destination_ip_unroutable",
+    "dns_error",
+}
+
+
 def check_response(response: Response | None, url: str) -> None:
     if response is None:
         return
+    # Through a proxy, a 502 may be the site's fault or the proxy's: Proxy-Status says which.
+    proxy_status = response.headers.get("proxy-status", "")
+    if "error=" in proxy_status:
+        error = proxy_status.split("error=", 1)[1].split(";")[0].strip()
+        if error in ORIGIN_ERRORS:
+            raise permanent("site_down", f"{url}: the proxy could not reach the site ({error})")
+        raise transient("proxy_error", f"{url}: the proxy failed ({error})")
     failure = from_status(response.status, url)
     if failure is not None:
         raise failure
