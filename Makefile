@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
 
-.PHONY: help deps up orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue
+.PHONY: help deps up orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue bench-orchestrator
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -55,3 +55,6 @@ fmt: deps ## Apply ruff's formatting and safe fixes
 
 bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs procrastinate
 	@$(PY) -m bench.queue
+
+bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
+	@$(PY) -m bench.orchestrator
