@@ -1,0 +1,1 @@
+"""The sandbox sites, one module per family; each module exposes `router`."""

@@ -1,0 +1,116 @@
+"""Everything the sandbox remembers, in memory: one process, reset by the admin endpoint.
+
+All mutation happens on the server's event loop between awaits, so no lock is needed.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+SubmissionStatus = Literal["listed", "pending_verification", "received"]
+FieldValue = str | list[str]
+
+# Listed on the duplicate site before anyone submits: the sample business of supabase/seed.sql.
+PRE_LISTED = ("Bluebird Bakery",)
+
+
+def name_key(business_name: str) -> str:
+    """Directories compare names loosely: case and spacing do not make a new business."""
+    return " ".join(business_name.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Logo:
+    size: int
+    content_type: str
+
+
+@dataclass
+class Submission:
+    id: int
+    site: str
+    fields: dict[str, FieldValue]
+    received_at: str
+    via: str | None
+    logo: Logo | None
+    status: SubmissionStatus
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "site": self.site,
+            "status": self.status,
+            "fields": self.fields,
+            "received_at": self.received_at,
+            "via": self.via,
+            "logo": None
+            if self.logo is None
+            else {"size": self.logo.size, "content_type": self.logo.content_type},
+        }
+
+
+@dataclass
+class RequestCount:
+    total: int = 0
+    via_proxy: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "total": self.total,
+            "via_proxy": self.via_proxy,
+            "direct": self.total - self.via_proxy,
+        }
+
+
+@dataclass
+class SandboxState:
+    submissions: list[Submission] = field(default_factory=list)
+    requests: dict[str, RequestCount] = field(default_factory=dict)
+    # Business names whose first submission the flaky site has already failed.
+    flaky_failed: set[str] = field(default_factory=set)
+    # Business names the duplicate site already lists.
+    listed_names: set[str] = field(default_factory=lambda: {name_key(n) for n in PRE_LISTED})
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def record(
+        self,
+        site: str,
+        fields: Mapping[str, FieldValue],
+        *,
+        via: str | None,
+        logo: Logo | None = None,
+        status: SubmissionStatus = "listed",
+    ) -> Submission:
+        submission = Submission(
+            id=next(self._ids),
+            site=site,
+            fields=dict(fields),
+            received_at=datetime.now(UTC).isoformat(),
+            via=via,
+            logo=logo,
+            status=status,
+        )
+        self.submissions.append(submission)
+        return submission
+
+    def find(self, site: str, submission_id: int) -> Submission | None:
+        for submission in self.submissions:
+            if submission.site == site and submission.id == submission_id:
+                return submission
+        return None
+
+    def count_request(self, site: str, *, via_proxy: bool) -> None:
+        count = self.requests.setdefault(site, RequestCount())
+        count.total += 1
+        count.via_proxy += via_proxy
+
+    def reset(self) -> None:
+        # Ids keep counting, so a listing URL from before the reset never points at a new one.
+        self.submissions.clear()
+        self.requests.clear()
+        self.flaky_failed.clear()
+        self.listed_names = {name_key(n) for n in PRE_LISTED}
