@@ -21,9 +21,9 @@ from dbolt.directories import (
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_ENTRY: dict[str, Any] = {
-    "id": "sandbox-plain",
+    "id": "local-plain",
     "name": "Plain form",
-    "homepage": "http://127.0.0.1:8400/plain",
+    "homepage": "http://127.0.0.1:9999/plain",
     "tier": "starter",
     "priority": 1,
     "mode": "auto",
@@ -51,7 +51,7 @@ def test_every_bad_field_is_reported_with_its_path() -> None:
 
 def test_duplicate_ids_are_refused() -> None:
     with pytest.raises(
-        DirectoryListError, match=r"\$\.directories\[1\]\.id: 'sandbox-plain' already used"
+        DirectoryListError, match=r"\$\.directories\[1\]\.id: 'local-plain' already used"
     ):
         validate_document({"version": 1, "directories": [GOOD_ENTRY, GOOD_ENTRY]})
 
@@ -64,17 +64,18 @@ def test_malformed_json_names_the_line(tmp_path: Path) -> None:
 
 
 def test_sync_upserts_and_disables_unlisted_entries(conn: psycopg.Connection[Any]) -> None:
-    second = GOOD_ENTRY | {"id": "sandbox-multi", "name": "Multi-step"}
-    assert sync_directories(conn, [GOOD_ENTRY, second]) == {"upserted": 2, "disabled": 0}
+    second = GOOD_ENTRY | {"id": "local-multi", "name": "Multi-step"}
+    first_sync = sync_directories(conn, [GOOD_ENTRY, second])
+    assert first_sync["upserted"] == 2
     renamed = GOOD_ENTRY | {"name": "Plain form v2"}
     result = sync_directories(conn, [renamed])
     assert result["disabled"] >= 1
     rows = conn.execute(
-        "select id, name, enabled from directories where id like 'sandbox-%' order by id"
+        "select id, name, enabled from directories where id like 'local-%' order by id"
     ).fetchall()
     assert rows == [
-        ("sandbox-multi", "Multi-step", False),
-        ("sandbox-plain", "Plain form v2", True),
+        ("local-multi", "Multi-step", False),
+        ("local-plain", "Plain form v2", True),
     ]
 
 
@@ -83,7 +84,7 @@ def test_sync_of_an_invalid_row_changes_nothing(conn: psycopg.Connection[Any]) -
 
     before = conn.execute("select count(*) from directories").fetchone()
     with pytest.raises(InvalidArgument, match="directories_recipe_mode_has_recipe"):
-        sync_directories(conn, [GOOD_ENTRY | {"id": "sandbox-x", "mode": "recipe"}])
+        sync_directories(conn, [GOOD_ENTRY | {"id": "local-x", "mode": "recipe"}])
     assert conn.execute("select count(*) from directories").fetchone() == before
 
 

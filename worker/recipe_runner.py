@@ -171,6 +171,8 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             element = await _optional_require(target, step.selector, what, timeout, step.optional)
             if element is None:
                 continue
+            if step.optional and step.value and not ctx.business.get(step.value):
+                continue  # an optional field the business left empty
             text = _value(ctx, step, number)
             if isinstance(step, Fill):
                 await element.fill(text)
