@@ -130,10 +130,15 @@ class SubmissionEngine:
     async def _keep_artifacts(self, page: Any, name: str, result: AttemptResult) -> None:
         """Screenshot and HTML of the last page, so staff can see what the worker saw."""
         directory = self.settings.artifacts_dir
+        screenshot = directory / f"{name}.png"
+        html = directory / f"{name}.html"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            screenshot = directory / f"{name}.png"
-            html = directory / f"{name}.html"
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            # A page still loading (a timeout) holds screenshots and scripts back until it
+            # stops; Chromium's own "stop loading" works where window.stop() cannot run.
+            cdp = await page.context.new_cdp_session(page)
+            await asyncio.wait_for(cdp.send("Page.stopLoading"), 5)
+            await cdp.detach()
             await asyncio.wait_for(page.screenshot(path=str(screenshot), full_page=True), 10)
             html.write_text(await asyncio.wait_for(page.content(), 10))
             result.artifacts = {"screenshot": str(screenshot), "html": str(html)}
