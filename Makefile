@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
 
-.PHONY: help deps up orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue bench-orchestrator
+.PHONY: help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue bench-orchestrator
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -14,6 +14,9 @@ deps: ## Install apt, Python and npm dependencies (skips what is already install
 
 up: deps ## Run the whole local stack in the foreground (Ctrl-C stops it all)
 	@$(PY) -m devstack.up
+
+demo: deps ## With `make up` running: buy a package for the sample business and watch it submit
+	@$(PY) -m devstack.demo
 
 orchestrator: deps ## Run the orchestrator alone on 127.0.0.1:8100 (needs `make db`)
 	@$(PY) -m orchestrator
@@ -56,5 +59,8 @@ fmt: deps ## Apply ruff's formatting and safe fixes
 bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs procrastinate
 	@$(PY) -m bench.queue
 
-bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
+bench-demo: deps ## With `make up` running: buy a package for the sample business and watch it submit
+	@$(PY) -m devstack.demo
+
+orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
 	@$(PY) -m bench.orchestrator

@@ -23,6 +23,13 @@ from devstack import jwt_keys, localdb
 ROOT = Path(__file__).resolve().parent.parent
 ORCHESTRATOR_PORT = int(os.environ.get("PORT", "8100"))
 SUPABASE_PORT = 54321
+SANDBOX_PORT = 8400
+CAPTCHA_PORT = 8410
+PROXY_ADMIN_PORT = 8420
+PROXY_PORTS = (8421, 8422, 8423)
+PROXY_USER, PROXY_PASSWORD = "dbolt", "local-dev-proxy-pass"
+CAPTCHA_KEY = "local-dev-2captcha-key"
+WORKERS = 2
 WORKER_TOKEN = os.environ.get("WORKER_TOKEN", "local-dev-worker-token")
 STAFF_API_KEY = os.environ.get("STAFF_API_KEY", "local-dev-staff-key")
 
@@ -113,6 +120,40 @@ def services() -> list[Service]:
             ready_url=f"{supabase_url}/auth/v1/.well-known/jwks.json",
         ),
         Process(
+            name="sandbox",
+            address=f"http://127.0.0.1:{SANDBOX_PORT}",
+            note="24 fake directory sites the workers submit to (admin: /_admin/submissions)",
+            module="devstack.sandbox",
+            args=["--port", str(SANDBOX_PORT)],
+            ready_url=f"http://127.0.0.1:{SANDBOX_PORT}/_admin/submissions",
+        ),
+        Process(
+            name="2captcha",
+            address=f"http://127.0.0.1:{CAPTCHA_PORT}",
+            note="2Captcha API stand-in (solves the sandbox's captchas)",
+            module="devstack.twocaptcha",
+            args=["--port", str(CAPTCHA_PORT)],
+            env={"TWOCAPTCHA_API_KEY": CAPTCHA_KEY},
+            ready_url=f"http://127.0.0.1:{CAPTCHA_PORT}/_admin/stats",
+        ),
+        Process(
+            name="proxies",
+            address=", ".join(f"127.0.0.1:{port}" for port in PROXY_PORTS),
+            note=f"forward proxies (admin: http://127.0.0.1:{PROXY_ADMIN_PORT}/_admin/stats)",
+            module="devstack.proxies",
+            args=[
+                "--ports",
+                ",".join(map(str, PROXY_PORTS)),
+                "--user",
+                PROXY_USER,
+                "--password",
+                PROXY_PASSWORD,
+                "--admin-port",
+                str(PROXY_ADMIN_PORT),
+            ],
+            ready_url=f"http://127.0.0.1:{PROXY_ADMIN_PORT}/_admin/stats",
+        ),
+        Process(
             name="orchestrator",
             address=orchestrator_url,
             note="the queue's only door; API docs at /docs, /metrics, /healthz",
@@ -125,7 +166,34 @@ def services() -> list[Service]:
             },
             ready_url=f"{orchestrator_url}/healthz",
         ),
+        *(_worker(n, orchestrator_url, supabase_url) for n in range(1, WORKERS + 1)),
     ]
+
+
+def _worker(number: int, orchestrator_url: str, supabase_url: str) -> Process:
+    health_port = 8430 + number
+    proxy_urls = ",".join(
+        f"http://{PROXY_USER}:{PROXY_PASSWORD}@127.0.0.1:{port}" for port in PROXY_PORTS
+    )
+    return Process(
+        name=f"worker-{number}",
+        address=f"http://127.0.0.1:{health_port}/healthz",
+        note="Chromium via Playwright; wakes on Realtime" if number == 1 else "",
+        module="worker",
+        env={
+            "WORKER_ID": f"local-worker-{number}",
+            "ORCHESTRATOR_URL": orchestrator_url,
+            "WORKER_TOKEN": WORKER_TOKEN,
+            "SUPABASE_URL": supabase_url,
+            "SUPABASE_ANON_KEY": jwt_keys.mint_api_key("anon"),
+            "REALTIME_ACCESS_TOKEN": jwt_keys.mint_worker_token(expires_in=24 * 3600),
+            "TWOCAPTCHA_API_KEY": CAPTCHA_KEY,
+            "TWOCAPTCHA_BASE_URL": f"http://127.0.0.1:{CAPTCHA_PORT}",
+            "PROXY_URLS": proxy_urls,
+            "HEALTH_PORT": str(health_port),
+        },
+        ready_url=f"http://127.0.0.1:{health_port}/healthz",
+    )
 
 
 def _print_table(running: list[Service]) -> None:
@@ -143,6 +211,7 @@ def _print_table(running: list[Service]) -> None:
     print(f"  SUPABASE_SERVICE_ROLE_KEY={jwt_keys.mint_api_key('service_role')}")
     print(f"  REALTIME_ACCESS_TOKEN={jwt_keys.mint_worker_token(expires_in=24 * 3600)}")
     print("    (the worker service account's access token, valid 24 h)")
+    print("\nCreate a demo job and watch the workers submit it: make demo")
     print("\nPress Ctrl-C to stop everything.\n", flush=True)
 
 
