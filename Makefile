@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
+# The local cluster's port (54322, as `supabase start` uses); override to run a second one.
+export LOCAL_DB_PORT ?= 54322
 
 .PHONY: help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue bench-orchestrator
 
@@ -37,7 +39,7 @@ test: deps lint db-lint test-sql test-py ## Everything CI runs: lint, SQL lint, 
 
 test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh database
 	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
-	@pg_prove --failures --timer -h 127.0.0.1 -p 54322 -U postgres -d $(PGTAP_DB) supabase/tests/*.sql
+	@pg_prove --failures --timer -h 127.0.0.1 -p $(LOCAL_DB_PORT) -U postgres -d $(PGTAP_DB) supabase/tests/*.sql
 
 test-py: deps ## pytest: unit, integration and concurrency tests against the local cluster
 	@$(PY) -m pytest
@@ -49,7 +51,7 @@ lint: deps ## ruff (lint + format check) and mypy --strict
 
 db-lint: deps ## plpgsql_check over our SQL functions (supabase db lint), warnings fail
 	@$(PY) -m devstack.localdb fresh dbolt_lint >/dev/null
-	@node_modules/.bin/supabase db lint --db-url "postgresql://postgres:postgres@127.0.0.1:54322/dbolt_lint?sslmode=disable" \
+	@node_modules/.bin/supabase db lint --db-url "postgresql://postgres:postgres@127.0.0.1:$(LOCAL_DB_PORT)/dbolt_lint?sslmode=disable" \
 		--schema public,private,dev --level warning --fail-on warning
 
 fmt: deps ## Apply ruff's formatting and safe fixes
