@@ -61,8 +61,5 @@ fmt: deps ## Apply ruff's formatting and safe fixes
 bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs procrastinate
 	@$(PY) -m bench.queue
 
-bench-demo: deps ## With `make up` running: buy a package for the sample business and watch it submit
-	@$(PY) -m devstack.demo
-
-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
+bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
 	@$(PY) -m bench.orchestrator
