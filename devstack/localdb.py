@@ -93,6 +93,8 @@ def _make_cluster_dir() -> Path:
         suffix = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
         # A fixed root-owned path on purpose: the postgres user must be able to reach it.
         outside = Path("/var/tmp") / f"directorybolt-{suffix}" / "pg"  # noqa: S108
+        # Left by an earlier checkout at this same path: a throwaway cluster, start afresh.
+        shutil.rmtree(outside, ignore_errors=True)
         outside.mkdir(parents=True, exist_ok=True)
         shutil.chown(outside.parent, "postgres", "postgres")
         if CLUSTER_LINK.is_symlink() or CLUSTER_LINK.exists():
