@@ -90,7 +90,7 @@ def _make_cluster_dir() -> Path:
     if os.geteuid() != 0 or _postgres_can_reach(CLUSTER_LINK.parent):
         CLUSTER_LINK.mkdir(exist_ok=True)
     else:
-        suffix = hashlib.sha256(str(ROOT).encode()).hexdigest()[:10]
+        suffix = hashlib.sha256(str(CLUSTER_LINK.absolute()).encode()).hexdigest()[:10]
         # A fixed root-owned path on purpose: the postgres user must be able to reach it.
         outside = Path("/var/tmp") / f"directorybolt-{suffix}" / "pg"  # noqa: S108
         # Left by an earlier checkout at this same path: a throwaway cluster, start afresh.
