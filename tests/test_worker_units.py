@@ -9,7 +9,7 @@ import pytest
 
 from dbolt.contracts import Outcome
 from worker.automap import FieldInfo, plan
-from worker.business import ValueError_, hours_text, resolve
+from worker.business import BusinessValueError, hours_text, resolve
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, from_status
 from worker.proxies import ProxiesExhausted, ProxyPool, parse_proxy_urls
 from worker.recipe import Fill, RecipeError, parse_recipe
@@ -64,9 +64,9 @@ def test_hours_text_lists_every_day() -> None:
 
 
 def test_missing_values_and_unknown_transforms_are_named() -> None:
-    with pytest.raises(ValueError_, match="the business has no tagline"):
+    with pytest.raises(BusinessValueError, match="the business has no tagline"):
         resolve(BUSINESS, "tagline", None, None)
-    with pytest.raises(ValueError_, match="unknown transform 'rot13'"):
+    with pytest.raises(BusinessValueError, match="unknown transform 'rot13'"):
         resolve(BUSINESS, "phone", None, "rot13")
 
 

@@ -41,7 +41,7 @@ COUNTRY_NAMES = {
 }
 
 
-class ValueError_(ValueError):
+class BusinessValueError(ValueError):
     """A recipe asked for a value the business does not have, or an unknown transform."""
 
 
@@ -104,7 +104,7 @@ def _day_transform(name: str, business: dict[str, Any]) -> str | None:
 def resolve(
     business: dict[str, Any], value: str | None, literal: str | None, transform: str | None
 ) -> str:
-    """The text a step types or selects. Raises ValueError_ naming what is missing."""
+    """The text a step types or selects. Raises BusinessValueError naming what is missing."""
     if transform is not None:
         day = _day_transform(transform, business)
         if day is not None:
@@ -117,17 +117,17 @@ def resolve(
         text = literal
     elif value is not None:
         if value not in BUSINESS_FIELDS:
-            raise ValueError_(f"unknown business field {value!r}")
+            raise BusinessValueError(f"unknown business field {value!r}")
         raw = business.get(value)
         if raw is None or raw == "":
-            raise ValueError_(f"the business has no {value}")
+            raise BusinessValueError(f"the business has no {value}")
         text = hours_text(business) if value == "hours" else str(raw)
     else:
-        raise ValueError_("a step needs value or literal")
+        raise BusinessValueError("a step needs value or literal")
     if transform is None:
         return text
     if transform not in _STRING_TRANSFORMS:
-        raise ValueError_(f"unknown transform {transform!r}")
+        raise BusinessValueError(f"unknown transform {transform!r}")
     return _STRING_TRANSFORMS[transform](text)
 
 

@@ -12,7 +12,7 @@ from playwright.async_api import Frame, Page
 
 from dbolt.contracts import Outcome
 from worker import pages
-from worker.business import ValueError_, resolve
+from worker.business import BusinessValueError, resolve
 from worker.captcha import CaptchaSolver, CaptchaUnsolved
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
 from worker.recipe import (
@@ -68,7 +68,7 @@ class RecipeContext:
 def _value(ctx: RecipeContext, step: Fill | Select, index: int) -> str:
     try:
         return resolve(ctx.business, step.value, step.literal, step.transform)
-    except ValueError_ as error:
+    except BusinessValueError as error:
         raise permanent("missing_business_field", f"step {index}: {error}") from error
 
 
