@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devstack.sandbox import Settings, catalog, create_app
-from devstack.sandbox.__main__ import loopback_host
+from devstack.serving import loopback_host
 from devstack.sandbox.png import text_chunks
 from devstack.sandbox.server import SandboxServer
 from devstack.sandbox.sites.captchas import TOKEN_WIDGETS, TokenWidget

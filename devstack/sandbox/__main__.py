@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import ipaddress
 import os
 
 import uvicorn
@@ -12,18 +11,7 @@ import uvicorn
 from dbolt.log import configure_logging
 from devstack.sandbox.app import create_app
 from devstack.sandbox.settings import DEFAULT_PORT, Settings
-
-
-def loopback_host(value: str) -> str:
-    # Fake sites that record whatever is posted to them belong on this machine only.
-    host = "127.0.0.1" if value == "localhost" else value
-    try:
-        is_loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        is_loopback = False
-    if not is_loopback:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a loopback address")
-    return host
+from devstack.serving import loopback_host
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import ipaddress
 import os
 
 import uvicorn
 
 from dbolt.log import configure_logging
+from devstack.serving import loopback_host
 from devstack.twocaptcha.app import create_app
 from devstack.twocaptcha.settings import Settings
 
 DEFAULT_PORT = 8410
-
-
-def _loopback_host(value: str) -> str:
-    # The stand-in hands out tokens anyone can ask for: never expose it beyond this machine.
-    host = "127.0.0.1" if value == "localhost" else value
-    try:
-        is_loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        is_loopback = False
-    if not is_loopback:
-        raise argparse.ArgumentTypeError(f"--host: {value!r} is not a loopback address")
-    return host
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         description="2Captcha API stand-in (key: $TWOCAPTCHA_API_KEY, "
         "token secret: $CAPTCHA_SHARED_SECRET, both with local defaults).",
     )
-    parser.add_argument("--host", type=_loopback_host, default="127.0.0.1")
+    parser.add_argument("--host", type=loopback_host, default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
         "--solve-delay",
