@@ -23,10 +23,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devstack.sandbox import Settings, catalog, create_app
-from devstack.serving import loopback_host
 from devstack.sandbox.png import text_chunks
 from devstack.sandbox.server import SandboxServer
 from devstack.sandbox.sites.captchas import TOKEN_WIDGETS, TokenWidget
+from devstack.serving import loopback_host
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-captcha-secret"
