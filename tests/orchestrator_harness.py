@@ -4,17 +4,16 @@ real uvicorn server on a free loopback port."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from devstack.serving import AppServer
 from orchestrator.app import create_app
 from orchestrator.settings import OrchestratorSettings
 
@@ -47,21 +46,9 @@ def settings_for(db_url: str, **overrides: Any) -> OrchestratorSettings:
 
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn in a thread; yields its base URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("orchestrator did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    """Serve `app` with uvicorn in a thread (lifespan included); yields its base URL."""
+    with AppServer(app, "the orchestrator") as server:
+        yield server.url
 
 
 def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.05) -> Any:
