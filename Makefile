@@ -5,8 +5,11 @@ PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
 # The local cluster's port (54322, as `supabase start` uses); override to run a second one.
 export LOCAL_DB_PORT ?= 54322
+# Deno (from npm) keeps its caches in the tree, not in $HOME; it fetches nothing, so no update check.
+export DENO_DIR ?= $(CURDIR)/.local/deno
+export DENO_NO_UPDATE_CHECK ?= 1
 
-.PHONY: help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint fmt bench-queue bench-orchestrator
+.PHONY: help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -35,7 +38,12 @@ db-down: ## Stop the local cluster
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@.venv/bin/dbolt directories sync
 
-test: deps lint db-lint test-sql test-py ## Everything CI runs: lint, SQL lint, pgTAP, then pytest
+test: deps lint db-lint test-functions test-sql test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
+
+test-functions: deps ## deno lint, fmt check and test for the Edge Functions
+	@node_modules/.bin/deno lint supabase/functions
+	@node_modules/.bin/deno fmt --check supabase/functions
+	@node_modules/.bin/deno test --allow-net=127.0.0.1 --allow-env supabase/functions
 
 test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh database
 	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
