@@ -37,7 +37,7 @@ fi
 
 npm_stamp=node_modules/.installed-$(sha256sum package-lock.json | cut -c1-16)
 if [ ! -f "$npm_stamp" ]; then
-  echo "==> npm: installing the node tool chain (supabase CLI)"
+  echo "==> npm: installing the node tool chain (supabase CLI, Deno)"
   npm ci --no-audit --no-fund --loglevel=error
   touch "$npm_stamp"
 fi
