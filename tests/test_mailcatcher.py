@@ -1,0 +1,351 @@
+"""The mail catcher (devstack.mailcatcher) over real sockets: mail sent with smtplib, read back
+through the JSON API and the inbox pages.
+
+aiosmtpd cannot bind port 0, so each catcher gets a free port picked just before it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from dbolt import mailer
+from devstack.mailcatcher import Mailbox, MailCatcher
+from devstack.mailcatcher.messages import parse
+
+HOSTILE_HTML = (
+    '<html><body><h1 id="inner">Welcome</h1>'
+    '<p>Confirm: <a href="http://127.0.0.1:3000/auth/confirm?token=abc&amp;type=magiclink">'
+    "Sign in</a></p>"
+    "<script>alert('from the email')</script>"
+    '<img src="x" onerror="alert(1)"></body></html>'
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def catcher() -> Iterator[MailCatcher]:
+    with MailCatcher(smtp_port=free_port()) as running:
+        yield running
+
+
+@pytest.fixture
+def http(catcher: MailCatcher) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=catcher.http_url, timeout=10, trust_env=False) as client:
+        client.delete("/api/messages").raise_for_status()
+        yield client
+
+
+def message(
+    to: str = "owner@bakery.example",
+    subject: str = "Your DirectoryBolt sign-in link",
+    text: str = "Sign in: http://127.0.0.1:3000/auth/confirm?token=abc&type=magiclink.\n",
+    html: str | None = HOSTILE_HTML,
+    **headers: str,
+) -> EmailMessage:
+    built = EmailMessage()
+    built["From"] = "DirectoryBolt <no-reply@directorybolt.example>"
+    built["To"] = to
+    built["Subject"] = subject
+    built["Date"] = format_datetime(datetime(2026, 3, 1, 9, 30, tzinfo=UTC))
+    for name, value in headers.items():
+        built[name.replace("_", "-")] = value
+    built.set_content(text)
+    if html is not None:
+        built.add_alternative(html, subtype="html")
+    return built
+
+
+def send(catcher: MailCatcher, mail: EmailMessage, **kwargs: Any) -> None:
+    with smtplib.SMTP("127.0.0.1", catcher.smtp_port, timeout=10) as client:
+        client.send_message(mail, **kwargs)
+
+
+def listing(http: httpx.Client, **params: str) -> list[dict[str, Any]]:
+    response = http.get("/api/messages", params=params)
+    response.raise_for_status()
+    messages: list[dict[str, Any]] = response.json()["messages"]
+    return messages
+
+
+def read(http: httpx.Client, message_id: str) -> dict[str, Any]:
+    response = http.get(f"/api/messages/{message_id}")
+    response.raise_for_status()
+    detail: dict[str, Any] = response.json()
+    return detail
+
+
+# -- the JSON API ---------------------------------------------------------------------------
+def test_a_text_and_html_message_is_caught(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message())
+
+    [summary] = listing(http)
+    detail = read(http, summary["id"])
+
+    assert summary["from"] == "no-reply@directorybolt.example"
+    assert summary["to"] == ["owner@bakery.example"]
+    assert summary["subject"] == "Your DirectoryBolt sign-in link"
+    assert summary["date"] == "2026-03-01T09:30:00+00:00"
+    assert summary["has_html"] is True
+    assert detail["text"].startswith("Sign in: http://127.0.0.1:3000/auth/confirm")
+    assert detail["html"] == HOSTILE_HTML + "\n"
+    assert detail["envelope"] == {
+        "mail_from": "no-reply@directorybolt.example",
+        "rcpt_to": ["owner@bakery.example"],
+    }
+    # The same link in both parts is listed once; &amp; in the href is decoded; the full
+    # stop after the URL in the text is not part of it.
+    assert detail["links"] == ["http://127.0.0.1:3000/auth/confirm?token=abc&type=magiclink"]
+
+
+def test_messages_are_listed_newest_first(catcher: MailCatcher, http: httpx.Client) -> None:
+    for number in range(3):
+        send(catcher, message(subject=f"message {number}"))
+
+    assert [m["subject"] for m in listing(http)] == ["message 2", "message 1", "message 0"]
+
+
+def test_filtering_by_recipient(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(to="a@example.com", subject="to a"))
+    send(catcher, message(to="b@example.com", subject="to b", Cc="c@example.com"))
+    # Bcc: only in the envelope.
+    send(
+        catcher,
+        message(to="e@example.com", subject="bcc d"),
+        to_addrs=["e@example.com", "d@example.com"],
+    )
+
+    assert [m["subject"] for m in listing(http, to="a@example.com")] == ["to a"]
+    assert [m["subject"] for m in listing(http, to="B@Example.com")] == ["to b"]
+    assert [m["subject"] for m in listing(http, to="c@example.com")] == ["to b"]
+    assert [m["subject"] for m in listing(http, to="d@example.com")] == ["bcc d"]
+    assert listing(http, to="nobody@example.com") == []
+
+
+def test_deleting_one_and_all(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(subject="keep"))
+    send(catcher, message(subject="drop"))
+    drop = listing(http)[0]["id"]
+
+    assert http.delete(f"/api/messages/{drop}").json() == {"deleted": 1}
+    assert [m["subject"] for m in listing(http)] == ["keep"]
+    assert http.delete(f"/api/messages/{drop}").status_code == 404
+    assert http.delete("/api/messages").json() == {"deleted": 1}
+    assert http.get("/api/messages").json() == {"total": 0, "messages": []}
+
+
+def test_unknown_messages_are_404(http: httpx.Client) -> None:
+    assert http.get("/api/messages/nope").status_code == 404
+    assert http.get("/api/messages/nope/raw").status_code == 404
+    assert http.get("/messages/nope").status_code == 404
+
+
+def test_the_raw_source_is_kept(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(subject="raw"))
+    message_id = listing(http)[0]["id"]
+
+    raw = http.get(f"/api/messages/{message_id}/raw")
+
+    assert raw.headers["content-type"].startswith("text/plain")
+    assert "Subject: raw" in raw.text
+    assert "Content-Type: multipart/alternative" in raw.text
+
+
+def test_text_only_html_only_and_attachments(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(subject="text only", html=None))
+    html_only = EmailMessage()
+    html_only["From"] = "a@example.com"
+    html_only["To"] = "b@example.com"
+    html_only["Subject"] = "html only"
+    html_only.set_content('<p><a href="https://example.com/x">x</a></p>', subtype="html")
+    send(catcher, html_only)
+    with_file = message(subject="with a file", html=None)
+    with_file.add_attachment(b"a,b\n1,2\n", maintype="text", subtype="csv", filename="report.csv")
+    send(catcher, with_file)
+
+    by_subject = {m["subject"]: read(http, m["id"]) for m in listing(http)}
+
+    assert by_subject["text only"]["html"] is None
+    assert by_subject["html only"]["text"] is None
+    assert by_subject["html only"]["links"] == ["https://example.com/x"]
+    assert by_subject["with a file"]["attachments"] == [
+        {"filename": "report.csv", "content_type": "text/csv", "size": 8}
+    ]
+
+
+def test_the_products_mailer_with_credentials_is_accepted(
+    catcher: MailCatcher, http: httpx.Client
+) -> None:
+    # SMTP_URL may carry a user and password; the catcher accepts any, over plain text.
+    url = f"smtp://someone:any-password@127.0.0.1:{catcher.smtp_port}"
+    mailer.send(url, mailer.build_message("buyer@shop.example", "Receipt", "Thanks", "<p>T</p>"))
+
+    [caught] = listing(http, to="buyer@shop.example")
+    assert caught["subject"] == "Receipt"
+
+
+def test_utf8_subjects_and_bodies(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(subject="Café réservé ✓", text="Grüße\n", html="<p>Grüße</p>"))
+
+    [summary] = listing(http)
+    detail = read(http, summary["id"])
+
+    assert summary["subject"] == "Café réservé ✓"
+    assert detail["text"] == "Grüße\n"
+
+
+def test_the_oldest_messages_go_first_past_the_limit() -> None:
+    mailbox = Mailbox(max_messages=2)
+    for number in range(3):
+        mailbox.add(parse(f"Subject: {number}\r\n\r\nbody\r\n".encode(), "a@x", ["b@x"]))
+
+    assert [m.subject for m in mailbox.newest_first()] == ["2", "1"]
+
+
+def test_a_malformed_message_is_still_caught() -> None:
+    caught = parse(b"From: not an address\r\nDate: yesterday\r\n\r\nhi\r\n", "s@x", ["r@x"])
+
+    assert caught.sender == "s@x"
+    assert caught.date is None
+    assert caught.text == "hi\n"
+
+
+# -- the inbox pages ------------------------------------------------------------------------
+def test_the_inbox_lists_messages(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(subject="<b>Bold</b> & welcome"))
+    message_id = listing(http)[0]["id"]
+
+    page = http.get("/")
+
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<html lang="en">' in page.text
+    assert "<h1>Mail catcher</h1>" in page.text
+    assert f'<a href="/messages/{message_id}">&lt;b&gt;Bold&lt;/b&gt; &amp; welcome</a>' in (
+        page.text
+    )
+    assert '<th scope="col">Subject</th>' in page.text
+    assert "1 message<" in page.text
+
+
+def test_the_inbox_filters_by_recipient(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message(to="a@example.com", subject="for a"))
+    send(catcher, message(to="b@example.com", subject="for b"))
+
+    page = http.get("/", params={"to": "a@example.com"}).text
+
+    assert "for a" in page
+    assert "for b" not in page
+    assert 'value="a@example.com"' in page
+
+
+def test_the_message_view_never_injects_the_html_part(
+    catcher: MailCatcher, http: httpx.Client
+) -> None:
+    send(catcher, message())
+    message_id = listing(http)[0]["id"]
+
+    page = http.get(f"/messages/{message_id}")
+
+    assert page.status_code == 200
+    html = page.text
+    # The text part is shown escaped, the HTML part only as an escaped srcdoc of a
+    # sandboxed iframe: none of its markup is markup of the page.
+    assert "<pre>Sign in: http://127.0.0.1:3000/auth/confirm?token=abc&amp;type=magiclink." in (
+        html
+    )
+    assert "<script>" not in html
+    assert "<img" not in html
+    assert '<h1 id="inner">' not in html
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in html
+    assert "allow-scripts" not in html
+    assert "allow-same-origin" not in html
+    assert 'srcdoc="&lt;base target=&quot;_blank&quot;&gt;&lt;html&gt;' in html
+    assert "&lt;script&gt;alert(&#x27;from the email&#x27;)&lt;/script&gt;" in html
+    csp = page.headers["content-security-policy"]
+    assert "default-src 'none'" in csp
+    assert "script-src" not in csp  # so no script may run at all
+    # The links found are listed as links of the page, escaped.
+    assert (
+        '<a href="http://127.0.0.1:3000/auth/confirm?token=abc&amp;type=magiclink" '
+        'rel="noreferrer">'
+    ) in html
+
+
+def test_the_inbox_can_delete_everything(catcher: MailCatcher, http: httpx.Client) -> None:
+    send(catcher, message())
+
+    response = http.post("/messages/delete", follow_redirects=True)
+
+    assert str(response.url).endswith("/")
+    assert "No messages yet" in response.text
+    assert listing(http) == []
+
+
+# -- the command line -----------------------------------------------------------------------
+def test_the_command_line_serves_both_ports() -> None:
+    smtp_port, http_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack.mailcatcher",
+            "--smtp-port",
+            str(smtp_port),
+            "--http-port",
+            str(http_port),
+        ],
+        env=os.environ | {"LOG_LEVEL": "INFO"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == f"SMTP_URL=smtp://127.0.0.1:{smtp_port}"
+        assert process.stdout.readline().strip() == f"MAILCATCHER_URL=http://127.0.0.1:{http_port}"
+        with smtplib.SMTP("127.0.0.1", smtp_port, timeout=10) as client:
+            client.login("user", "a-secret-password")
+            client.send_message(message(subject="via the CLI"))
+        with httpx.Client(base_url=f"http://127.0.0.1:{http_port}", trust_env=False) as http:
+            assert [m["subject"] for m in wait_for_messages(http)] == ["via the CLI"]
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "mailcatcher.received" in stderr
+    assert "a-secret-password" not in stderr
+    assert "login_data is deprecated" not in stderr
+
+
+def wait_for_messages(http: httpx.Client) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            messages: list[dict[str, Any]] = http.get("/api/messages").json()["messages"]
+            if messages:
+                return messages
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("no message arrived")
+        time.sleep(0.05)
