@@ -115,9 +115,20 @@ def mint_access_token(
     email: str | None = None,
     expires_in: int = 3600,
     session_id: str | None = None,
+    user_metadata: dict[str, Any] | None = None,
+    amr: list[dict[str, Any]] | None = None,
+    aal: str = "aal1",
+    phone: str = "",
+    is_anonymous: bool = False,
+    issued_at: int | None = None,
 ) -> str:
-    """An access token shaped like the ones Supabase Auth issues after a sign-in."""
-    now = int(time.time())
+    """An access token shaped like the ones Supabase Auth issues after a sign-in.
+
+    The Auth stand-in passes the user's and session's real values (metadata, the sign-in
+    methods in `amr`, `issued_at` so `exp` matches the `expires_at` it returns); the defaults
+    describe a fresh password sign-in, which is what tests minting a token directly want.
+    """
+    now = int(time.time()) if issued_at is None else issued_at
     claims: dict[str, Any] = {
         "iss": f"{supabase_url()}/auth/v1",
         "aud": "authenticated",
@@ -125,14 +136,14 @@ def mint_access_token(
         "iat": now,
         "sub": sub,
         "role": role,
-        "aal": "aal1",
+        "aal": aal,
         "session_id": session_id or str(uuid.uuid4()),
         "email": email or "",
-        "phone": "",
-        "is_anonymous": False,
+        "phone": phone,
+        "is_anonymous": is_anonymous,
         "app_metadata": {"provider": "email", "providers": ["email"], **(app_metadata or {})},
-        "user_metadata": {},
-        "amr": [{"method": "password", "timestamp": now}],
+        "user_metadata": user_metadata or {},
+        "amr": amr if amr is not None else [{"method": "password", "timestamp": now}],
     }
     return _sign(claims)
 

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from devstack import jwt_keys
-from devstack.supabase_api import realtime_socket
+from devstack.supabase_api import auth_routes, realtime_socket
 from devstack.supabase_api.realtime_feed import run_feed
 from devstack.supabase_api.runtime import Runtime, Settings
 
@@ -51,7 +51,7 @@ def jwks() -> dict[str, Any]:
     return jwt_keys.jwks()
 
 
-DEFAULT_ROUTERS: tuple[APIRouter, ...] = (auth_router, realtime_socket.router)
+DEFAULT_ROUTERS: tuple[APIRouter, ...] = (auth_router, auth_routes.router, realtime_socket.router)
 
 
 async def _start_feed(runtime: Runtime) -> asyncio.Task[None]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, cast
 
 from fastapi import Depends
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import HTTPConnection
 
+from devstack.supabase_api.auth_settings import AuthSettings
 from devstack.supabase_api.realtime_hub import Hub
 
 
@@ -22,6 +23,8 @@ class Settings:
     outbox_limit: int = 1000
     pool_size: int = 4
     database_timeout_seconds: float = 5.0
+    # The Auth stand-in's configuration (SMTP_URL and GoTrue's knobs), from the environment.
+    auth: AuthSettings = field(default_factory=AuthSettings.from_env)
 
 
 class Runtime:
