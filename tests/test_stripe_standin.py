@@ -32,7 +32,7 @@ from devstack.stripe.loopback import loopback_problem
 
 KEY = "sk_test_standin_key_1234"
 WHSEC = "whsec_test_standin_secret"
-RETRY_BASE = 0.15
+RETRY_BASE = 0.2
 MAX_ATTEMPTS = 3
 DEADLINE = 10.0
 PRICES = (
