@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -73,7 +73,7 @@ class AppServer:
             self._thread.join(timeout=10)
         self._socket.close()
 
-    def __enter__(self) -> AppServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
