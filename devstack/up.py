@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from devstack import jwt_keys, localdb
+from devstack.supabase_api.accounts import ensure_worker_account, worker_password
 
 ROOT = Path(__file__).resolve().parent.parent
 ORCHESTRATOR_PORT = int(os.environ.get("PORT", "8100"))
@@ -54,6 +56,9 @@ class Service:
 class Database(Service):
     def start(self) -> None:
         localdb.prepare("postgres")
+        # The workers sign in to Auth as this service account to hear Realtime.
+        with psycopg.connect(localdb.database_url(), autocommit=True) as conn:
+            ensure_worker_account(conn)
 
     def stop(self) -> None:
         localdb.stop()
@@ -114,7 +119,7 @@ def services() -> list[Service]:
         Process(
             name="supabase",
             address=supabase_url,
-            note="stand-in for Supabase Realtime (/realtime/v1) and the Auth JWKS",
+            note="stand-in for Supabase Auth (/auth/v1) and Realtime (/realtime/v1)",
             module="devstack.supabase_api",
             args=["--port", str(SUPABASE_PORT), "--database-url", localdb.database_url()],
             ready_url=f"{supabase_url}/auth/v1/.well-known/jwks.json",
@@ -186,7 +191,8 @@ def _worker(number: int, orchestrator_url: str, supabase_url: str) -> Process:
             "WORKER_TOKEN": WORKER_TOKEN,
             "SUPABASE_URL": supabase_url,
             "SUPABASE_ANON_KEY": jwt_keys.mint_api_key("anon"),
-            "REALTIME_ACCESS_TOKEN": jwt_keys.mint_worker_token(expires_in=24 * 3600),
+            "WORKER_AUTH_EMAIL": jwt_keys.WORKER_ACCOUNT_EMAIL,
+            "WORKER_AUTH_PASSWORD": worker_password(),
             "TWOCAPTCHA_API_KEY": CAPTCHA_KEY,
             "TWOCAPTCHA_BASE_URL": f"http://127.0.0.1:{CAPTCHA_PORT}",
             "PROXY_URLS": proxy_urls,
@@ -209,8 +215,7 @@ def _print_table(running: list[Service]) -> None:
     print(f"  SUPABASE_URL=http://127.0.0.1:{SUPABASE_PORT}")
     print(f"  SUPABASE_ANON_KEY={jwt_keys.mint_api_key('anon')}")
     print(f"  SUPABASE_SERVICE_ROLE_KEY={jwt_keys.mint_api_key('service_role')}")
-    print(f"  REALTIME_ACCESS_TOKEN={jwt_keys.mint_worker_token(expires_in=24 * 3600)}")
-    print("    (the worker service account's access token, valid 24 h)")
+    print(f"  worker service account: {jwt_keys.WORKER_ACCOUNT_EMAIL} / {worker_password()}")
     print("\nCreate a demo job and watch the workers submit it: make demo")
     print("\nPress Ctrl-C to stop everything.\n", flush=True)
 

@@ -21,6 +21,7 @@ import psycopg
 
 from dbolt.directories import load_directories, sync_directories
 from devstack import jwt_keys
+from devstack.supabase_api.accounts import ensure_worker_account, worker_password
 from tests.orchestrator_harness import STAFF_KEY, WORKER_TOKEN, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,8 @@ class Stack:
         sandbox = [e for e in entries if e["id"].startswith("sandbox-")]
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             sync_directories(conn, sandbox)
+            # The workers sign in to Auth as this service account for Realtime.
+            ensure_worker_account(conn)
         return sandbox
 
     def worker_env(self, worker_id: str, **overrides: str) -> dict[str, str]:
@@ -169,7 +172,8 @@ class Stack:
             "WORKER_TOKEN": WORKER_TOKEN,
             "SUPABASE_URL": self.url("supabase"),
             "SUPABASE_ANON_KEY": jwt_keys.mint_api_key("anon"),
-            "REALTIME_ACCESS_TOKEN": jwt_keys.mint_worker_token(),
+            "WORKER_AUTH_EMAIL": jwt_keys.WORKER_ACCOUNT_EMAIL,
+            "WORKER_AUTH_PASSWORD": worker_password(),
             "TWOCAPTCHA_API_KEY": "local-dev-2captcha-key",
             "TWOCAPTCHA_BASE_URL": self.url("captcha"),
             "CAPTCHA_POLL_SECONDS": "0.2",

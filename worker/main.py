@@ -16,6 +16,7 @@ import httpx
 from playwright.async_api import async_playwright
 
 from dbolt.orchestrator_client import DispatchPaused, OrchestratorClient, OrchestratorError
+from worker.auth_session import AuthFailed, ServiceAccountSession
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.health import WorkerStatus, serve_health
@@ -72,10 +73,17 @@ class Worker:
             if s.twocaptcha_api_key
             else None
         )
+        anon_key = s.supabase_anon_key.get_secret_value() if s.supabase_anon_key else None
         realtime = RealtimeLink(
             s.supabase_url,
-            s.supabase_anon_key.get_secret_value() if s.supabase_anon_key else None,
+            anon_key,
             s.realtime_access_token.get_secret_value() if s.realtime_access_token else None,
+        )
+        auth = await self._sign_in(anon_key, realtime)
+        refresher = (
+            asyncio.create_task(auth.keep_fresh(realtime.update_token))
+            if auth is not None
+            else None
         )
         try:
             async with async_playwright() as playwright:
@@ -94,6 +102,10 @@ class Worker:
                 await self._loop(client, engine, realtime)
                 await browser.close()
         finally:
+            if refresher is not None:
+                refresher.cancel()
+            if auth is not None:
+                await auth.aclose()
             await client.flush_until_empty(max_wait=10)
             await realtime.close()
             await client.aclose()
@@ -101,6 +113,27 @@ class Worker:
                 await solver.aclose()
             if health is not None:
                 health.close()
+
+    async def _sign_in(
+        self, anon_key: str | None, realtime: RealtimeLink
+    ) -> ServiceAccountSession | None:
+        """Sign the service account in for Realtime; without it the worker polls."""
+        s = self.settings
+        if not (anon_key and s.worker_auth_email and s.worker_auth_password):
+            return None
+        auth = ServiceAccountSession(
+            s.supabase_url, anon_key, s.worker_auth_email, s.worker_auth_password.get_secret_value()
+        )
+        try:
+            realtime.access_token = await auth.sign_in()
+        except AuthFailed as error:
+            log.warning(
+                "could not sign in; polling for jobs",
+                extra={"action": "auth.sign_in_failed", "error": str(error)},
+            )
+            await auth.aclose()
+            return None
+        return auth
 
     async def _loop(
         self, client: OrchestratorClient, engine: SubmissionEngine, realtime: RealtimeLink

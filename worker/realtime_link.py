@@ -80,6 +80,12 @@ class RealtimeLink:
         log.info("listening for jobs on realtime", extra={"action": "realtime.connected"})
         return True
 
+    async def update_token(self, token: str) -> None:
+        """A refreshed access token: Realtime re-checks it on every joined channel."""
+        self.access_token = token
+        if self.client is not None:
+            await self.client.set_auth(token)
+
     async def watch_job(self, job_id: str, on_control: Callable[[str], None]) -> None:
         """Follow pause / cancel / resume of the job being worked."""
         if not self.connected:

@@ -24,6 +24,10 @@ class WorkerSettings(ServiceSettings):
     # Realtime wake-ups and pause/cancel; without a token the worker polls.
     supabase_url: str = "http://127.0.0.1:54321"
     supabase_anon_key: SecretStr | None = None
+    # The worker service account (app_metadata.role = worker): signed in at start-up and
+    # refreshed. REALTIME_ACCESS_TOKEN (a ready token) is the fallback without an account.
+    worker_auth_email: str | None = None
+    worker_auth_password: SecretStr | None = None
     realtime_access_token: SecretStr | None = None
 
     chromium_path: str = "/usr/lib/chromium/chromium"
