@@ -79,7 +79,7 @@ class Stack:
         if ready:
             _wait_http(ready, process)
 
-    def start_services(self, slow_delay: float = 6.0) -> None:
+    def start_services(self, slow_delay: float = 6.0, lease_seconds: int = 30) -> None:
         for name in ("orchestrator", "supabase", "sandbox", "captcha", "proxy_admin"):
             self.ports[name] = free_port()
         self.proxy_ports = [free_port() for _ in range(3)]
@@ -91,7 +91,7 @@ class Stack:
                 "PORT": str(self.ports["orchestrator"]),
                 "WORKER_TOKEN": WORKER_TOKEN,
                 "STAFF_API_KEY": STAFF_KEY,
-                "LEASE_SECONDS": "6",
+                "LEASE_SECONDS": str(lease_seconds),
                 "REAPER_INTERVAL_SECONDS": "0.5",
                 "STATS_INTERVAL_SECONDS": "0.5",
             },
@@ -222,10 +222,14 @@ class Stack:
 
 
 @contextmanager
-def running_stack(db_url: str, tmp: Path, slow_delay: float = 6.0) -> Iterator[Stack]:
+def running_stack(
+    db_url: str, tmp: Path, slow_delay: float = 6.0, lease_seconds: int = 30
+) -> Iterator[Stack]:
+    """A lease long enough that a loaded machine never loses one by accident; the crash
+    test asks for a short one, since it waits for a lease to expire."""
     stack = Stack(db_url=db_url, tmp=tmp)
     try:
-        stack.start_services(slow_delay=slow_delay)
+        stack.start_services(slow_delay=slow_delay, lease_seconds=lease_seconds)
         yield stack
     finally:
         stack.stop()

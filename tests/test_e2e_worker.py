@@ -143,7 +143,7 @@ def _wait(predicate: Any, timeout: float = 60, what: str = "condition") -> Any:
 def test_a_killed_worker_s_job_is_finished_by_another_without_double_submissions(
     db_url: str, tmp_path: Path
 ) -> None:
-    with running_stack(db_url, tmp_path) as stack:
+    with running_stack(db_url, tmp_path, lease_seconds=8) as stack:
         stack.sync_sandbox_directories()
         doomed = stack.start_worker("worker-doomed", CONTEXTS="1")
         job_id = _job(stack)

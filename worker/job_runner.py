@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import httpx
+
 from dbolt.contracts import Assignment, AttemptReport, DirectoryStatus, DirectoryTask, Outcome
 from dbolt.orchestrator_client import (
     DispatchPaused,
@@ -180,7 +182,37 @@ class JobRunner:
             except asyncio.QueueEmpty:
                 await asyncio.sleep(0.05)
                 continue
-            await self._attempt(work)
+            try:
+                await self._attempt(work)
+            except (DispatchPaused, OrchestratorError, httpx.TransportError) as error:
+                # The orchestrator could not be asked (or answered oddly) before the attempt
+                # was made: try the same attempt again shortly. A lane never dies of it, or
+                # the job would be completed (or released) under its other lanes' feet.
+                log.warning(
+                    "could not start a directory; trying again",
+                    extra={
+                        "action": "attempt.deferred",
+                        "job_id": self.job_id,
+                        "directory_id": work.directory.directory_id,
+                        "error": str(error),
+                    },
+                )
+                self._again_later(work, self.settings.retry_backoff_seconds)
+            except Exception:
+                # A bug or a browser crash in one attempt must not end the lane either: log
+                # it with its traceback and give the directory another go.
+                log.exception(
+                    "attempt crashed; trying again",
+                    extra={
+                        "action": "attempt.crashed",
+                        "job_id": self.job_id,
+                        "directory_id": work.directory.directory_id,
+                    },
+                )
+                self._again_later(work, self.settings.retry_backoff_seconds * 5)
+
+    def _again_later(self, work: Work, delay: float) -> None:
+        asyncio.get_running_loop().call_later(delay, self.queue.put_nowait, work)
 
     def _proxy_for(self, work: Work) -> Proxy | None:
         if self.proxies is None or not self.proxies.proxies:
@@ -195,10 +227,10 @@ class JobRunner:
             self.stop("lease lost")
             return
         except OrchestratorError as error:
-            if error.status_code == 409:
-                self.unfinished -= 1  # no longer queued (e.g. already submitted): nothing to do
-                return
-            raise
+            if error.status_code != 409:
+                raise
+            self.unfinished -= 1  # no longer queued (e.g. already submitted): nothing to do
+            return
         started = time.monotonic()
         try:
             proxy = self._proxy_for(work)
@@ -293,8 +325,4 @@ class JobRunner:
             return
         jitter = 0.5 + random.random()  # noqa: S311 — spreading retries, not cryptography
         delay = self.settings.retry_backoff_seconds * 2 ** (work.attempt - 1) * jitter
-        asyncio.get_running_loop().call_later(
-            delay,
-            self.queue.put_nowait,
-            Work(directory, work.attempt + 1, avoid_proxy=result.proxy),
-        )
+        self._again_later(Work(directory, work.attempt + 1, avoid_proxy=result.proxy), delay)
