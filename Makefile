@@ -9,7 +9,7 @@ export LOCAL_DB_PORT ?= 54322
 export DENO_DIR ?= $(CURDIR)/.local/deno
 export DENO_NO_UPDATE_CHECK ?= 1
 
-.PHONY: help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
+.PHONY: bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -71,3 +71,6 @@ bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs p
 
 bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
 	@$(PY) -m bench.orchestrator
+
+bench-worker: deps ## Worker benchmark: submissions/min at 1, 2, 4 contexts vs a bare Playwright loop, with memory
+	@$(PY) -m bench.worker
