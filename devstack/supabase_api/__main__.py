@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 
 import uvicorn
 
 from dbolt.log import configure_logging
 from devstack import localdb
+from devstack.serving import loopback_host
 from devstack.supabase_api.app import create_app
 from devstack.supabase_api.runtime import Settings
 
 DEFAULT_PORT = 54321
-
-
-def _loopback_host(value: str) -> str:
-    # The stand-in trusts keys anyone on this machine can mint: never expose it further.
-    host = "127.0.0.1" if value == "localhost" else value
-    try:
-        is_loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        is_loopback = False
-    if not is_loopback:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a loopback address")
-    return host
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +21,7 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m devstack.supabase_api",
         description="Supabase API stand-in: Auth JWKS and Realtime broadcast channels.",
     )
-    parser.add_argument("--host", type=_loopback_host, default="127.0.0.1")
+    parser.add_argument("--host", type=loopback_host, default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
     parser.add_argument(
         "--database-url",
