@@ -22,6 +22,7 @@ from types import FrameType
 from bench import common
 from bench.orchestrator.server import wait_for_pool
 from bench.worker import queue_db, report, sites, stack
+from bench.worker.results import BARE, WORKER, SideResult, combine
 from bench.worker.run import Plan, Stack, run_bare, run_worker
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
@@ -64,9 +65,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--submissions",
         type=_positive,
         default=32,
-        help="per configuration and side, rounded up to whole jobs of one business to every"
-        " site (32: about 4 minutes in all on 2 CPUs; 120 for steadier numbers, ~12 minutes)",
+        help="per configuration and side over all rounds, rounded up to whole jobs of one"
+        " business to every site (32: about 4 minutes in all on 2 CPUs; 120 for steadier"
+        " numbers, ~12 minutes)",
     )
+    add("--rounds", type=_positive, default=2, help="alternating rounds per configuration (2)")
     add("--contexts", type=_counts, default=(1, 2, 4), help="configurations (1,2,4)")
     add(
         "--sites",
@@ -132,21 +135,35 @@ def running_stack(plan: Plan) -> Iterator[Stack]:
             yield Stack(database_url, sandbox, orchestrator, postgres_pids, token)
 
 
-def measure(plan: Plan, contexts: Sequence[int]) -> list[report.Pair]:
+def _configuration(plan: Plan, up: Stack, count: int, rounds: int, turn: int) -> report.Pair:
+    """Both sides at `count` contexts, in rounds. Which side goes first alternates from round
+    to round (W B, B W, …): the load on a shared machine comes and goes, and short alternating
+    runs spread it over both sides instead of landing it on one."""
+    runs: dict[str, list[SideResult]] = {WORKER: [], BARE: []}
+    for number in range(1, rounds + 1):
+        order = (WORKER, BARE) if (turn + number) % 2 else (BARE, WORKER)
+        for side in order:
+            if side == WORKER:
+                result = run_worker(plan, up, count, f"Worker C{count} R{number}")
+            else:
+                result = run_bare(plan, up, count, f"Bare C{count} R{number}")
+            runs[side].append(result)
+            print(f"  round {number}/{rounds} {report.progress_line(result)}", flush=True)
+    return report.Pair(count, combine(runs[WORKER]), combine(runs[BARE]))
+
+
+def measure(plan: Plan, contexts: Sequence[int], rounds: int) -> list[report.Pair]:
     pairs = []
     with running_stack(plan) as up:
-        print("  warm-up: the bare loop once over every site (page cache, sandbox)", flush=True)
-        run_bare(dataclasses.replace(plan, jobs=1), up, 1, label="Warmup")
+        # Unreported, but checked like the rest: one business to every site on each side
+        # warms the page cache, the sandbox, the orchestrator and its Postgres backends.
+        print("  warm-up: one business to every site, bare loop and worker", flush=True)
+        one = dataclasses.replace(plan, jobs=1)
+        run_bare(one, up, 1, "Warmup Bare")
+        run_worker(one, up, 1, "Warmup Worker")
         for index, count in enumerate(contexts):
-            # Alternate which side goes first, so drift on the machine lands on both alike.
-            first_worker = index % 2 == 0
             print(f"[{index + 1}/{len(contexts)}] {count} context(s)", flush=True)
-            results = {}
-            for side in ("worker", "bare") if first_worker else ("bare", "worker"):
-                runner = run_worker if side == "worker" else run_bare
-                results[side] = runner(plan, up, count)
-                print(report.progress_line(results[side]), flush=True)
-            pairs.append(report.Pair(count, results["worker"], results["bare"]))
+            pairs.append(_configuration(plan, up, count, rounds, index))
     return pairs
 
 
@@ -154,7 +171,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     arguments = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(arguments)
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    jobs = math.ceil(args.submissions / len(args.sites))
+    # Jobs per round: every round of every side submits the same whole jobs.
+    jobs = math.ceil(args.submissions / (len(args.sites) * args.rounds))
     plan = Plan(
         sites=args.sites,
         jobs=jobs,
@@ -166,14 +184,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
-        f"bench.worker: {plan.submissions} submissions per side and configuration "
-        f"({jobs} jobs x {len(plan.sites)} sites), contexts {list(args.contexts)}",
+        f"bench.worker: {plan.submissions * args.rounds} submissions per side and configuration"
+        f" ({args.rounds} rounds of {jobs} jobs x {len(plan.sites)} sites), contexts"
+        f" {list(args.contexts)}",
         flush=True,
     )
     shutil.rmtree(RUN_DIR, ignore_errors=True)
     common.start_cluster()
 
-    pairs = measure(plan, args.contexts)
+    pairs = measure(plan, args.contexts, args.rounds)
 
     context = report.Context(
         command=shlex.join(["python", "-m", "bench.worker", *arguments]),
@@ -184,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         playwright_version=importlib.metadata.version("playwright"),
         sites=plan.sites,
         jobs=jobs,
-        submissions=plan.submissions,
+        rounds=args.rounds,
+        submissions=plan.submissions * args.rounds,
         sample_interval=args.sample_interval,
     )
     text = report.document(context, pairs)

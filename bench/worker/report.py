@@ -34,8 +34,9 @@ class Context:
     chromium_version: str
     playwright_version: str
     sites: tuple[str, ...]
-    jobs: int
-    submissions: int
+    jobs: int  # per round
+    rounds: int
+    submissions: int  # per side and configuration, all rounds
     sample_interval: float
 
 
@@ -149,15 +150,33 @@ def _marginal_line(pairs: Sequence[Pair]) -> str:
     )
 
 
+# Share of the machine's CPUs that others took during a run, above which its row is flagged.
+CONTENDED_SHARE = 0.15
+
+
+def own_cpu_seconds(result: SideResult) -> float:
+    """CPU of every process this side needs to submit (not this benchmark's own)."""
+    cpu = result.usage.cpu_seconds
+    return sum(cpu.get(group, 0.0) for group in CPU_GROUPS if group != BENCH)
+
+
+def others_seconds(result: SideResult) -> float:
+    """Busy CPU time on the machine that none of the measured processes account for."""
+    cpu = result.usage.cpu_seconds
+    return max(0.0, cpu[MACHINE] - sum(cpu.get(group, 0.0) for group in CPU_GROUPS))
+
+
+def _ms_per_submission(seconds: float, result: SideResult) -> str:
+    return f"{seconds / result.submissions * 1000:.0f}"
+
+
 def cpu_table(pairs: Sequence[Pair], cpu_count: int) -> str:
     rows = []
     for pair in pairs:
         for result in (pair.worker, pair.bare):
             cpu = result.usage.cpu_seconds
-            measured = sum(cpu.get(group, 0.0) for group in CPU_GROUPS)
-            rest = max(0.0, cpu[MACHINE] - measured)
             per = [
-                f"{cpu[group] / result.submissions * 1000:.0f}" if group in cpu else "—"
+                _ms_per_submission(cpu[group], result) if group in cpu else "—"
                 for group in CPU_GROUPS
             ]
             busy = cpu[MACHINE] / (result.usage.cpu_span * max(1, cpu_count))
@@ -167,7 +186,8 @@ def cpu_table(pairs: Sequence[Pair], cpu_count: int) -> str:
                     result.side,
                     f"{result.seconds:.1f}",
                     *per,
-                    f"{rest / result.submissions * 1000:.0f}",
+                    _ms_per_submission(own_cpu_seconds(result), result),
+                    _ms_per_submission(others_seconds(result), result),
                     f"{busy:.0%}",
                 ]
             )
@@ -182,10 +202,42 @@ def cpu_table(pairs: Sequence[Pair], cpu_count: int) -> str:
         "Postgres (its pool)",
         "sandbox",
         "bench",
+        "all it needs",
         "rest of machine",
         "machine busy",
     ]
     return _table(header, rows)
+
+
+def cpu_ratio_line(pairs: Sequence[Pair]) -> str:
+    """Unlike submissions per minute, CPU per submission hardly depends on what else the
+    machine is doing, so this ratio is the steadier reading on a shared machine."""
+    parts = []
+    for pair in pairs:
+        worker = own_cpu_seconds(pair.worker) / pair.worker.submissions
+        bare = own_cpu_seconds(pair.bare) / pair.bare.submissions
+        parts.append(f"{pair.contexts} context(s) **{worker / bare:.2f}**")
+    return (
+        "CPU per submission of everything each side needs (*all it needs* below), worker ÷ "
+        f"bare: {', '.join(parts)}."
+    )
+
+
+def contention_note(pairs: Sequence[Pair], cpu_count: int) -> str:
+    """Name the runs during which other work took a large share of the machine."""
+    flagged = []
+    for pair in pairs:
+        for result in (pair.worker, pair.bare):
+            share = others_seconds(result) / (result.usage.cpu_span * max(1, cpu_count))
+            if share > CONTENDED_SHARE:
+                flagged.append(f"{result.side} at {pair.contexts} context(s) {share:.0%}")
+    if not flagged:
+        return ""
+    return (
+        "\n**Other work took a large share of the CPUs during some runs** (*rest of machine* "
+        f"below): {', '.join(flagged)}. Their submissions per minute are lower than the "
+        "machine alone would give; the CPU ratio is the better comparison for those rows.\n"
+    )
 
 
 def sites_table(pair: Pair, sites: Sequence[str]) -> str:
@@ -206,6 +258,12 @@ def document(context: Context, pairs: Sequence[Pair]) -> str:
     first = pairs[0]
     sites = ", ".join(f"`{site}`" for site in context.sites)
     per_job = len(context.sites)
+    businesses = f"{context.jobs} business{'' if context.jobs == 1 else 'es'}"
+    rounds = (
+        f"in {context.rounds} rounds of {businesses}, alternating which side goes first"
+        if context.rounds > 1
+        else businesses
+    )
     return f"""# Worker benchmark
 
 `{context.command}` ({context.started_at}): {context.cpu_count} CPUs, load average
@@ -216,13 +274,15 @@ Successful sandbox submissions per minute for one worker (`python -m worker`, cl
 real `python -m orchestrator` on a fresh database) with {_contexts_text(pairs)} browser
 contexts, side by side in the same run with a bare Playwright loop (`bench/worker/bare.py`)
 that fills and submits the same forms with as many contexts and no orchestration. Each side
-submits {context.submissions} times per configuration: {context.jobs} businesses, each to the
-{per_job} sandbox sites {sites} (one starter job per business on the worker side), a fresh
-browser context per submission on both sides.
+submits {context.submissions} times per configuration, {rounds}; each business goes to the
+{per_job} sandbox sites {sites} (one starter job per business on the worker side), with a
+fresh browser context per submission on both sides.
 
 {summary_table(pairs)}
 
-- **subs/min**: confirmed submissions per minute of the timed window. Worker: from its first
+{cpu_ratio_line(pairs)}
+{contention_note(pairs, context.cpu_count)}
+- **subs/min**: confirmed submissions per minute of the timed windows. Worker: from its first
   claim (`jobs.started_at`) to its last report (`job_results.reported_at`), both stamped by
   Postgres; bare loop: from Chromium up to its last confirmation. Launching Chromium is
   outside both windows.
@@ -232,7 +292,7 @@ browser context per submission on both sides.
   job for its last directories before it claims the next (these jobs have {per_job}
   directories, so that tail comes every {per_job} submissions; a real starter job has 50).
 - **PSS** (proportional set size, `/proc/<pid>/smaps_rollup`): the peak of the samples taken
-  every {context.sample_interval:g} s inside the timed window. *worker* is the worker's Python
+  every {context.sample_interval:g} s inside the timed windows. *worker* is the worker's Python
   process, *Playwright driver* its Node child, *Chromium* every process under the driver
   (browser, zygotes, renderers, GPU and network services); *per context* is the Chromium total
   ÷ contexts, so it still carries Chromium's fixed cost.
@@ -242,7 +302,7 @@ retries), every job ended `complete` and every directory `submitted`; the bare l
 confirmation of every submission; and in every run the sandbox recorded each (site,
 business) exactly once and nothing else.
 
-## Memory: PSS MiB, peak / mean over the timed window
+## Memory: PSS MiB, peak / mean over the timed windows
 
 {memory_table(pairs)}
 
@@ -253,10 +313,12 @@ business) exactly once and nothing else.
 
 *Python* is the worker (or the bare loop) itself, *driver* its Playwright Node process;
 *Postgres (its pool)* the backends of the orchestrator's connection pool; *bench* this
-benchmark's own process (the sampler and the progress polls). *Rest of the machine* is busy
-CPU time none of them account for: other Postgres work, and anything else running on this
-machine (it may be shared: compare the load average above). *machine busy* is the share of
-all CPUs busy from the sample before the window to the one after it.
+benchmark's own process (the sampler and the progress polls); *all it needs* the sum of the
+columns before *bench*. *Rest of the machine* is busy CPU time none of them account for:
+other Postgres work, and anything else running on this machine (it may be shared: compare
+the load average above). *machine busy* is the share of all CPUs busy from the sample before
+each window to the one after it: near 100 %, throughput is bound by CPU, and more contexts
+only share the same CPUs.
 
 ## Time per submission by site, {first.contexts} context(s)
 

@@ -65,6 +65,10 @@ def worker_settings(plan: Plan, running: Stack, contexts: int) -> dict[str, str]
     }
 
 
+def _slug(label: str) -> str:
+    return label.lower().replace(" ", "-")
+
+
 def _say_progress(label: str, confirmed: int, total: int, since: float | None) -> None:
     elapsed = time.time() - since if since is not None else 0.0
     rate = f", {confirmed / elapsed * 60:.1f}/min so far" if elapsed > 0 else ""
@@ -99,9 +103,10 @@ def _wait_for_jobs(plan: Plan, running: Stack, worker: Service, jobs: list[str])
             time.sleep(POLL_SECONDS)
 
 
-def run_worker(plan: Plan, running: Stack, contexts: int) -> SideResult:
+def run_worker(plan: Plan, running: Stack, contexts: int, label: str) -> SideResult:
+    """`label` names this run's businesses (and its log), different in every round."""
     verify.reset_sandbox(running.sandbox_url)
-    businesses = sites.businesses(f"Worker C{contexts}", plan.jobs)
+    businesses = sites.businesses(label, plan.jobs)
     jobs = queue_db.enqueue(running.database_url, businesses, len(plan.sites))
     others = {
         "orchestrator": [running.orchestrator.pid],
@@ -110,7 +115,7 @@ def run_worker(plan: Plan, running: Stack, contexts: int) -> SideResult:
     }
     settings = worker_settings(plan, running, contexts)
     with (
-        stack.running(f"worker-c{contexts}", ["-m", "worker"], settings, plan.run_dir) as worker,
+        stack.running(_slug(label), ["-m", "worker"], settings, plan.run_dir) as worker,
         sampler.Sampler(worker.pid, others, plan.sample_interval) as samples,
     ):
         _wait_for_jobs(plan, running, worker, jobs)
@@ -121,7 +126,7 @@ def run_worker(plan: Plan, running: Stack, contexts: int) -> SideResult:
     statuses = queue_db.statuses(running.database_url, jobs)
     problems = verify.check_worker(attempts, statuses, expected)
     problems += verify.check_sandbox(running.sandbox_url, expected)
-    verify.refuse_unless_clean(f"worker, {contexts} contexts", problems)
+    verify.refuse_unless_clean(f"{label} (worker, {contexts} contexts)", problems)
     by_site: dict[str, list[float]] = {}
     for attempt in attempts:
         by_site.setdefault(attempt.site, []).append((attempt.duration_ms or 0) / 1000)
@@ -142,20 +147,18 @@ def _read_result_line(bare: Service, timeout: float) -> str:
     raise RuntimeError(f"the bare loop did not finish within {timeout:.0f} s")
 
 
-def run_bare(plan: Plan, running: Stack, contexts: int, label: str | None = None) -> SideResult:
-    """`label` other than the default makes it a warm-up: same checks, never reported."""
+def run_bare(plan: Plan, running: Stack, contexts: int, label: str) -> SideResult:
+    """`label` names this run's businesses (and its log), different in every round."""
     verify.reset_sandbox(running.sandbox_url)
-    label = label or f"Bare C{contexts}"
     businesses = sites.businesses(label, plan.jobs)
     args = [
         *("-m", "bench.worker.bare", "--sandbox", running.sandbox_url),
         *("--contexts", str(contexts), "--businesses", str(plan.jobs), "--label", label),
         *("--sites", ",".join(plan.sites), "--chromium", plan.chromium),
     ]
-    name = label.lower().replace(" ", "-")
     others = {"sandbox": [running.sandbox.pid]}
     with (
-        stack.running(name, args, {}, plan.run_dir, pipes=True) as bare,
+        stack.running(_slug(label), args, {}, plan.run_dir, pipes=True) as bare,
         sampler.Sampler(bare.pid, others, plan.sample_interval) as samples,
     ):
         result = json.loads(_read_result_line(bare, plan.timeout_seconds))

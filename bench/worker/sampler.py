@@ -108,3 +108,21 @@ def summarise(samples: Sequence[Sample], start: float, end: float) -> Usage:
         peak_processes={role: max(sample.processes[role] for sample in inside) for role in ROLES},
         samples=len(inside),
     )
+
+
+def combine(usages: Sequence[Usage]) -> Usage:
+    """Several rounds of the same side as one: peaks of the peaks, means weighted by their
+    sample counts, CPU and its span added up."""
+    samples = sum(usage.samples for usage in usages)
+    cpu_names = set.intersection(*(set(usage.cpu_seconds) for usage in usages))
+    return Usage(
+        peak_pss={role: max(usage.peak_pss[role] for usage in usages) for role in ROLES},
+        mean_pss={
+            role: sum(usage.mean_pss[role] * usage.samples for usage in usages) // samples
+            for role in ROLES
+        },
+        cpu_seconds={name: sum(usage.cpu_seconds[name] for usage in usages) for name in cpu_names},
+        cpu_span=sum(usage.cpu_span for usage in usages),
+        peak_processes={role: max(u.peak_processes[role] for u in usages) for role in ROLES},
+        samples=samples,
+    )
