@@ -15,6 +15,9 @@ from fastapi.testclient import TestClient
 from dbolt.sql import Queries
 from devstack import localdb
 
+# The portal's fixtures (portal_stack) live beside its harness.
+pytest_plugins = ["tests.portal_harness"]
+
 _database_names = itertools.count()
 
 

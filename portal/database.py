@@ -1,0 +1,83 @@
+"""The portal's way to the database: every customer read under the customer's own JWT.
+
+`as_viewer` opens a transaction as role `authenticated` with the viewer's verified claims in
+`request.jwt.claims` — what PostgREST does for a request — so row-level security decides what
+each customer sees. `as_service` is the service role, for the few things no signed-in user
+may do (finding the order behind a Stripe checkout session); it is never used to read on a
+customer's behalf.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from dbolt.sql import DatabaseUnavailable, Queries
+from dbolt.sql.gateway import Row
+from portal.viewer import Viewer
+
+
+@dataclass(frozen=True)
+class QuerySession:
+    """Named queries on one connection inside one transaction."""
+
+    conn: psycopg.AsyncConnection[Any]
+    queries: Queries
+
+    async def fetch_all(self, name: str, **params: Any) -> list[Row]:
+        return await self.queries.afetch_all(self.conn, name, **params)
+
+    async def fetch_one(self, name: str, **params: Any) -> Row | None:
+        return await self.queries.afetch_one(self.conn, name, **params)
+
+
+class PortalDatabase:
+    def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
+        self.queries = Queries.load()
+        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            open=False,
+            kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
+            # Connections broken by a database restart are replaced at checkout.
+            check=AsyncConnectionPool.check_connection,
+            reconnect_timeout=24 * 3600,
+        )
+
+    async def open(self) -> None:
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        try:
+            async with self.pool.connection() as conn, conn.transaction():
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as error:
+            raise DatabaseUnavailable("the database is unreachable") from error
+
+    @contextlib.asynccontextmanager
+    async def as_viewer(self, viewer: Viewer) -> AsyncIterator[QuerySession]:
+        async with self._transaction() as conn:
+            # Transaction-local (is_local = true): the pooled connection goes back clean.
+            await conn.execute(
+                "select set_config('role', 'authenticated', true),"
+                " set_config('request.jwt.claims', %(claims)s, true)",
+                {"claims": json.dumps(viewer.claims)},
+            )
+            yield QuerySession(conn, self.queries)
+
+    @contextlib.asynccontextmanager
+    async def as_service(self) -> AsyncIterator[QuerySession]:
+        async with self._transaction() as conn:
+            yield QuerySession(conn, self.queries)
