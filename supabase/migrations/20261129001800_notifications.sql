@@ -30,9 +30,13 @@ create table public.notifications (
   last_attempt_at timestamptz,
   last_error text,
   sent_at timestamptz,
+  -- Settled without sending: what it announced no longer holds (e.g. the order was refunded
+  -- before its payment email went out, the job was cancelled).
+  skipped_reason text,
   dead_at timestamptz,
   constraint notifications_claim_is_whole check ((claim_token is null) = (claimed_until is null)),
-  constraint notifications_sent_or_dead check (sent_at is null or dead_at is null),
+  constraint notifications_settled_once check (
+    (sent_at is not null)::int + (dead_at is not null)::int + (skipped_reason is not null)::int <= 1),
   constraint notifications_dead_have_error check (dead_at is null or last_error is not null),
   constraint notifications_job_kinds_have_job
     check (kind = 'payment_received' or job_id is not null),
@@ -41,7 +45,7 @@ create table public.notifications (
 comment on table public.notifications is
   'Transactional email outbox: one row per customer email, queued by triggers with the state change that causes it, deduplicated by dedupe_key, drained by the webhook''s notifier. Service role only.';
 create index notifications_due_idx on public.notifications (send_after, id)
-  where sent_at is null and dead_at is null;
+  where sent_at is null and dead_at is null and skipped_reason is null;
 create index notifications_job_idx on public.notifications (job_id, kind) where job_id is not null;
 
 alter table public.notifications enable row level security;
@@ -131,7 +135,8 @@ begin
   return query
   with due as (
     select n.id from public.notifications n
-     where n.sent_at is null and n.dead_at is null and n.send_after <= now()
+     where n.sent_at is null and n.dead_at is null and n.skipped_reason is null
+       and n.send_after <= now()
        and (n.claimed_until is null or n.claimed_until < now())
      order by n.send_after, n.id
      limit notifications_claim.batch_size
@@ -168,6 +173,7 @@ begin
       claimed_notification.claim_token,
       case when v_note.sent_at is not null then 'already sent'
            when v_note.dead_at is not null then 'dead'
+           when v_note.skipped_reason is not null then 'skipped'
            else 'claimed by another notifier or released' end
       using errcode = 'DB001';
   end if;
@@ -192,6 +198,28 @@ end;
 $$;
 revoke execute on function public.notifications_mark_sent(bigint, uuid) from public;
 grant execute on function public.notifications_mark_sent(bigint, uuid) to service_role;
+
+create function public.notifications_mark_skipped(id bigint, claim_token uuid, reason text)
+returns public.notifications
+language plpgsql security definer set search_path = ''
+as $$
+declare
+  v_note public.notifications;
+begin
+  perform private.check_argument(btrim(coalesce(notifications_mark_skipped.reason, '')) <> '',
+    'reason is required');
+  v_note := private.claimed_notification(notifications_mark_skipped.id,
+    notifications_mark_skipped.claim_token);
+  update public.notifications n
+     set skipped_reason = left(notifications_mark_skipped.reason, 2000),
+         claim_token = null, claimed_until = null
+   where n.id = v_note.id
+  returning n.* into v_note;
+  return v_note;
+end;
+$$;
+revoke execute on function public.notifications_mark_skipped(bigint, uuid, text) from public;
+grant execute on function public.notifications_mark_skipped(bigint, uuid, text) to service_role;
 
 -- A failed attempt: the error is kept, the next attempt waits retry_base_seconds * 2^(n-1)
 -- (at most an hour); after max_attempts the message is dead (kept, never retried, visible).
@@ -244,7 +272,7 @@ begin
     select n.job_id,
            max(n.sent_at) as last_sent,
            count(*) filter (where n.kind = 'needs_action_reminder') as reminders,
-           bool_or(n.sent_at is null and n.dead_at is null) as unsent
+           bool_or(n.sent_at is null and n.dead_at is null and n.skipped_reason is null) as unsent
       from public.notifications n
      where n.kind in ('needs_action', 'needs_action_reminder')
      group by n.job_id

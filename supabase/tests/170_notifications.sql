@@ -5,7 +5,7 @@
 -- Service role only.
 begin;
 set search_path = public, extensions;
-select plan(47);
+select plan(51);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -26,6 +26,7 @@ insert into outbox_functions values
   ('public.notifications_claim(int, int)'),
   ('public.notifications_mark_sent(bigint, uuid)'),
   ('public.notifications_mark_failed(bigint, uuid, text, int, int)'),
+  ('public.notifications_mark_skipped(bigint, uuid, text)'),
   ('public.notifications_enqueue_reminders(int, int)');
 select ok(not has_function_privilege('authenticated', fn, 'execute')
           and not has_function_privilege('anon', fn, 'execute'),
@@ -150,6 +151,14 @@ select ok((select dead_at is not null and last_error = 'SMTP 550 mailbox unavail
 update notifications set send_after = now() - interval '1 second' where id = :'failed_id';
 select is((select count(*)::int from notifications_claim(100, 60) where id = :'failed_id'), 0,
   'a dead message is never claimed again');
+
+-- Skipped ------------------------------------------------------------------------------------
+select id as skipped_id, claim_token as skipped_token from second_claim order by id desc limit 1 \gset
+select is((notifications_mark_skipped(:'skipped_id', :'skipped_token', 'order is refunded')).skipped_reason,
+  'order is refunded', 'a message whose news no longer holds is settled as skipped, with the reason');
+update notifications set send_after = now() - interval '1 second' where id = :'skipped_id';
+select is((select count(*)::int from notifications_claim(100, 60) where id = :'skipped_id'), 0,
+  'a skipped message is never claimed again');
 
 -- An expired lease is claimed again ----------------------------------------------------------
 select id as leased_id from second_claim order by id limit 1 \gset
