@@ -1,0 +1,65 @@
+"""The webhook receiver's FastAPI app: POST /stripe/webhook, GET /healthz, and the notifier
+loop in the background of the same process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from dbolt.sql import DatabaseUnavailable
+from webhook import notifier, stripe_events
+from webhook.settings import WebhookSettings
+from webhook.state import StateDep, WebhookState
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: WebhookSettings | None = None, *, run_notifier: bool = True) -> FastAPI:
+    settings = settings or WebhookSettings()
+    settings.check_production_secrets()
+    state = WebhookState.build(settings)
+    started = time.monotonic()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.db.open()
+        state.http = httpx.AsyncClient(timeout=10.0, trust_env=False)
+        state.wake = asyncio.Event()
+        tasks = [asyncio.create_task(notifier.run_forever(state))] if run_notifier else []
+        log.info("webhook started", extra={"action": "webhook.started", "port": settings.port})
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await state.http.aclose()
+            await state.db.close()
+
+    app = FastAPI(
+        title="DirectoryBolt Stripe webhook",
+        version="1.0.0",
+        description="Verifies Stripe's signature, applies each event once, emails customers.",
+        lifespan=lifespan,
+    )
+    app.state.webhook = state
+    app.include_router(stripe_events.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(state: StateDep) -> JSONResponse:
+        body: dict[str, Any] = {"uptime_seconds": round(time.monotonic() - started, 1)}
+        try:
+            await state.db.fetch_one("webhook_health")
+        except DatabaseUnavailable:
+            return JSONResponse({**body, "status": "unhealthy", "database": "unreachable"}, 503)
+        return JSONResponse({**body, "status": "ok", "database": "reachable"})
+
+    return app

@@ -1,0 +1,132 @@
+"""The customer emails, each as a plain-text part and an HTML part (dbolt.mailer).
+
+Everything interpolated into HTML is escaped; links are built by the notifier from the
+portal's URL map (portal-contract: /auth/confirm, /jobs/<id>, /jobs/<id>/report).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.message import EmailMessage
+from html import escape
+from typing import Any
+
+from dbolt import mailer
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    paragraphs: list[str]
+    button: str
+    url: str
+    items: tuple[str, ...] = ()
+
+    def message(self, to: str) -> EmailMessage:
+        lines = [*self.paragraphs]
+        if self.items:
+            lines.append("\n".join(f"- {item}" for item in self.items))
+        lines.append(f"{self.button}: {self.url}")
+        lines.append("— DirectoryBolt")
+        text = "\n\n".join(lines) + "\n"
+        items = (
+            "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in self.items) + "</ul>"
+            if self.items
+            else ""
+        )
+        html = (
+            '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f"<title>{escape(self.subject)}</title></head>"
+            '<body style="font-family: sans-serif; color: #1a1a1a; line-height: 1.5">'
+            + "".join(f"<p>{escape(p)}</p>" for p in self.paragraphs)
+            + items
+            + f'<p><a href="{escape(self.url, quote=True)}" style="display: inline-block; '
+            "padding: 10px 16px; background: #0b5394; color: #ffffff; text-decoration: none; "
+            f'border-radius: 4px">{escape(self.button)}</a></p>'
+            f'<p style="font-size: 13px; color: #444444">Or paste this address into your '
+            f"browser: {escape(self.url)}</p>"
+            "<p>— DirectoryBolt</p></body></html>"
+        )
+        return mailer.build_message(to, self.subject, text, html)
+
+
+def _money(amount: int | None, currency: str | None) -> str:
+    if amount is None:
+        return ""
+    symbol = {"usd": "$", "eur": "€", "gbp": "£"}.get((currency or "").lower())
+    value = f"{amount / 100:,.2f}"
+    return f"{symbol}{value}" if symbol else f"{value} {(currency or '').upper()}"
+
+
+def payment_received(order: dict[str, Any], sign_in_url: str) -> Email:
+    paid = _money(order["amount_total"], order["currency"])
+    package = f"{str(order['tier']).title()} package ({order['directory_limit']} directories)"
+    return Email(
+        subject="Payment received — tell us about your business",
+        paragraphs=[
+            f"Thank you: we received your payment{' of ' + paid if paid else ''} "
+            f"for the DirectoryBolt {package}.",
+            "Next, fill in your Business Info Form (name, address, phone, website, category "
+            "and opening hours). We start submitting to directories as soon as it is complete.",
+            "The button signs you in; it works once and expires in an hour. Afterwards you can "
+            "always sign in again with your email address.",
+        ],
+        button="Fill in your business details",
+        url=sign_in_url,
+    )
+
+
+def job_started(job: dict[str, Any], job_url: str) -> Email:
+    return Email(
+        subject=f"We have started submitting {job['business_name']}",
+        paragraphs=[
+            f"Good news: we have started submitting {job['business_name']} to "
+            f"{job['directories']} directories.",
+            "You can watch each directory's progress live on your job page.",
+        ],
+        button="Watch the progress",
+        url=job_url,
+    )
+
+
+def job_complete(job: dict[str, Any], report_url: str) -> Email:
+    needs_action = len(job["needs_action"])
+    paragraphs = [
+        f"All done: we have worked through every directory for {job['business_name']}.",
+        f"{job['submitted']} of {job['directories']} directories accepted the submission; "
+        f"{job['failed']} could not be completed.",
+    ]
+    if needs_action:
+        paragraphs.append(
+            f"{needs_action} directories still need something from you; the report says what."
+        )
+    paragraphs.append("Your report lists every directory, its outcome and listing links.")
+    return Email(
+        subject=f"Your DirectoryBolt report for {job['business_name']} is ready",
+        paragraphs=paragraphs,
+        button="Open your report",
+        url=report_url,
+    )
+
+
+def needs_action(job: dict[str, Any], job_url: str, reminder: int | None = None) -> Email:
+    items = tuple(f"{entry['directory']}: {entry['action']}" for entry in job["needs_action"])
+    intro = (
+        f"A reminder: {len(items)} directories are still waiting for you"
+        if reminder
+        else f"{len(items)} directories need you to finish the listing"
+    )
+    return Email(
+        subject=(
+            f"Reminder: directories are waiting for {job['business_name']}"
+            if reminder
+            else f"Action needed for {job['business_name']}"
+        ),
+        paragraphs=[
+            f"{intro} for {job['business_name']} — usually a confirmation email or phone call "
+            "from the directory:",
+        ],
+        items=items,
+        button="See what to do",
+        url=job_url,
+    )

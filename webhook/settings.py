@@ -1,0 +1,56 @@
+"""The webhook receiver's configuration (environment, `.env`, `.env.local`)."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from dbolt.settings import ServiceSettings
+
+# The Stripe stand-in's documented local signing secret (devstack/stripe/settings.py).
+LOCAL_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - a local default, refused in production
+
+
+class WebhookSettings(ServiceSettings):
+    host: str = "127.0.0.1"
+    port: int = 8200
+
+    stripe_webhook_secret: SecretStr = SecretStr(LOCAL_WEBHOOK_SECRET)
+    # Stripe's own default: a signature older than this is refused (replay protection).
+    signature_tolerance_seconds: int = 300
+    max_body_bytes: int = 512 * 1024
+
+    supabase_url: str = "http://127.0.0.1:54321"
+    supabase_service_role_key: SecretStr = SecretStr("")
+    smtp_url: SecretStr = SecretStr("smtp://127.0.0.1:54325")
+    # Where customers reach the portal; every link in an email starts here.
+    portal_url: str = "http://127.0.0.1:8300"
+
+    # The notifier: how it drains the outbox.
+    notifier_poll_seconds: float = 2.0
+    notifier_batch_size: int = 10
+    notifier_lease_seconds: int = 120
+    notifier_retry_base_seconds: int = 30
+    notifier_max_attempts: int = 8
+    # Needs-action reminders: again after this long while still unresolved, at most this often.
+    reminder_after_seconds: int = 2 * 24 * 3600
+    max_reminders: int = 3
+    reminder_check_seconds: float = 300.0
+
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    db_timeout_seconds: float = 5.0
+
+    def check_production_secrets(self) -> None:
+        super().check_production_secrets()
+        if (
+            self.environment == "production"
+            and self.stripe_webhook_secret.get_secret_value() == LOCAL_WEBHOOK_SECRET
+        ):
+            raise ValueError(
+                "refusing to start in production with missing or default secrets: "
+                "STRIPE_WEBHOOK_SECRET"
+            )
+
+    @property
+    def portal_base(self) -> str:
+        return self.portal_url.rstrip("/")
