@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from portal import errors
 from portal.middleware import OriginGuardMiddleware, SessionMiddleware
-from portal.routers import health
+from portal.routers import account, business, health, onboarding, public, sign_in
+from portal.routers import staff as staff_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
 from portal.templating import STATIC_DIR
@@ -58,4 +59,10 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
 
     # ROUTERS — one line per router; feature owners add theirs here.
     app.include_router(health.router)
+    app.include_router(public.router)
+    app.include_router(onboarding.router)
+    app.include_router(sign_in.router)
+    app.include_router(business.router)
+    app.include_router(account.router)
+    app.include_router(staff_routes.router)
     return app

@@ -1,0 +1,22 @@
+"""GET /account: the signed-in customer's orders and jobs, with where to go next."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from portal.dependencies import PortalStateDep, SignedIn
+from portal.routers.public import format_amount
+from portal.templating import render
+
+router = APIRouter(tags=["customer"])
+
+
+@router.get("/account")
+async def account(request: Request, viewer: SignedIn, state: PortalStateDep) -> Response:
+    async with state.db.as_viewer(viewer) as q:
+        orders = await q.fetch_all("pc_account_orders", user_id=viewer.user_id)
+        customer = await q.fetch_one("pc_customer_business", user_id=viewer.user_id)
+    for order in orders:
+        order["amount"] = format_amount(order["amount_total"], order["currency"])
+    return render(request, "account.html", orders=orders, customer=customer)

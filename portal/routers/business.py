@@ -1,0 +1,260 @@
+"""GET/POST /orders/{order_id}/business — the Business Info Form — and GET /logos/{id}.{ext}.
+
+Reads and the save run under the customer's JWT: customers_save_business (SQL) checks that
+the order is theirs, stores the fields under the table's constraints and enqueues the job
+once the business is complete (never a second one). Another customer's order is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
+from starlette.responses import RedirectResponse, Response
+
+from dbolt.sql import InvalidArgument, InvalidTransition, NotFound
+from portal import business_form, categories
+from portal.database import QuerySession
+from portal.dependencies import PortalStateDep, SignedIn
+from portal.state import PortalState
+from portal.templating import render
+from portal.viewer import Viewer
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["customer"])
+
+# A form with a logo at its limit, plus every text field at its limit, fits well within this.
+MAX_REQUEST_BYTES = business_form.LOGO_MAX_BYTES + 256 * 1024
+LOGO_PATH = re.compile(r"^(?P<id>[0-9a-f-]{36})\.(?P<ext>png|jpg|webp)$")
+LOGO_EXTENSIONS = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+# Which field a constraint or SQL refusal is about, so the message lands next to it.
+_CONSTRAINT_FIELDS = {
+    "customers_phone_is_e164": ("phone", "This is not a valid phone number"),
+    "customers_website_is_http_url": ("website", "Enter a web address like example.com"),
+    "customers_country_is_iso_alpha2": ("country", "Choose a country from the list"),
+    "customers_category_is_listed": ("category", "Choose a category from the list"),
+    "customers_hours_are_valid": ("hours-mon", "The opening hours are not valid"),
+    "customers_tagline_is_short": ("tagline", "The tagline must be at most 160 characters"),
+    "customers_description_is_bounded": (
+        "description",
+        "The description must be at most 2000 characters",
+    ),
+}
+
+
+def _order_uuid(order_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(order_id)
+    except ValueError:
+        raise NotFound(f"order {order_id[:40]!r} not found") from None
+
+
+async def _load(q: QuerySession, viewer: Viewer, order_id: uuid.UUID) -> dict[str, Any]:
+    order = await q.fetch_one("pc_order", order_id=order_id, user_id=viewer.user_id)
+    if order is None:
+        raise NotFound(f"order {order_id} not found")
+    customer = await q.fetch_one("pc_customer_business", user_id=viewer.user_id)
+    return {
+        "order": order,
+        "customer": customer,
+        "categories": await categories.load(q),
+        "job": {"id": order["job_id"], "status": order["job_status"]} if order["job_id"] else None,
+    }
+
+
+def _page(
+    request: Request,
+    loaded: dict[str, Any],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    anchors = {f"hours-{day}": f"hours-{day}-0-open" for day, _ in business_form.WEEKDAYS}
+    customer = loaded["customer"] or {}
+    return render(
+        request,
+        "business.html",
+        status_code=status_code,
+        order=loaded["order"],
+        job=loaded["job"],
+        categories=loaded["categories"],
+        countries=business_form.countries(),
+        weekdays=business_form.WEEKDAYS,
+        ranges_per_day=business_form.RANGES_PER_DAY,
+        social_networks=business_form.SOCIAL_NETWORKS,
+        logo_max_bytes=business_form.LOGO_MAX_BYTES,
+        logo_url=customer.get("logo_url"),
+        values=values,
+        errors=errors,
+        error_order=business_form.error_order(),
+        anchors=anchors,
+    )
+
+
+@router.get("/orders/{order_id}/business")
+async def business_form_page(
+    request: Request, order_id: str, viewer: SignedIn, state: PortalStateDep
+) -> Response:
+    async with state.db.as_viewer(viewer) as q:
+        loaded = await _load(q, viewer, _order_uuid(order_id))
+    return _page(request, loaded, business_form.values_from_customer(loaded["customer"]), {})
+
+
+async def _read_form(request: Request) -> tuple[dict[str, str], bytes | None, bool]:
+    """The text fields, the logo's bytes (None if none chosen) and whether it was too large."""
+    form = await request.form(max_files=1, max_fields=200)
+    fields: dict[str, str] = {}
+    logo: bytes | None = None
+    too_large = False
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            if name == "logo" and value.filename:
+                logo = await value.read(business_form.LOGO_MAX_BYTES + 1)
+                too_large = len(logo) > business_form.LOGO_MAX_BYTES
+            await value.close()
+        elif name not in fields:
+            fields[name] = value
+    return fields, (logo or None), too_large
+
+
+def _sql_error_field(error: Exception) -> tuple[str, str]:
+    message = str(error)
+    for constraint, target in _CONSTRAINT_FIELDS.items():
+        if constraint in message:
+            return target
+    if "no enabled directory accepts" in message:
+        return (
+            "category",
+            "We have no directories for this category in this country yet. "
+            "Choose the closest category, or contact us.",
+        )
+    return ("form", "We could not save these details: " + message)
+
+
+@router.post("/orders/{order_id}/business")
+async def business_form_save(
+    request: Request, order_id: str, viewer: SignedIn, state: PortalStateDep
+) -> Response:
+    order_uuid = _order_uuid(order_id)
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_REQUEST_BYTES:
+        return render(
+            request,
+            "error.html",
+            status_code=413,
+            status=413,
+            title="Too large",
+            message="The form was too large to accept: the logo must be at most 1 MB.",
+        )
+    fields, logo, logo_too_large = await _read_form(request)
+
+    async with state.db.as_viewer(viewer) as q:
+        loaded = await _load(q, viewer, order_uuid)
+    slugs = {category.slug for category in loaded["categories"]}
+    result = business_form.validate(fields, slugs, logo)
+    if logo_too_large:
+        result.errors["logo"] = "The logo must be at most 1 MB"
+    if result.errors or result.business is None:
+        log.info(
+            "business form refused",
+            extra={"action": "portal.business_invalid", "fields": sorted(result.errors)},
+        )
+        return _page(request, loaded, result.values, result.errors, status_code=400)
+
+    try:
+        saved = await _save(state, viewer, order_uuid, result)
+    except InvalidArgument as error:
+        field, message = _sql_error_field(error)
+        log.warning(
+            "business form refused by the database",
+            extra={"action": "portal.business_refused", "field": field},
+        )
+        return _page(request, loaded, result.values, {field: message}, status_code=400)
+    except InvalidTransition:
+        return _page(
+            request,
+            loaded,
+            result.values,
+            {
+                "form": "This order is no longer active (refunded or disputed), "
+                "so its details cannot be submitted."
+            },
+            status_code=409,
+        )
+    if not saved.get("job_id"):
+        missing = [str(name) for name in saved.get("missing") or []]
+        return _page(
+            request,
+            loaded,
+            result.values,
+            {name: "This field is required" for name in missing} or {"form": "Not saved."},
+            status_code=400,
+        )
+    log.info(
+        "business form saved",
+        extra={
+            "action": "portal.business_saved",
+            "order_id": str(order_uuid),
+            "job_id": str(saved["job_id"]),
+            "job_created": bool(saved.get("job_created")),
+        },
+    )
+    return RedirectResponse(f"/jobs/{saved['job_id']}", status_code=303)
+
+
+async def _save(
+    state: PortalState, viewer: Viewer, order_id: uuid.UUID, result: business_form.FormResult
+) -> dict[str, Any]:
+    # One transaction: a refused form leaves neither the logo nor any field behind.
+    async with state.db.as_viewer(viewer) as q:
+        if result.logo is not None:
+            await q.fetch_one(
+                "pc_save_logo",
+                order_id=order_id,
+                content=result.logo.content,
+                content_type=result.logo.content_type,
+                url_base=state.settings.portal_url.rstrip("/"),
+            )
+        row = await q.fetch_one(
+            "pc_save_business",
+            order_id=order_id,
+            business=json.dumps(result.business),
+            remove_logo=result.remove_logo and result.logo is None,
+        )
+    assert row is not None
+    saved: dict[str, Any] = row["result"]
+    return saved
+
+
+@router.get("/logos/{name}")
+async def logo(name: str, state: PortalStateDep) -> Response:
+    """A logo by its unguessable id, for workers uploading it to directories (no sign-in)."""
+    match = LOGO_PATH.match(name)
+    if match is None:
+        raise NotFound("no such logo")
+    try:
+        logo_id = uuid.UUID(match["id"])
+    except ValueError:
+        raise NotFound("no such logo") from None
+    async with state.db.as_service() as q:
+        row = await q.fetch_one(
+            "pc_service_logo", logo_id=logo_id, content_type=LOGO_EXTENSIONS[match["ext"]]
+        )
+    if row is None:
+        raise NotFound("no such logo")
+    return Response(
+        bytes(row["content"]),
+        media_type=row["content_type"],
+        headers={
+            # The id names one immutable upload.
+            "Cache-Control": "public, max-age=31536000, immutable",
+            "ETag": f'"{row["sha256"]}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

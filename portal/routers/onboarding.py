@@ -1,0 +1,223 @@
+"""GET /onboarding?session_id=cs_… (the return from Stripe Checkout) and /onboarding/status.
+
+The Checkout Session id in the return URL is a bearer secret only the paying browser has. Once
+the webhook has recorded the order (and linked the buyer's Auth user), the first visit within
+ONBOARDING_WINDOW_SECONDS of that signs the buyer in — once per order, recorded in SQL — and
+goes on to the Business Info Form. Until then the page says "confirming payment" and polls
+/onboarding/status, which asks Stripe about the session when the webhook is late so that the
+page can say honestly whether the payment went through.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from supabase_auth.errors import AuthError
+
+from dbolt.sql import InvalidTransition, NotFound
+from portal import customer_auth
+from portal.dependencies import MaybeViewer, PortalStateDep
+from portal.state import PortalState
+from portal.templating import render
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["customer"])
+
+SESSION_ID = re.compile(r"^cs_[A-Za-z0-9_]{1,250}$")
+# How long after the order was recorded its checkout session id may sign the buyer in.
+ONBOARDING_WINDOW_SECONDS = 30 * 60
+STRIPE_CACHE_EXTRA = "portal_customer.stripe_sessions"
+# Polling browsers ask every ~2 s; Stripe is asked at most this often per session.
+STRIPE_CACHE_SECONDS = 3.0
+
+
+def _bad_session_id(request: Request, session_id: str) -> Response:
+    message = "session_id must be the Checkout Session id Stripe returned (cs_…)."
+    if request.url.path.endswith("/status"):
+        return JSONResponse({"state": "invalid", "field": "session_id", "message": message}, 400)
+    return render(
+        request,
+        "error.html",
+        status_code=400,
+        status=400,
+        title="That did not work",
+        message=message,
+    )
+
+
+async def _status_row(state: PortalState, session_id: str) -> dict[str, Any] | None:
+    async with state.db.as_service() as q:
+        return await q.fetch_one("pc_service_onboarding_status", session_id=session_id)
+
+
+async def _viewer_owns(state: PortalState, viewer: MaybeViewer, order_id: uuid.UUID) -> bool:
+    if viewer is None:
+        return False
+    async with state.db.as_viewer(viewer) as q:
+        row = await q.fetch_one("pc_order", order_id=order_id, user_id=viewer.user_id)
+    return row is not None
+
+
+async def stripe_session(state: PortalState, session_id: str) -> dict[str, Any] | None:
+    """Stripe's view of the session (status, payment_status), or None if it cannot be asked."""
+    cache = state.extras.setdefault(STRIPE_CACHE_EXTRA, {})
+    assert isinstance(cache, dict)
+    cached = cache.get(session_id)
+    if cached is not None and time.monotonic() - cached[0] < STRIPE_CACHE_SECONDS:
+        return cached[1]  # type: ignore[no-any-return]
+    settings = state.settings
+    try:
+        response = await state.http.get(
+            f"{settings.stripe_api_base.rstrip('/')}/v1/checkout/sessions/{session_id}",
+            headers={"Authorization": f"Bearer {settings.stripe_secret_key.get_secret_value()}"},
+        )
+    except httpx.HTTPError as error:
+        log.warning(
+            "stripe unreachable for onboarding",
+            extra={"action": "portal.onboarding_stripe_unreachable", "error": type(error).__name__},
+        )
+        return None
+    if response.status_code == 404:
+        found: dict[str, Any] | None = {"status": "unknown"}
+    elif response.status_code == 200:
+        body = response.json()
+        found = {"status": body.get("status"), "payment_status": body.get("payment_status")}
+    else:
+        log.warning(
+            "stripe refused the session lookup",
+            extra={"action": "portal.onboarding_stripe_refused", "status": response.status_code},
+        )
+        return None
+    if len(cache) > 1000:
+        cache.clear()
+    cache[session_id] = (time.monotonic(), found)
+    return found
+
+
+def _describe_stripe(found: dict[str, Any] | None) -> tuple[str, str]:
+    if found is None:
+        return "waiting", "Confirming your payment… this usually takes a few seconds."
+    status, paid = found.get("status"), found.get("payment_status")
+    if status == "unknown":
+        return (
+            "unknown",
+            "Stripe does not know this checkout. Please start again from the pricing page.",
+        )
+    if paid in ("paid", "no_payment_required"):
+        return "paid", "Stripe has received your payment. We are recording your order…"
+    if status == "expired":
+        return "expired", "This checkout expired before it was paid. Nothing was charged."
+    if status == "complete":
+        return (
+            "processing",
+            "Your payment is still being processed by your bank. "
+            "We will email you as soon as it clears.",
+        )
+    return "unpaid", "Stripe has not received a payment for this checkout yet."
+
+
+@router.get("/onboarding/status")
+async def onboarding_status(
+    state: PortalStateDep, request: Request, session_id: str = ""
+) -> Response:
+    if not SESSION_ID.match(session_id):
+        return _bad_session_id(request, session_id)
+    row = await _status_row(state, session_id)
+    if row is not None and row["linked"]:
+        return JSONResponse(
+            {"state": "recorded", "order_status": row["status"], "message": "Payment confirmed."}
+        )
+    kind, message = _describe_stripe(await stripe_session(state, session_id))
+    code = 404 if kind == "unknown" else 200
+    return JSONResponse({"state": kind, "message": message}, status_code=code)
+
+
+@router.get("/onboarding")
+async def onboarding(
+    request: Request, state: PortalStateDep, viewer: MaybeViewer, session_id: str = ""
+) -> Response:
+    if not SESSION_ID.match(session_id):
+        return _bad_session_id(request, session_id)
+    row = await _status_row(state, session_id)
+    if row is None or not row["linked"]:
+        kind, message = _describe_stripe(await stripe_session(state, session_id))
+        if kind == "unknown":
+            return render(
+                request,
+                "error.html",
+                status_code=404,
+                status=404,
+                title="Not found",
+                message=message,
+            )
+        return render(
+            request, "onboarding.html", session_id=session_id, state=kind, message=message
+        )
+
+    order_id: uuid.UUID = row["order_id"]
+    form_path = f"/orders/{order_id}/business"
+    if row["status"] != "paid":
+        return render(
+            request,
+            "onboarding.html",
+            session_id=session_id,
+            state="not_paid",
+            message=f"This order is {row['status'].replace('_', ' ')}: nothing to fill in.",
+        )
+    if await _viewer_owns(state, viewer, order_id):
+        return RedirectResponse(form_path, status_code=303)
+
+    response = RedirectResponse(form_path, status_code=303)
+    try:
+        async with state.db.as_service() as q:
+            claimed = await q.fetch_one(
+                "pc_service_claim_onboarding",
+                session_id=session_id,
+                window_seconds=ONBOARDING_WINDOW_SECONDS,
+            )
+            assert claimed is not None
+            # Inside the claim's transaction: if Auth fails, the one chance is not spent.
+            link = await customer_auth.generate_magic_link(state, claimed["email"])
+            session = await customer_auth.session_from_token_hash(
+                state, link.hashed_token, link.verification_type
+            )
+            if session.user.id != str(claimed["user_id"]):
+                raise LookupError("Auth signed in another user than the order's customer")
+    except (InvalidTransition, NotFound):
+        # Already used, or too late: the normal sign-in takes over.
+        return render(
+            request,
+            "onboarding.html",
+            session_id=session_id,
+            state="sign_in",
+            next_path=form_path,
+            message="Your payment is confirmed. Sign in with your email to fill in your details.",
+        )
+    except (AuthError, LookupError, httpx.HTTPError) as error:
+        log.error(
+            "onboarding sign-in failed",
+            extra={"action": "portal.onboarding_sign_in_failed", "error": type(error).__name__},
+        )
+        return render(
+            request,
+            "onboarding.html",
+            status_code=503,
+            session_id=session_id,
+            state="sign_in",
+            next_path=form_path,
+            message="Your payment is confirmed, but we could not sign you in automatically. "
+            "Sign in with your email instead.",
+        )
+    customer_auth.sign_in_response(state, response, session)
+    log.info(
+        "buyer signed in from checkout",
+        extra={"action": "portal.onboarding_signed_in", "order_id": str(order_id)},
+    )
+    return response

@@ -1,0 +1,185 @@
+"""GET / and /pricing (the four packages); POST /checkout (Stripe Checkout via Edge Function)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from portal.dependencies import MaybeViewer, PortalStateDep
+from portal.state import PortalState
+from portal.templating import render
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["customer"])
+
+PRICES_EXTRA = "portal_customer.prices"
+# Prices change rarely; a page view should not cost a Stripe call.
+PRICES_TTL_SECONDS = 300.0
+FEATURES = {
+    "starter": "Core national directories and maps",
+    "growth": "Adds regional and industry directories",
+    "professional": "Adds niche and local citation sites",
+    "enterprise": "Every directory we support, proxy-protected",
+}
+
+
+class _PriceCache:
+    def __init__(self) -> None:
+        self.fetched_at = float("-inf")
+        self.by_tier: dict[str, dict[str, Any]] = {}
+
+
+async def stripe_prices(state: PortalState) -> dict[str, dict[str, Any]]:
+    """Each package's Stripe Price (lookup_key = tier), cached; empty when Stripe cannot say."""
+    cache = state.extras.setdefault(PRICES_EXTRA, _PriceCache())
+    assert isinstance(cache, _PriceCache)
+    if time.monotonic() - cache.fetched_at < PRICES_TTL_SECONDS:
+        return cache.by_tier
+    settings = state.settings
+    try:
+        response = await state.http.get(
+            f"{settings.stripe_api_base.rstrip('/')}/v1/prices",
+            params={"active": "true", "limit": "100"},
+            headers={"Authorization": f"Bearer {settings.stripe_secret_key.get_secret_value()}"},
+        )
+        response.raise_for_status()
+        prices = response.json().get("data", [])
+    except (httpx.HTTPError, ValueError) as error:
+        log.warning(
+            "stripe prices unavailable",
+            extra={"action": "portal.prices_unavailable", "error": type(error).__name__},
+        )
+        return cache.by_tier
+    cache.by_tier = {
+        str(price["lookup_key"]): price
+        for price in prices
+        if isinstance(price, dict) and price.get("lookup_key") and price.get("type") == "one_time"
+    }
+    cache.fetched_at = time.monotonic()
+    return cache.by_tier
+
+
+def format_amount(amount: int | None, currency: str | None) -> str | None:
+    if amount is None or not currency:
+        return None
+    symbols = {"usd": "$", "eur": "€", "gbp": "£"}
+    whole = f"{amount / 100:,.2f}".removesuffix(".00")
+    symbol = symbols.get(currency.lower())
+    return f"{symbol}{whole}" if symbol else f"{whole} {currency.upper()}"
+
+
+async def _tiers(state: PortalState, viewer: MaybeViewer) -> list[dict[str, Any]]:
+    # The package list is public (anon may read it); a signed-in visitor reads it as themself.
+    if viewer is not None:
+        async with state.db.as_viewer(viewer) as q:
+            return await q.fetch_all("pc_tiers")
+    async with state.db.as_service() as q:
+        return await q.fetch_all("pc_tiers")
+
+
+async def pricing_page(
+    request: Request,
+    state: PortalState,
+    viewer: MaybeViewer,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    prices = await stripe_prices(state)
+    packages = []
+    for tier in await _tiers(state, viewer):
+        price = prices.get(tier["name"], {})
+        packages.append(
+            {
+                **tier,
+                "title": str(tier["name"]).title(),
+                "price": format_amount(price.get("unit_amount"), price.get("currency")),
+                "feature": FEATURES.get(tier["name"], ""),
+            }
+        )
+    return render(
+        request,
+        "pricing.html",
+        status_code=status_code,
+        packages=packages,
+        cancelled=request.query_params.get("cancelled") == "1",
+        error=error,
+    )
+
+
+@router.get("/")
+@router.get("/pricing")
+async def pricing(request: Request, state: PortalStateDep, viewer: MaybeViewer) -> Response:
+    return await pricing_page(request, state, viewer)
+
+
+@router.post("/checkout")
+async def checkout(
+    request: Request,
+    state: PortalStateDep,
+    viewer: MaybeViewer,
+    tier: Annotated[str, Form()] = "",
+) -> Response:
+    tier = tier.strip()
+    names = [row["name"] for row in await _tiers(state, viewer)]
+    if tier not in names:
+        shown = tier[:40] or "(none)"
+        return await pricing_page(
+            request,
+            state,
+            viewer,
+            error=f"tier: {shown!r} is not a package; choose one of {', '.join(names)}",
+            status_code=400,
+        )
+    settings = state.settings
+    anon = settings.supabase_anon_key.get_secret_value()
+    body: dict[str, str] = {"tier": tier}
+    if viewer is not None and viewer.email:
+        body["email"] = viewer.email
+    try:
+        response = await state.http.post(
+            f"{settings.functions_base}/checkout",
+            json=body,
+            headers={"apikey": anon, "Authorization": f"Bearer {anon}"},
+        )
+        payload = response.json()
+    except (httpx.HTTPError, ValueError) as error:
+        log.error(
+            "checkout function unreachable",
+            extra={"action": "portal.checkout_failed", "tier": tier, "error": type(error).__name__},
+        )
+        payload, response = {}, None
+    url = payload.get("url") if isinstance(payload, dict) else None
+    if response is None or response.status_code != 200 or not isinstance(url, str):
+        if response is not None:
+            log.error(
+                "checkout function refused",
+                extra={
+                    "action": "portal.checkout_failed",
+                    "tier": tier,
+                    "status": response.status_code,
+                    "detail": payload.get("error") if isinstance(payload, dict) else None,
+                },
+            )
+        if response is not None and response.status_code == 400 and isinstance(payload, dict):
+            return await pricing_page(
+                request, state, viewer, error=str(payload.get("error")), status_code=400
+            )
+        return await pricing_page(
+            request,
+            state,
+            viewer,
+            error="We could not start the checkout just now. Nothing was charged; try again.",
+            status_code=502,
+        )
+    if not url.startswith(("https://", "http://")):
+        return await pricing_page(
+            request, state, viewer, error="Checkout answered a bad address.", status_code=502
+        )
+    log.info("checkout started", extra={"action": "portal.checkout_started", "tier": tier})
+    return RedirectResponse(url, status_code=303)
