@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
 from devstack import jwt_keys
-from devstack.supabase_api import auth_routes, realtime_socket
+from devstack.supabase_api import auth_routes, functions_proxy, realtime_socket
 from devstack.supabase_api.realtime_feed import run_feed
 from devstack.supabase_api.runtime import Runtime, Settings
 
@@ -51,7 +51,12 @@ def jwks() -> dict[str, Any]:
     return jwt_keys.jwks()
 
 
-DEFAULT_ROUTERS: tuple[APIRouter, ...] = (auth_router, auth_routes.router, realtime_socket.router)
+DEFAULT_ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    auth_routes.router,
+    realtime_socket.router,
+    functions_proxy.router,
+)
 
 
 async def _start_feed(runtime: Runtime) -> asyncio.Task[None]:
@@ -83,19 +88,26 @@ def _lifespan(
         finally:
             feed.cancel()
             await asyncio.gather(feed, return_exceptions=True)
+            await app.state.functions_gateway.aclose()
             await runtime.pool.close()
 
     return lifespan
 
 
-def create_app(settings: Settings, routers: Sequence[APIRouter] = DEFAULT_ROUTERS) -> FastAPI:
-    """The Supabase API stand-in. Pass `routers` to serve more (or fewer) endpoints."""
+def create_app(
+    settings: Settings,
+    routers: Sequence[APIRouter] = DEFAULT_ROUTERS,
+    functions: Mapping[str, str] | None = None,
+) -> FastAPI:
+    """The Supabase API stand-in. Pass `routers` to serve more (or fewer) endpoints, and
+    `functions` (name → Deno URL) to override $SUPABASE_FUNCTIONS for /functions/v1."""
     _redact_uvicorn_logs()
     app = FastAPI(
         title="DirectoryBolt devstack: Supabase API stand-in",
         description="Auth JWKS and Realtime broadcast channels, as DirectoryBolt uses them.",
         lifespan=_lifespan(settings),
     )
+    functions_proxy.install(app.state, functions)
     for router in routers:
         app.include_router(router)
     return app
