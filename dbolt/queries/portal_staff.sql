@@ -1,0 +1,94 @@
+-- The staff dashboard's reads and writes (portal/routers/staff.py), all run under the staff
+-- user's own JWT (db.as_viewer): RLS and the staff_* functions' is_staff() check decide.
+-- Interventions on jobs are not here: they go through the orchestrator's staff API.
+
+-- name: portal_staff_queue_status
+select staff_queue_status(stale_seconds => %(stale_seconds)s) as status;
+
+-- name: portal_staff_jobs
+-- Filters are optional; `search` matches a job or order id prefix, the customer's email or
+-- business name, or the worker id.
+select j.id, j.order_id, c.email as customer_email, c.business_name, j.tier, j.status,
+       j.worker_id, j.lost_leases, j.created_at, j.started_at, j.completed_at, j.updated_at,
+       (select count(*) from job_directories d where d.job_id = j.id) as directories,
+       (select count(*) from job_directories d
+         where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done,
+       (select count(*) from job_directories d
+         where d.job_id = j.id and d.status = 'failed') as directories_failed,
+       count(*) over () as total
+  from jobs j
+  join customers c on c.id = j.customer_id
+ where (%(status)s::job_status is null or j.status = %(status)s::job_status)
+   and (%(tier)s::text is null or j.tier = %(tier)s::text)
+   and (%(customer)s::text is null
+        or c.email ilike '%%' || %(customer)s::text || '%%'
+        or c.business_name ilike '%%' || %(customer)s::text || '%%')
+   and (%(created_from)s::date is null or j.created_at >= %(created_from)s::date)
+   and (%(created_to)s::date is null or j.created_at < %(created_to)s::date + 1)
+   and (%(search)s::text is null
+        or j.id::text like lower(%(search)s::text) || '%%'
+        or j.order_id::text like lower(%(search)s::text) || '%%'
+        or c.email ilike '%%' || %(search)s::text || '%%'
+        or c.business_name ilike '%%' || %(search)s::text || '%%'
+        or j.worker_id ilike '%%' || %(search)s::text || '%%')
+ order by j.created_at desc, j.id
+ limit %(limit)s offset %(offset)s;
+
+-- name: portal_staff_job
+select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_name, j.tier,
+       j.status, j.worker_id, j.lease_expires_at, j.lost_leases, j.business_snapshot,
+       j.created_at, j.started_at, j.completed_at, j.updated_at
+  from jobs j join customers c on c.id = j.customer_id
+ where j.id = %(job_id)s;
+
+-- name: portal_staff_job_directories
+select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempts,
+       d.last_outcome, d.last_error_code, d.last_message, d.listing_url, d.action_required,
+       d.updated_at, d.submitted_at
+  from job_directories d join directories dir on dir.id = d.directory_id
+ where d.job_id = %(job_id)s
+ order by d.position;
+
+-- name: portal_staff_job_attempts
+select r.id, r.directory_id, r.attempt, r.outcome, r.confirmed, r.error_code, r.message,
+       r.listing_url, r.action_required, r.duration_ms, r.captcha_kind, r.captcha_solved,
+       r.proxy, r.artifacts, r.worker_id, r.reported_at
+  from job_results r
+ where r.job_id = %(job_id)s
+ order by r.id;
+
+-- name: portal_staff_attempt_artifacts
+select r.id, r.job_id, r.artifacts
+  from job_results r
+ where r.job_id = %(job_id)s and r.id = %(attempt_id)s;
+
+-- name: portal_staff_job_audit
+select a.id, a.at, a.actor, a.action, a.directory_id, a.from_status, a.to_status, a.details
+  from audit_log a
+ where a.job_id = %(job_id)s
+ order by a.id;
+
+-- name: portal_staff_chart_series
+select * from staff_chart_series(window_seconds => %(window_seconds)s, bucket_seconds => %(bucket_seconds)s);
+
+-- name: portal_staff_directory_success
+select * from staff_directory_success(window_seconds => %(window_seconds)s);
+
+-- name: portal_staff_alerts
+-- Open alerts first, then recent ones (a database outage is raised and cleared at once, so
+-- cleared alerts must stay visible until someone acknowledges them).
+select a.id, a.kind, a.message, a.details, a.raised_at, a.cleared_at, a.acknowledged_at,
+       a.acknowledged_by
+  from alerts a
+ where a.cleared_at is null or a.acknowledged_at is null or a.raised_at > now() - interval '1 day'
+ order by (a.cleared_at is null) desc, a.raised_at desc, a.id desc
+ limit %(limit)s;
+
+-- name: portal_staff_alerts_acknowledge
+select a.id, a.kind, a.acknowledged_at, a.acknowledged_by
+  from staff_alerts_acknowledge(alert_id => %(alert_id)s) a;
+
+-- name: portal_staff_check_directory_failures
+-- Service role: the portal's periodic check (one alert for directories whose failure rate
+-- jumped).
+select alerts_check_directory_failures() as result;

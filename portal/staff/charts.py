@@ -1,0 +1,197 @@
+"""Chart data from the database (staff_chart_series, staff_directory_success) and small
+server-rendered SVG bar charts of it: no JavaScript library, no CDN.
+
+Windows map to bucket sizes so a chart keeps a readable number of bars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from markupsafe import Markup
+
+from portal.database import QuerySession
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    label: str
+    seconds: int
+    bucket_seconds: int
+    bucket_label: str
+
+
+WINDOWS = {
+    w.key: w
+    for w in (
+        Window("6h", "Last 6 hours", 6 * HOUR, HOUR, "hour"),
+        Window("24h", "Last 24 hours", DAY, HOUR, "hour"),
+        Window("7d", "Last 7 days", 7 * DAY, 6 * HOUR, "6 hours"),
+        Window("30d", "Last 30 days", 30 * DAY, DAY, "day"),
+    )
+}
+DEFAULT_WINDOW = "24h"
+OUTCOMES = ("success", "needs_action", "transient_error", "permanent_error", "skipped")
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _number(value: Decimal | float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+async def chart_data(q: QuerySession, window: Window) -> dict[str, Any]:
+    """Everything the charts page draws, as JSON-ready data."""
+    rows = await q.fetch_all(
+        "portal_staff_chart_series",
+        window_seconds=window.seconds,
+        bucket_seconds=window.bucket_seconds,
+    )
+    buckets = []
+    for row in rows:
+        attempts = int(row["attempts"])
+        retries = int(row["retries"])
+        buckets.append(
+            {
+                "start": row["bucket_start"].isoformat(),
+                "jobs_completed": int(row["jobs_completed"]),
+                "attempts": attempts,
+                "attempts_by_outcome": {o: int(row[f"attempts_{o}"]) for o in OUTCOMES},
+                "retries": retries,
+                "retry_rate": _rate(retries, attempts),
+                "captchas_solved": int(row["captchas_solved"]),
+                "captchas_failed": int(row["captchas_failed"]),
+                "proxy_failures": int(row["proxy_failures"]),
+            }
+        )
+    totals: dict[str, Any] = {
+        key: sum(int(b[key]) for b in buckets)
+        for key in (
+            "jobs_completed",
+            "attempts",
+            "retries",
+            "captchas_solved",
+            "captchas_failed",
+            "proxy_failures",
+        )
+    }
+    totals["attempts_by_outcome"] = {
+        o: sum(b["attempts_by_outcome"][o] for b in buckets) for o in OUTCOMES
+    }
+    totals["retry_rate"] = _rate(totals["retries"], totals["attempts"])
+    directories = []
+    for row in await q.fetch_all("portal_staff_directory_success", window_seconds=window.seconds):
+        rate, baseline = _number(row["success_rate"]), _number(row["baseline_success_rate"])
+        directories.append(
+            {
+                "directory_id": row["directory_id"],
+                "name": row["name"],
+                "attempts": int(row["attempts"]),
+                "successes": int(row["successes"]),
+                "failures": int(row["failures"]),
+                "success_rate": rate,
+                "baseline_attempts": int(row["baseline_attempts"]),
+                "baseline_success_rate": baseline,
+                "drift": None if rate is None or baseline is None else round(rate - baseline, 4),
+            }
+        )
+    return {
+        "window": window.key,
+        "window_seconds": window.seconds,
+        "bucket_seconds": window.bucket_seconds,
+        "buckets": buckets,
+        "totals": totals,
+        "directories": directories,
+    }
+
+
+# -- SVG --------------------------------------------------------------------------------------
+WIDTH, HEIGHT = 720, 220
+LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1.0
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        if value <= step:
+            return float(step)
+    return float(value)
+
+
+def _tick(value: float, percent: bool) -> str:
+    if percent:
+        return f"{value * 100:.0f}%"
+    return f"{value:g}"
+
+
+def bar_chart(
+    chart_id: str,
+    title: str,
+    starts: list[str],
+    series: list[tuple[str, str, list[float]]],
+    *,
+    percent: bool = False,
+) -> Markup:
+    """Stacked bars, one per bucket. `series` is (legend, css class, values)."""
+    count = max(1, len(starts))
+    totals = [sum(values[i] for _, _, values in series) for i in range(len(starts))]
+    top = 1.0 if percent else _nice_max(max(totals, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    slot = plot_w / count
+    bar_w = max(1.0, slot * 0.8)
+    parts = [
+        f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
+        f'role="img" aria-labelledby="{escape(chart_id)}-title" preserveAspectRatio="none">',
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
+    ]
+    for fraction in (0, 0.5, 1):
+        y = TOP + plot_h * (1 - fraction)
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
+            f'<text class="axis" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(_tick(top * fraction, percent))}</text>"
+        )
+    for index, start in enumerate(starts):
+        x = LEFT + index * slot + (slot - bar_w) / 2
+        base = 0.0
+        for legend, css, values in series:
+            value = values[index]
+            if value <= 0:
+                continue
+            height = plot_h * min(value, top) / top
+            y = TOP + plot_h - base - height
+            shown = _tick(value, True) if percent else f"{value:g}"
+            parts.append(
+                f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+                f'height="{height:.1f}"><title>{escape(_label(start))} {escape(legend)}: '
+                f"{escape(shown)}</title></rect>"
+            )
+            base += height
+    step = max(1, count // 6)
+    for index in range(0, len(starts), step):
+        x = LEFT + index * slot + slot / 2
+        parts.append(
+            f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle">'
+            f"{escape(_label(starts[index]))}</text>"
+        )
+    parts.append("</svg>")
+    # Every piece of text in it went through html.escape above.
+    return Markup("".join(parts))  # noqa: S704
+
+
+def _label(iso: str) -> str:
+    moment = datetime.fromisoformat(iso)
+    return (
+        moment.strftime("%d %b %H:%M") if moment.hour or moment.minute else moment.strftime("%d %b")
+    )

@@ -1,0 +1,111 @@
+"""The orchestrator's staff API, called on a staff user's behalf.
+
+Interventions go through the orchestrator (never straight to SQL from the portal) so there
+is one door to the queue; `X-Actor` carries the staff user's email so the audit log names
+them (the orchestrator records `staff:<email>`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import httpx
+
+from portal.state import PortalState
+from portal.viewer import Viewer
+
+log = logging.getLogger(__name__)
+
+Action = Literal["retry", "pause", "resume", "cancel"]
+ACTIONS: tuple[Action, ...] = ("retry", "pause", "resume", "cancel")
+# The orchestrator's X-Actor pattern; an address outside it is named by the user id instead.
+_ACTOR = re.compile(r"^[A-Za-z0-9._@+:-]{1,200}$")
+
+
+class InterventionFailed(Exception):
+    """The orchestrator refused or could not be reached; `message` is for the staff user."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    job_id: uuid.UUID
+    status: str | None
+    retried: int | None
+
+
+def actor_of(viewer: Viewer) -> str:
+    return viewer.email if _ACTOR.match(viewer.email or "") else str(viewer.user_id)
+
+
+async def intervene(
+    state: PortalState,
+    viewer: Viewer,
+    action: Action,
+    job_id: uuid.UUID,
+    directory_ids: list[str] | None = None,
+) -> Outcome:
+    settings = state.settings
+    base = settings.orchestrator_url.rstrip("/")
+    headers = {
+        "Authorization": f"Bearer {settings.staff_api_key.get_secret_value()}",
+        "X-Actor": actor_of(viewer),
+    }
+    try:
+        if action == "retry":
+            body: dict[str, Any] = {"job_id": str(job_id)}
+            if directory_ids:
+                body["directory_ids"] = directory_ids
+            response = await state.http.post(f"{base}/jobs/retry", json=body, headers=headers)
+        else:
+            response = await state.http.post(f"{base}/jobs/{job_id}/{action}", headers=headers)
+    except httpx.HTTPError as error:
+        log.warning(
+            "orchestrator unreachable",
+            extra={"action": "staff.orchestrator_unreachable", "error": type(error).__name__},
+        )
+        raise InterventionFailed(
+            "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
+            503,
+        ) from error
+    if response.status_code != 200:
+        raise InterventionFailed(_refusal(response), response.status_code)
+    data = response.json()
+    log.info(
+        "staff intervention",
+        extra={"action": f"staff.{action}", "job_id": str(job_id), "actor": actor_of(viewer)},
+    )
+    return Outcome(action, job_id, data.get("status"), data.get("retried"))
+
+
+def _refusal(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    if response.status_code in (401, 403):
+        # The portal's STAFF_API_KEY does not match the orchestrator's: an ops problem.
+        return "The orchestrator refused the portal's staff API key; nothing was changed."
+    if isinstance(detail, str) and detail:
+        return detail
+    return f"The orchestrator refused this ({response.status_code}); nothing was changed."
+
+
+async def health(state: PortalState) -> dict[str, Any] | None:
+    """The orchestrator's /healthz body (dispatch paused and why), or None if unreachable."""
+    base = state.settings.orchestrator_url.rstrip("/")
+    try:
+        response = await state.http.get(f"{base}/healthz", timeout=2.0)
+        body: dict[str, Any] = response.json()
+    except (httpx.HTTPError, ValueError):
+        return None
+    return body
