@@ -13,7 +13,6 @@ from portal import errors
 from portal.middleware import OriginGuardMiddleware, SessionMiddleware
 from portal.routers import account, business, health, onboarding, public, sign_in
 from portal.routers import staff as staff_routes
-from portal.routers import staff as staff_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
 from portal.templating import STATIC_DIR
@@ -65,6 +64,5 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(sign_in.router)
     app.include_router(business.router)
     app.include_router(account.router)
-    app.include_router(staff_routes.router)
     app.include_router(staff_routes.router)
     return app
