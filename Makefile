@@ -9,7 +9,7 @@ export LOCAL_DB_PORT ?= 54322
 export DENO_DIR ?= $(CURDIR)/.local/deno
 export DENO_NO_UPDATE_CHECK ?= 1
 
-.PHONY: bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
+.PHONY: staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ db-down: ## Stop the local cluster
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@.venv/bin/dbolt directories sync
 
-test: deps lint db-lint test-functions test-sql test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
+test: deps lint db-lint test-functions test-sql test-deploy test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
 
 test-functions: deps ## deno lint, fmt check and test for the Edge Functions
 	@node_modules/.bin/deno lint supabase/functions
@@ -52,6 +52,16 @@ test-functions: deps ## deno lint, fmt check and test for the Edge Functions
 test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh database
 	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
 	@pg_prove --failures --timer -h 127.0.0.1 -p $(LOCAL_DB_PORT) -U postgres -d $(PGTAP_DB) supabase/tests/*.sql
+
+test-deploy: deps ## promtool over deploy/prometheus: alert rules, their unit tests, the scrape config
+	@promtool check rules deploy/prometheus/alerts.yml
+	@cd deploy/prometheus && promtool test rules alerts_test.yml && promtool check config prometheus.yml
+
+staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com (Auth admin API if SUPABASE_SERVICE_ROLE_KEY is set, else the local stand-in's database)
+	@test -n "$(EMAIL)" || { echo "EMAIL is required: make staff EMAIL=you@example.com" >&2; exit 2; }
+	@if [ -n "$$SUPABASE_SERVICE_ROLE_KEY" ]; then .venv/bin/dbolt staff "$(EMAIL)"; \
+	else $(PY) -m devstack.supabase_api.accounts staff "$(EMAIL)" && \
+	  echo "Sign in at $${PORTAL_URL:-http://127.0.0.1:8300}/sign-in with $(EMAIL), then open /staff"; fi
 
 test-py: deps ## pytest: unit, integration and concurrency tests against the local cluster
 	@$(PY) -m pytest

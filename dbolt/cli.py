@@ -65,6 +65,13 @@ def _submit(args: argparse.Namespace, settings: ServiceSettings) -> int:
     return code
 
 
+def _staff(args: argparse.Namespace, settings: ServiceSettings) -> int:
+    # Imported here: the Auth admin call lives with the staff dashboard it serves.
+    from portal.staff.accounts import run
+
+    return run(args.email, revoke=args.revoke)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dbolt", description="DirectoryBolt operations")
     groups = parser.add_subparsers(dest="group", required=True)
@@ -95,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("--proxy", help="http://user:pass@host:port to submit through")
     submit.add_argument("--directories", type=Path, default=DEFAULT_DIRECTORIES)
     submit.set_defaults(handler=_submit)
+
+    staff = groups.add_parser(
+        "staff", help="create or promote an Auth user to staff (Auth admin API, service role key)"
+    )
+    staff.add_argument("email")
+    staff.add_argument("--revoke", action="store_true", help="take the staff role away")
+    staff.set_defaults(handler=_staff)
     return parser
 
 
