@@ -1,0 +1,176 @@
+"""Pricing and checkout through the portal with real pieces: the Stripe stand-in (prices and
+Checkout Sessions, read back with the official stripe library), the checkout Edge Function
+served by Deno, and the Auth stand-in."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import stripe
+from fastapi.testclient import TestClient
+
+from devstack.serving import AppServer
+from devstack.stripe import Settings as StripeSettings
+from devstack.stripe import create_app as create_stripe_app
+from devstack.supabase_api.runtime import Settings as SupabaseSettings
+from devstack.supabase_api.server import ServerThread
+from tests.orchestrator_harness import free_port
+from tests.portal_harness import PORTAL_URL, portal_app
+
+ROOT = Path(__file__).resolve().parent.parent
+DENO = ROOT / "node_modules" / ".bin" / "deno"
+STRIPE_KEY = "sk_test_portal_pricing"
+START_DEADLINE = 30.0
+
+
+@dataclass
+class CheckoutStack:
+    client: TestClient
+    stripe_url: str
+    functions_url: str
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + START_DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"deno exited with {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the checkout function did not start")
+
+
+@pytest.fixture
+def stripe_standin() -> Iterator[AppServer]:
+    with AppServer(create_stripe_app(StripeSettings(secret_key=STRIPE_KEY)), "stripe") as server:
+        yield server
+
+
+@pytest.fixture
+def checkout_function(stripe_standin: AppServer) -> Iterator[str]:
+    """supabase/functions/checkout served by Deno, as the portal's functions_url."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DENO_DIR": str(ROOT / ".local" / "deno"),
+        "DENO_NO_UPDATE_CHECK": "1",
+        "DENO_SERVE_ADDRESS": f"tcp:127.0.0.1:{port}",
+        "STRIPE_SECRET_KEY": STRIPE_KEY,
+        "STRIPE_API_BASE": stripe_standin.url,
+        "PORTAL_URL": PORTAL_URL,
+        **{
+            f"STRIPE_PRICE_{tier.upper()}": f"price_{tier}_local"
+            for tier in ("starter", "growth", "professional", "enterprise")
+        },
+    }
+    process = subprocess.Popen(
+        [str(DENO), "run", "--allow-net", "--allow-env", "supabase/functions/checkout/index.ts"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port, process)
+        # The handler ignores the path, so this stands for {SUPABASE_URL}/functions/v1.
+        yield f"http://127.0.0.1:{port}/functions/v1"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+@pytest.fixture
+def checkout_stack(
+    db_url: str, stripe_standin: AppServer, checkout_function: str
+) -> Iterator[CheckoutStack]:
+    with ServerThread(SupabaseSettings(database_url=db_url)) as supabase:
+        app = portal_app(
+            db_url,
+            supabase.url,
+            stripe_api_base=stripe_standin.url,
+            stripe_secret_key=STRIPE_KEY,
+            functions_url=checkout_function,
+        )
+        with TestClient(app, base_url=PORTAL_URL, follow_redirects=False) as client:
+            yield CheckoutStack(client, stripe_standin.url, checkout_function)
+
+
+def stripe_client(stack: CheckoutStack) -> stripe.StripeClient:
+    return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": stack.stripe_url})
+
+
+def test_pricing_shows_the_four_packages_with_stripes_prices(checkout_stack: CheckoutStack) -> None:
+    for path in ("/", "/pricing"):
+        page = checkout_stack.client.get(path)
+        assert page.status_code == 200
+        text = re.sub(r"\s+", " ", page.text)
+        for tier, directories, price in (
+            ("Starter", 50, "$149"),
+            ("Growth", 100, "$299"),
+            ("Professional", 300, "$599"),
+            ("Enterprise", 500, "$999"),
+        ):
+            assert f'<h2 id="package-{tier.lower()}">{tier}</h2>' in text
+            assert f"{price}<span" in text
+            assert f"<strong>{directories} directories</strong>" in text
+            assert f'name="tier" value="{tier.lower()}"' in text
+
+
+def test_buying_a_package_goes_to_stripe_checkout_for_that_tier(
+    checkout_stack: CheckoutStack,
+) -> None:
+    response = checkout_stack.client.post("/checkout", data={"tier": "growth"})
+    assert response.status_code == 303
+    url = response.headers["location"]
+    session_id = re.search(r"(cs_[A-Za-z0-9_]+)", url)
+    assert session_id, url
+    assert url.startswith(checkout_stack.stripe_url)
+    session = stripe_client(checkout_stack).v1.checkout.sessions.retrieve(session_id.group(1))
+    assert session.metadata is not None
+    assert session.metadata.to_dict() == {"tier": "growth"}
+    assert session.success_url == f"{PORTAL_URL}/onboarding?session_id={{CHECKOUT_SESSION_ID}}"
+    assert session.cancel_url == f"{PORTAL_URL}/pricing?cancelled=1"
+    assert session.payment_status == "unpaid"
+
+
+@pytest.mark.parametrize("tier", ["gold", "", "Starter", "starter'; drop table orders;--"])
+def test_an_unknown_tier_is_refused_naming_it(checkout_stack: CheckoutStack, tier: str) -> None:
+    response = checkout_stack.client.post("/checkout", data={"tier": tier})
+    assert response.status_code == 400
+    assert 'id="checkout-error"' in response.text
+    assert "tier: " in response.text
+    assert "is not a package" in response.text
+    assert "starter, growth, professional, enterprise" in response.text
+
+
+def test_a_cancelled_checkout_says_so(checkout_stack: CheckoutStack) -> None:
+    page = checkout_stack.client.get("/pricing?cancelled=1")
+    assert page.status_code == 200
+    assert "Checkout was cancelled and nothing was charged" in page.text
+
+
+def test_checkout_says_so_when_the_function_is_down(db_url: str) -> None:
+    with ServerThread(SupabaseSettings(database_url=db_url)) as supabase:
+        app = portal_app(
+            db_url,
+            supabase.url,
+            functions_url=f"http://127.0.0.1:{free_port()}/functions/v1",
+            stripe_api_base=f"http://127.0.0.1:{free_port()}",
+        )
+        with TestClient(app, base_url=PORTAL_URL, follow_redirects=False) as client:
+            page = client.get("/pricing")
+            assert page.status_code == 200
+            assert "Price shown at checkout" in page.text
+            response = client.post("/checkout", data={"tier": "starter"})
+            assert response.status_code == 502
+            assert "Nothing was charged" in response.text
