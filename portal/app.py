@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from portal import errors
 from portal.middleware import OriginGuardMiddleware, SessionMiddleware
 from portal.routers import account, business, health, onboarding, public, sign_in
+from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
@@ -65,4 +66,5 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(business.router)
     app.include_router(account.router)
     app.include_router(staff_routes.router)
+    app.include_router(job_routes.router)
     return app

@@ -1,0 +1,108 @@
+"""The report as CSV (GET /jobs/{id}/report.csv).
+
+Format (UTF-8 with a byte-order mark so spreadsheet programs read accents right; RFC 4180
+quoting; CRLF line ends), two sections separated by one empty line:
+
+1. The summary, a two-column table with the header `field,value`: report, job_id, business,
+   package, job_status, created_at, started_at, completed_at, seconds_to_complete,
+   directories, successes, needs_action, needs_review, failures, skipped, attempts, retries,
+   report_created_at. The counts are job_reports.summary as jobs_complete froze it
+   (needs_action, needs_review and skipped from its by_status).
+2. The directories, one row per directory of the job in submission order, with the header
+   `directory_id,directory,status,attempts,outcome,error_code,listing_url,submitted_at,
+   message,action_required`: job_directories' status, attempts, last_outcome,
+   last_error_code, listing_url, submitted_at, last_message and action_required.
+
+Timestamps are ISO 8601 in UTC; empty cells are NULLs. A text cell that a spreadsheet would
+run as a formula (starting with = + - @, tab or carriage return) is prefixed with an
+apostrophe: directory sites write some of these messages, and a report must not run code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+from portal.reports.progress import as_utc
+from portal.reports.summary import ReportView
+
+SUMMARY_HEADER = ("field", "value")
+DIRECTORY_HEADER = (
+    "directory_id",
+    "directory",
+    "status",
+    "attempts",
+    "outcome",
+    "error_code",
+    "listing_url",
+    "submitted_at",
+    "message",
+    "action_required",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return value
+    if isinstance(value, datetime):
+        moment = as_utc(value)
+        assert moment is not None
+        return moment.isoformat().replace("+00:00", "Z")
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def _iso(value: Any) -> str | int:
+    if isinstance(value, str) and value:
+        try:
+            return _cell(datetime.fromisoformat(value))
+        except ValueError:
+            return _cell(value)
+    return _cell(value)
+
+
+def report_csv(report: ReportView) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    job = report.job
+    writer.writerow(SUMMARY_HEADER)
+    summary_rows: list[tuple[str, Any]] = [
+        ("report", "DirectoryBolt submission report"),
+        ("job_id", str(job["id"])),
+        ("business", job.get("business_name")),
+        ("package", job.get("tier")),
+        ("job_status", job.get("status")),
+        ("created_at", job.get("created_at")),
+        ("started_at", report.started_at),
+        ("completed_at", report.completed_at),
+        ("seconds_to_complete", report.seconds_to_complete),
+    ]
+    summary_rows += [(line.key, line.value) for line in report.lines]
+    summary_rows.append(("report_created_at", report.created_at))
+    for key, value in summary_rows:
+        writer.writerow((key, _iso(value)))
+    writer.writerow(())
+    writer.writerow(DIRECTORY_HEADER)
+    for row in report.directories:
+        writer.writerow(
+            (
+                _cell(row["directory_id"]),
+                _cell(row["directory"]),
+                _cell(row["status"]),
+                _cell(int(row["attempts"])),
+                _cell(row.get("last_outcome")),
+                _cell(row.get("last_error_code")),
+                _cell(row.get("listing_url")),
+                _cell(row.get("submitted_at")),
+                _cell(row.get("last_message")),
+                _cell(row.get("action_required")),
+            )
+        )
+    return "\ufeff" + buffer.getvalue()

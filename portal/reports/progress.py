@@ -1,0 +1,246 @@
+"""A job's progress as the customer sees it: words for each state, counts, the share done and
+an estimate of when it completes.
+
+The estimate is the pace so far: directories finished divided by the time since work on the
+job first started (pauses and waits for a free worker included, so it errs on the late side),
+applied to the directories left. There is none before the first directory finishes, nor
+while the job waits in the queue or is paused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StateWords:
+    label: str
+    # ok / warn / bad / neutral: the badge colour (portal.css .status-*); never the only cue.
+    tone: str
+    meaning: str
+
+
+DIRECTORY_STATES: dict[str, StateWords] = {
+    "queued": StateWords("Queued", "neutral", "Waiting its turn."),
+    "in_progress": StateWords(
+        "Submitting", "neutral", "We are filling in this directory's form now."
+    ),
+    "submitted": StateWords("Submitted", "ok", "The directory confirmed your submission."),
+    "live": StateWords("Live", "ok", "Your listing is confirmed live."),
+    "needs_action": StateWords(
+        "Needs your action", "warn", "The directory needs something from you before it lists you."
+    ),
+    "needs_review": StateWords(
+        "Being checked",
+        "warn",
+        "We sent your details but the site showed no confirmation; our team is checking it.",
+    ),
+    "failed": StateWords("Not submitted", "bad", "We could not submit to this directory."),
+    "skipped": StateWords(
+        "Skipped", "neutral", "This directory does not take your kind of business."
+    ),
+}
+# Display order of the counts: the good news first, then what needs attention.
+COUNT_ORDER = (
+    "submitted",
+    "live",
+    "needs_action",
+    "needs_review",
+    "failed",
+    "skipped",
+    "in_progress",
+    "queued",
+)
+UNFINISHED = frozenset({"queued", "in_progress"})
+
+JOB_STATES: dict[str, StateWords] = {
+    "pending": StateWords(
+        "Waiting in the queue", "neutral", "Your job is waiting for a free worker."
+    ),
+    "in_progress": StateWords("In progress", "neutral", "We are submitting your business now."),
+    "paused": StateWords(
+        "Paused", "warn", "Our team paused your job; it will carry on where it stopped."
+    ),
+    "complete": StateWords("Complete", "ok", "Every directory has been processed."),
+    "failed": StateWords(
+        "Stopped",
+        "bad",
+        "Your job stopped after repeated interruptions; our team has been alerted.",
+    ),
+    "cancelled": StateWords("Cancelled", "bad", "This job was cancelled."),
+}
+FINAL_JOB_STATES = frozenset({"complete", "failed", "cancelled"})
+
+# What a worker's error code means for the customer (worker/outcome.py names the codes).
+ERROR_REASONS: dict[str, str] = {
+    "timeout": "the site took too long to answer",
+    "captcha_unsolved": "the site's captcha could not be solved",
+    "proxy_error": "a network problem on the way to the site",
+    "connection_error": "the site could not be reached",
+    "connection_refused": "the site could not be reached",
+    "dns_error": "the site's address could not be found",
+    "rate_limited": "the site asked us to slow down",
+    "site_down": "the site is down",
+    "site_unavailable": "the site is down",
+    "duplicate_listing": "the site already lists your business",
+    "form_gone": "the site's sign-up form is no longer there",
+    "recipe_drift": "the site's form changed; our team will update how we fill it in",
+    "recipe_invalid": "the site's form changed; our team will update how we fill it in",
+    "form_unfillable": "the site's form asks for something we could not fill in",
+    "missing_business_field": "the site needs a detail your business info does not have",
+    "upload_unavailable": "the site's logo upload did not work",
+    "browser_error": "our browser failed on this site",
+}
+
+
+def state_words(status: str) -> StateWords:
+    return DIRECTORY_STATES.get(
+        status, StateWords(status.replace("_", " ").capitalize(), "neutral", "")
+    )
+
+
+def job_state_words(status: str) -> StateWords:
+    return JOB_STATES.get(status, StateWords(status.replace("_", " ").capitalize(), "neutral", ""))
+
+
+def error_reason(code: str | None) -> str | None:
+    if not code:
+        return None
+    return ERROR_REASONS.get(code, f"the site refused the submission ({code})")
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def format_time(moment: datetime | None) -> str:
+    """`29 Nov 2026, 14:05 UTC`, or an empty string."""
+    moment = as_utc(moment)
+    return "" if moment is None else moment.strftime("%-d %b %Y, %H:%M UTC")
+
+
+def format_duration(seconds: float) -> str:
+    """A span in words a customer reads at a glance: `3 minutes`, `2 hours 5 minutes`."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return "under a minute"
+    minutes = math.ceil(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        text = f"{hours} hour{'s' if hours != 1 else ''}"
+        return text + (f" {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "")
+    days = round(hours / 24)
+    return f"{days} days"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """When the job should finish, and (always) a sentence saying how that was worked out."""
+
+    completes_at: datetime | None
+    text: str
+    basis: str
+
+
+def estimate_completion(
+    status: str, started_at: datetime | None, total: int, done: int, now: datetime
+) -> Estimate:
+    remaining = max(0, total - done)
+    if status == "complete":
+        return Estimate(None, "Finished.", "")
+    if status in ("failed", "cancelled"):
+        return Estimate(None, "No estimate: the job has stopped.", "")
+    if status == "paused":
+        return Estimate(None, "No estimate while the job is paused.", "")
+    if status == "pending" or started_at is None:
+        return Estimate(
+            None,
+            "Not yet: your job is waiting for a free worker.",
+            "The estimate appears once the first directories are finished.",
+        )
+    if remaining == 0:
+        return Estimate(None, "Any moment now.", "Every directory has been processed.")
+    elapsed = (now - started_at).total_seconds()
+    if done == 0 or elapsed <= 0:
+        return Estimate(
+            None,
+            "Working on it.",
+            "The estimate appears once the first directories are finished.",
+        )
+    seconds_left = remaining * elapsed / done
+    completes_at = now + timedelta(seconds=seconds_left)
+    return Estimate(
+        completes_at,
+        f"About {format_duration(seconds_left)} left (around {format_time(completes_at)}).",
+        f"Estimated from the pace so far: {done} of {total} directories finished in the "
+        f"{format_duration(elapsed)} since work started, so the {remaining} left should take "
+        "about as long each.",
+    )
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    job: Mapping[str, Any]
+    directories: Sequence[Mapping[str, Any]]
+    counts: dict[str, int]
+    total: int
+    done: int
+    percent: int
+    estimate: Estimate
+
+    @property
+    def status(self) -> str:
+        return str(self.job["status"])
+
+    @property
+    def words(self) -> StateWords:
+        return job_state_words(self.status)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_JOB_STATES
+
+    @property
+    def needs_action(self) -> list[Mapping[str, Any]]:
+        return [d for d in self.directories if d["status"] == "needs_action"]
+
+    @property
+    def count_items(self) -> list[tuple[str, StateWords, int]]:
+        """(status, words, count) in display order, zero counts left out."""
+        return [
+            (status, state_words(status), self.counts[status])
+            for status in COUNT_ORDER
+            if self.counts.get(status)
+        ]
+
+    @property
+    def progress_text(self) -> str:
+        return f"{self.done} of {self.total} directories processed ({self.percent}%)"
+
+
+def build_progress(
+    job: Mapping[str, Any], directories: Sequence[Mapping[str, Any]], now: datetime | None = None
+) -> JobProgress:
+    now = now or datetime.now(UTC)
+    counts: dict[str, int] = {}
+    for row in directories:
+        counts[str(row["status"])] = counts.get(str(row["status"]), 0) + 1
+    total = len(directories)
+    done = sum(n for status, n in counts.items() if status not in UNFINISHED)
+    # Floor, so 100% means every directory really is done.
+    percent = (done * 100) // total if total else 0
+    return JobProgress(
+        job=job,
+        directories=directories,
+        counts=counts,
+        total=total,
+        done=done,
+        percent=percent,
+        estimate=estimate_completion(str(job["status"]), job.get("started_at"), total, done, now),
+    )
