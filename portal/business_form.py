@@ -370,6 +370,7 @@ def error_order() -> list[str]:
     """Field ids in the order they appear on the page (the error summary lists them so)."""
     return [
         "business_name",
+        "category",
         "street_address",
         "city",
         "region",
@@ -377,7 +378,6 @@ def error_order() -> list[str]:
         "country",
         "phone",
         "website",
-        "category",
         *(f"hours-{day}" for day, _ in WEEKDAYS),
         "logo",
         "tagline",
