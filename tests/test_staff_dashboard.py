@@ -83,7 +83,7 @@ class StaffStack:
 
 @contextmanager
 def staff_stack(
-    db_url: str, artifacts_dir: Path, *, http_server: bool = False
+    db_url: str, artifacts_dir: Path, *, http_server: bool = False, **overrides: Any
 ) -> Iterator[StaffStack]:
     """Auth/Realtime stand-in, orchestrator (uvicorn) and the portal app on fresh ports."""
     with ExitStack() as stack:
@@ -98,6 +98,7 @@ def staff_stack(
             orchestrator_url=orchestrator_url,
             staff_api_key=STAFF_KEY,
             artifacts_dir=artifacts_dir,
+            **overrides,
         )
         if http_server:
             stack.enter_context(AppServer(app, "the portal", port=port))
@@ -647,3 +648,50 @@ def test_dbolt_staff_cli_reports_a_clear_error_without_the_service_key(
     monkeypatch.setenv("SUPABASE_SERVICE_ROLE_KEY", "")
     assert main(["staff", "someone@example.com"]) == 1
     assert "SUPABASE_SERVICE_ROLE_KEY is required" in capsys.readouterr().out
+
+
+# -- the live feed ----------------------------------------------------------------------------
+def read_events(lines: Iterator[str], wanted: set[str], limit: int = 50) -> list[str]:
+    """Event names from an SSE stream until every wanted one was seen."""
+    seen: list[str] = []
+    for line in lines:
+        if line.startswith("event: "):
+            seen.append(line.removeprefix("event: "))
+            if wanted <= set(seen) or len(seen) >= limit:
+                break
+    return seen
+
+
+def test_the_event_stream_relays_the_staff_topic(db_url: str, tmp_path: Path) -> None:
+    with staff_stack(db_url, tmp_path, http_server=True) as running:
+        token = running.staff_token()
+        with (
+            httpx.Client(base_url=running.portal_url, timeout=20) as http,
+            http.stream("GET", "/staff/events", cookies={"dbolt_access": token}) as response,
+        ):
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            lines = response.iter_lines()
+            assert "retry: 2000" in next(lines)
+            events: list[str] = []
+            for line in lines:
+                if line.startswith("event: "):
+                    events.append(line.removeprefix("event: "))
+                    break
+            assert events == ["ready"]
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute("select alerts_raise('proxy_pool_exhausted', 'Proxies are failing')")
+            assert "alert" in read_events(lines, {"alert"})
+
+
+def test_without_realtime_the_stream_says_degraded_and_ticks(db_url: str, tmp_path: Path) -> None:
+    # A wrong anon key: Realtime refuses the socket, so the page must fall back to polling.
+    with staff_stack(db_url, tmp_path, http_server=True, supabase_anon_key="wrong") as running:
+        token = running.staff_token()
+        with (
+            httpx.Client(base_url=running.portal_url, timeout=30) as http,
+            http.stream("GET", "/staff/events", cookies={"dbolt_access": token}) as response,
+        ):
+            events = read_events(response.iter_lines(), {"degraded", "tick"})
+    assert events[0] == "degraded"
+    assert "tick" in events

@@ -50,7 +50,7 @@
 
   function schedule() {
     if (timer) { return; }
-    timer = setTimeout(function () { timer = null; refresh(); }, 250);
+    timer = setTimeout(function () { timer = null; refresh(); }, 400);
   }
 
   var source = new EventSource(root.getAttribute("data-live-url"));
