@@ -33,6 +33,14 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
             asyncio.create_task(
                 loops.run_forever(state, "stats", settings.stats_interval_seconds, loops.refresh)
             ),
+            asyncio.create_task(
+                loops.run_forever(
+                    state,
+                    "directory_failures",
+                    settings.directory_failure_check_seconds,
+                    loops.check_directory_failures,
+                )
+            ),
         ]
         log.info(
             "orchestrator started", extra={"action": "orchestrator.started", "port": settings.port}

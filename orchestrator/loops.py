@@ -1,4 +1,5 @@
-"""Background loops: the lease reaper and the stats refresh (metrics, health, degradation).
+"""Background loops: the lease reaper, the stats refresh (metrics, health, degradation) and
+the check for directories whose failure rate jumped.
 
 Each loop catches, logs and continues: one failed round (the database restarting, say) must
 never stop the loop for good.
@@ -95,3 +96,20 @@ async def refresh(state: AppState) -> None:
     )
     state.workers.healthy, state.workers.stale = int(workers["healthy"]), int(workers["stale"])
     await degradation.evaluate(state)
+
+
+async def check_directory_failures(state: AppState) -> None:
+    """Raise (or clear) the alert naming directories whose failure rate jumped: recipe drift.
+
+    Idempotent in SQL (one alert, refreshed or cleared), so every replica may run it.
+    """
+    row = await state.db.fetch_one("alerts_check_directory_failures")
+    result = row["result"] if row else {}
+    if result.get("alert") in ("raised", "cleared"):
+        log.warning(
+            f"directory failure-rate alert {result['alert']}",
+            extra={
+                "action": f"alert.directory_failure_rate_{result['alert']}",
+                "directories": [d.get("directory_id") for d in result.get("directories") or []],
+            },
+        )

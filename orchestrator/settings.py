@@ -35,6 +35,9 @@ class OrchestratorSettings(ServiceSettings):
     throttled_tier: str = "enterprise"
     throttled_max_running: int = 1
 
+    # How often to look for directories whose failure rate jumped (recipe drift).
+    directory_failure_check_seconds: float = 60.0
+
     staff_alert_email: str | None = None
     smtp_url: SecretStr | None = None
 

@@ -30,9 +30,10 @@ from devstack import jwt_keys
 from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
+from orchestrator.loops import check_directory_failures
+from orchestrator.state import AppState
 from portal.staff.accounts import set_staff_role
-from portal.staff.alert_check import DirectoryFailureCheck
-from tests.orchestrator_harness import STAFF_KEY, build, free_port, serve
+from tests.orchestrator_harness import STAFF_KEY, build, free_port, serve, settings_for
 from tests.portal_harness import PORTAL_URL, access_token, portal_app
 from tests.queue_helpers import create_job, enable_test_directories, report
 
@@ -585,12 +586,16 @@ def test_the_directory_failure_check_raises_the_alert_staff_see(
         report(conn, queries, job, dirs[0], outcome="permanent_error", error_code="form_gone")
 
     async def check() -> None:
-        await DirectoryFailureCheck(stack.app.state.portal).check_once()
+        # The orchestrator's periodic check, run once against this test's database.
+        state = AppState.build(settings_for(stack.db_url))
+        await state.db.open()
+        try:
+            await check_directory_failures(state)
+        finally:
+            await state.db.close()
 
+    asyncio.run(check())
     as_user(client, stack.staff_token())
-    # On the app's own event loop and pool (opened by the TestClient), as the loop runs it.
-    assert client.portal is not None
-    client.portal.call(check)
     html = client.get("/staff/fragments/alerts").text
     assert "directory failure rate" in html
     assert dirs[0] in html

@@ -22,6 +22,9 @@ select count(*) filter (where last_seen_at > now() - make_interval(secs => %(sta
   from workers
  where last_seen_at > now() - interval '1 day';
 
+-- name: alerts_check_directory_failures
+select alerts_check_directory_failures() as result;
+
 -- name: ping
 select 1 as ok;
 

@@ -87,8 +87,3 @@ select a.id, a.kind, a.message, a.details, a.raised_at, a.cleared_at, a.acknowle
 -- name: portal_staff_alerts_acknowledge
 select a.id, a.kind, a.acknowledged_at, a.acknowledged_by
   from staff_alerts_acknowledge(alert_id => %(alert_id)s) a;
-
--- name: portal_staff_check_directory_failures
--- Service role: the portal's periodic check (one alert for directories whose failure rate
--- jumped).
-select alerts_check_directory_failures() as result;

@@ -22,7 +22,6 @@ from starlette.responses import Response
 from dbolt.sql import NotFound
 from portal.dependencies import PortalStateDep, StaffViewer
 from portal.staff import artifacts, charts, live, orchestrator
-from portal.staff.alert_check import ensure_running
 from portal.state import PortalState
 from portal.templating import render, templates
 from portal.viewer import Viewer
@@ -222,7 +221,6 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
 # -- pages ------------------------------------------------------------------------------------
 @router.get("")
 async def overview(request: Request, viewer: StaffViewer, state: PortalStateDep) -> Response:
-    ensure_running(state)
     newest = await job_page(state, viewer, Filters(request), limit=10)
     return render(
         request,

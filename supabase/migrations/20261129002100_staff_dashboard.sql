@@ -221,7 +221,7 @@ grant execute on function public.staff_alerts_acknowledge(bigint) to authenticat
 -- attempts, a failure rate of at least `min_failure_rate`, and at least `min_jump` above the
 -- same directory's rate over the baseline period before it (no history counts as 0). One
 -- alert (kind directory_failure_rate) names all of them; it is cleared when none is left.
--- Run periodically by the portal (service role); idempotent, so replicas may all run it.
+-- Run periodically by the orchestrator (service role); idempotent, so replicas may all run it.
 create function public.alerts_check_directory_failures(
   window_seconds int default 3600,
   baseline_seconds int default 604800,
