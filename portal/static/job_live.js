@@ -22,6 +22,8 @@
   var urgentRegion = byId("job-alert");
   var lastProgressAnnouncement = 0;
   var updates = 0;
+  // Each connection's first message repeats every row: those are swapped in without a flash.
+  var firstOfConnection = true;
 
   function fragment(html) {
     var template = document.createElement("template");
@@ -58,7 +60,7 @@
     window.setTimeout(function () { region.textContent = text; }, 50);
   }
 
-  function applyRows(rows) {
+  function applyRows(rows, highlight) {
     var tbody = document.querySelector("#job-directories tbody");
     Object.keys(rows).forEach(function (directoryId) {
       var replacement = fragment(rows[directoryId]).firstElementChild;
@@ -71,7 +73,9 @@
       } else {
         tbody.appendChild(replacement);
       }
-      replacement.classList.add("updated");
+      if (highlight) {
+        replacement.classList.add("updated");
+      }
     });
   }
 
@@ -91,7 +95,8 @@
 
     byId("job-counts").replaceChildren(fragment(state.counts_html));
     byId("job-needs-action").replaceChildren(fragment(state.needs_action_html));
-    applyRows(state.rows);
+    applyRows(state.rows, !firstOfConnection);
+    firstOfConnection = false;
 
     if (state.report_url) {
       byId("job-report-link").href = state.report_url;
@@ -99,17 +104,31 @@
     }
     root.dataset.status = state.status;
     root.dataset.final = state.final ? "true" : "false";
+    // Whether the server hears Realtime (true) or re-reads on a timer (false).
+    root.dataset.realtime = state.live ? "true" : "false";
     updates += 1;
     root.dataset.updates = String(updates);
     announce(state.announce, state.urgent);
   }
 
+  // A finished job does not change by itself any more (a staff retry is rare and announced by
+  // email): no stream for it, and the stream ends once the job finishes.
+  if (root.dataset.final === "true") {
+    setLiveStatus("static", "This job has finished.");
+    return;
+  }
   var source = new EventSource(root.dataset.eventsUrl);
   source.addEventListener("open", function () {
+    firstOfConnection = true;
     setLiveStatus("live", "Live: this page updates by itself.");
   });
   source.addEventListener("state", function (event) {
-    apply(JSON.parse(event.data));
+    var state = JSON.parse(event.data);
+    apply(state);
+    if (state.final) {
+      source.close();
+      setLiveStatus("static", "This job has finished.");
+    }
   });
   source.addEventListener("gone", function () {
     source.close();
