@@ -353,3 +353,19 @@ def test_a_report_reopened_by_a_staff_retry_waits_for_the_new_completion(
     page = portal_stack.client.get(url, cookies=job.customer.cookies).text
     assert '<dd data-field="successes">3</dd>' in page
     assert "Our team retried the directories that had not been submitted." in _text(page)
+
+
+def test_a_cancelled_job_says_there_will_be_no_report(portal_stack: PortalStack) -> None:
+    job = make_job(portal_stack, "hal@example.com", directories=2)
+    job.sql("select jobs_cancel(%s, 'staff:ops@example.com')", job.id)
+    response = portal_stack.client.get(
+        f"/jobs/{job.id}/report", cookies=job.customer.cookies, headers=HTML
+    )
+    assert response.status_code == 404
+    assert "This job was cancelled. A report is written only when every directory has been" in (
+        _text(response.text)
+    )
+    page = portal_stack.client.get(f"/jobs/{job.id}", cookies=job.customer.cookies).text
+    assert 'class="status status-bad">Cancelled<' in page
+    assert "No estimate: the job has stopped." in _text(page)
+    assert 'data-final="true"' in page

@@ -46,6 +46,7 @@ from portal.reports.progress import (
     build_progress,
     error_reason,
     format_time,
+    job_state_words,
     state_words,
 )
 from portal.reports.summary import ReportView, build_report, directory_outcome
@@ -352,19 +353,31 @@ async def job_events(job_id: str, viewer: SignedIn, state: PortalStateDep) -> Re
 
 
 # -- the report ------------------------------------------------------------------------------
-async def _report(state: PortalState, viewer: Viewer, job_id: str) -> ReportView | None:
-    """The report, or None while the job is not complete (NotFound if it is not theirs)."""
+class _NotReady(Exception):
+    def __init__(self, job: Mapping[str, Any]) -> None:
+        super().__init__(str(job["id"]))
+        self.job = job
+
+
+async def _report(state: PortalState, viewer: Viewer, job_id: str) -> ReportView:
+    """The report; _NotReady while the job is not complete (NotFound if it is not theirs)."""
     job, directories, report = await _read_job(state, viewer, _job_uuid(job_id), with_report=True)
     # A complete job reopened by a staff retry keeps its old report row; until it completes
     # again the report would not match the directories, so it is not offered.
     if report is None or job["status"] != "complete":
-        return None
+        raise _NotReady(job)
     return build_report(job, report, directories)
 
 
-def _not_ready(request: Request, job_id: str) -> Response:
+def _not_ready(request: Request, error: _NotReady) -> Response:
+    status = str(error.job["status"])
     return render(
-        request, "partials/report_not_ready.html", status_code=404, job_url=f"/jobs/{job_id}"
+        request,
+        "partials/report_not_ready.html",
+        status_code=404,
+        job_url=f"/jobs/{error.job['id']}",
+        job_status=status,
+        status_words=job_state_words(status),
     )
 
 
@@ -388,9 +401,10 @@ def _filename(report: ReportView, extension: str) -> str:
 async def report_page(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    report = await _report(state, viewer, job_id)
-    if report is None:
-        return _not_ready(request, job_id)
+    try:
+        report = await _report(state, viewer, job_id)
+    except _NotReady as not_ready:
+        return _not_ready(request, not_ready)
     return render(
         request, "report.html", layout="base.html", for_pdf=False, **_report_context(report)
     )
@@ -400,9 +414,10 @@ async def report_page(
 async def report_csv_download(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    report = await _report(state, viewer, job_id)
-    if report is None:
-        return _not_ready(request, job_id)
+    try:
+        report = await _report(state, viewer, job_id)
+    except _NotReady as not_ready:
+        return _not_ready(request, not_ready)
     return Response(
         report_csv(report).encode("utf-8"),
         media_type="text/csv; charset=utf-8",
@@ -433,9 +448,10 @@ def report_print_html(report: ReportView, state: PortalState) -> str:
 async def report_pdf_download(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    report = await _report(state, viewer, job_id)
-    if report is None:
-        return _not_ready(request, job_id)
+    try:
+        report = await _report(state, viewer, job_id)
+    except _NotReady as not_ready:
+        return _not_ready(request, not_ready)
     try:
         pdf = await pdf_renderer(state).render(report_print_html(report, state))
     except PdfUnavailable:
