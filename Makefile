@@ -26,9 +26,12 @@ demo: deps ## With `make up` running: buy a package for the sample business and 
 orchestrator: deps ## Run the orchestrator alone on 127.0.0.1:8100 (needs `make db`)
 	@$(PY) -m orchestrator
 
-.PHONY: webhook
+.PHONY: webhook portal
 webhook: deps ## Run the Stripe webhook receiver alone on 127.0.0.1:8200
 	@$(PY) -m webhook
+
+portal: deps ## Run the customer portal and staff dashboard alone on 127.0.0.1:8300
+	@$(PY) -m portal
 
 db: deps ## Start the local Supabase-shaped Postgres on 127.0.0.1:54322 and migrate it
 	@$(PY) -m devstack.localdb up
