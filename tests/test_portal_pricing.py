@@ -1,34 +1,28 @@
 """Pricing and checkout through the portal with real pieces: the Stripe stand-in (prices and
 Checkout Sessions, read back with the official stripe library), the checkout Edge Function
-served by Deno, and the Auth stand-in."""
+served by Deno behind the Supabase stand-in's /functions/v1 gateway, and the Auth stand-in."""
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import stripe
 from fastapi.testclient import TestClient
 
+from devstack.functions import EdgeFunctions
 from devstack.serving import AppServer
 from devstack.stripe import Settings as StripeSettings
 from devstack.stripe import create_app as create_stripe_app
+from devstack.supabase_api.app import create_app as create_supabase_app
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from tests.orchestrator_harness import free_port
 from tests.portal_harness import PORTAL_URL, portal_app
 
-ROOT = Path(__file__).resolve().parent.parent
-DENO = ROOT / "node_modules" / ".bin" / "deno"
 STRIPE_KEY = "sk_test_portal_pricing"
-START_DEADLINE = 30.0
 
 
 @dataclass
@@ -38,18 +32,6 @@ class CheckoutStack:
     functions_url: str
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"deno exited with {process.returncode}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise AssertionError("the checkout function did not start")
-
-
 @pytest.fixture
 def stripe_standin() -> Iterator[AppServer]:
     with AppServer(create_stripe_app(StripeSettings(secret_key=STRIPE_KEY)), "stripe") as server:
@@ -57,14 +39,9 @@ def stripe_standin() -> Iterator[AppServer]:
 
 
 @pytest.fixture
-def checkout_function(stripe_standin: AppServer) -> Iterator[str]:
-    """supabase/functions/checkout served by Deno, as the portal's functions_url."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DENO_DIR": str(ROOT / ".local" / "deno"),
-        "DENO_NO_UPDATE_CHECK": "1",
-        "DENO_SERVE_ADDRESS": f"tcp:127.0.0.1:{port}",
+def checkout_function(stripe_standin: AppServer) -> Iterator[dict[str, str]]:
+    """supabase/functions/checkout under Deno (loopback-only network), as make up runs it."""
+    secrets = {
         "STRIPE_SECRET_KEY": STRIPE_KEY,
         "STRIPE_API_BASE": stripe_standin.url,
         "PORTAL_URL": PORTAL_URL,
@@ -73,36 +50,25 @@ def checkout_function(stripe_standin: AppServer) -> Iterator[str]:
             for tier in ("starter", "growth", "professional", "enterprise")
         },
     }
-    process = subprocess.Popen(
-        [str(DENO), "run", "--allow-net", "--allow-env", "supabase/functions/checkout/index.ts"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, process)
-        # The handler ignores the path, so this stands for {SUPABASE_URL}/functions/v1.
-        yield f"http://127.0.0.1:{port}/functions/v1"
-    finally:
-        process.terminate()
-        process.wait(10)
+    with EdgeFunctions(secrets, names=["checkout"]) as functions:
+        yield functions.upstreams
 
 
 @pytest.fixture
 def checkout_stack(
-    db_url: str, stripe_standin: AppServer, checkout_function: str
+    db_url: str, stripe_standin: AppServer, checkout_function: dict[str, str]
 ) -> Iterator[CheckoutStack]:
-    with ServerThread(SupabaseSettings(database_url=db_url)) as supabase:
+    # The portal reaches the function the way it does in production: through the Supabase
+    # gateway at {SUPABASE_URL}/functions/v1 (its default functions URL).
+    supabase_app = create_supabase_app(
+        SupabaseSettings(database_url=db_url), functions=checkout_function
+    )
+    with AppServer(supabase_app, "the Supabase stand-in") as supabase:
         app = portal_app(
-            db_url,
-            supabase.url,
-            stripe_api_base=stripe_standin.url,
-            stripe_secret_key=STRIPE_KEY,
-            functions_url=checkout_function,
+            db_url, supabase.url, stripe_api_base=stripe_standin.url, stripe_secret_key=STRIPE_KEY
         )
         with TestClient(app, base_url=PORTAL_URL, follow_redirects=False) as client:
-            yield CheckoutStack(client, stripe_standin.url, checkout_function)
+            yield CheckoutStack(client, stripe_standin.url, f"{supabase.url}/functions/v1")
 
 
 def stripe_client(stack: CheckoutStack) -> stripe.StripeClient:
