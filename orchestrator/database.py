@@ -1,9 +1,9 @@
 """The orchestrator's one way to the database: a psycopg async pool behind the named queries.
 
-The pool is opened without waiting, so the service starts (and answers 503) while the
-database is down, and it replaces broken connections by itself when the database returns:
-no restart needed. Every failure to reach the database becomes DatabaseUnavailable, and
-`reachable`/`last_error` feed /healthz.
+The pool (dbolt.sql.pool) is opened without waiting, so the service starts (and answers 503)
+while the database is down, and it replaces broken connections by itself when the database
+returns: no restart needed. Every failure to reach the database becomes DatabaseUnavailable,
+and `reachable`/`last_error` feed /healthz.
 """
 
 from __future__ import annotations
@@ -11,27 +11,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolClosed, PoolTimeout
 
 from dbolt.sql import DatabaseUnavailable, Queries
 from dbolt.sql.gateway import Row
+from dbolt.sql.pool import AsyncPool, connection, make_async_pool
 
 
 class Database:
     def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
         self.queries = Queries.load()
-        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            open=False,
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
-            # A connection that died while the database restarted is noticed at checkout,
-            # not by the request that would have used it.
-            check=AsyncConnectionPool.check_connection,
-            reconnect_timeout=24 * 3600,
+        self.pool: AsyncPool = make_async_pool(
+            url, name="orchestrator", min_size=min_size, max_size=max_size, timeout=timeout
         )
         self.reachable = False
         self.last_error: str | None = None
@@ -59,13 +50,12 @@ class Database:
 
     async def fetch_all(self, name: str, **params: Any) -> list[Row]:
         try:
-            async with self.pool.connection() as conn:
+            async with connection(self.pool) as conn:
                 rows = await self.queries.afetch_all(conn, name, **params)
-        except (PoolTimeout, psycopg.OperationalError) as error:
-            self._mark(error)
-            raise DatabaseUnavailable("the database is unreachable") from error
         except DatabaseUnavailable as error:
-            self._mark(error)
+            # No connection from the pool in time: its own error says more (/healthz shows it).
+            cause = error.__cause__
+            self._mark(cause if isinstance(cause, PoolTimeout | PoolClosed) else error)
             raise
         self._mark(None)
         return rows

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from dbolt.sql import DatabaseUnavailable, Queries
+from dbolt.sql import Queries
 from dbolt.sql.gateway import Row
+from dbolt.sql.pool import AsyncPool, connection, make_async_pool
 from portal.viewer import Viewer
 
 
@@ -40,16 +40,8 @@ class QuerySession:
 class PortalDatabase:
     def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
         self.queries = Queries.load()
-        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            url,
-            min_size=min_size,
-            max_size=max_size,
-            timeout=timeout,
-            open=False,
-            kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
-            # Connections broken by a database restart are replaced at checkout.
-            check=AsyncConnectionPool.check_connection,
-            reconnect_timeout=24 * 3600,
+        self.pool: AsyncPool = make_async_pool(
+            url, name="portal", min_size=min_size, max_size=max_size, timeout=timeout
         )
 
     async def open(self) -> None:
@@ -60,11 +52,8 @@ class PortalDatabase:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        try:
-            async with self.pool.connection() as conn, conn.transaction():
-                yield conn
-        except (PoolTimeout, psycopg.OperationalError) as error:
-            raise DatabaseUnavailable("the database is unreachable") from error
+        async with connection(self.pool) as conn, conn.transaction():
+            yield conn
 
     @contextlib.asynccontextmanager
     async def as_viewer(self, viewer: Viewer) -> AsyncIterator[QuerySession]:
