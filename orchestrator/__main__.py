@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from dbolt.log import configure_logging
+from dbolt.serving import serve
 from orchestrator.app import create_app
 from orchestrator.settings import OrchestratorSettings
 
 
 def main() -> None:
-    settings = OrchestratorSettings()
-    configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    serve(create_app, OrchestratorSettings())
 
 
 if __name__ == "__main__":

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from dbolt.log import configure_logging
+from dbolt.serving import serve
 from portal.app import create_app
 from portal.settings import PortalSettings
 
 
 def main() -> None:
-    settings = PortalSettings()
-    configure_logging(settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    serve(create_app, PortalSettings())
 
 
 if __name__ == "__main__":
