@@ -1,5 +1,5 @@
 """Supabase Realtime for the portal: a signed-in user's private topic as an async iterator,
-for server-sent event streams (the job page; the staff dashboard can use it too).
+for server-sent event streams (the job page and the staff dashboard).
 
 The portal joins with the viewer's own access token — never the service-role key — so
 Realtime's own authorisation (our RLS policies on realtime.messages) decides what the viewer
