@@ -353,29 +353,21 @@ async def job_events(job_id: str, viewer: SignedIn, state: PortalStateDep) -> Re
 
 
 # -- the report ------------------------------------------------------------------------------
-class _NotReady(Exception):
-    def __init__(self, job: Mapping[str, Any]) -> None:
-        super().__init__(str(job["id"]))
-        self.job = job
-
-
-async def _report(state: PortalState, viewer: Viewer, job_id: str) -> ReportView:
-    """The report; _NotReady while the job is not complete (NotFound if it is not theirs)."""
+async def _ready_report(
+    request: Request, state: PortalState, viewer: Viewer, job_id: str
+) -> ReportView | Response:
+    """The report, or the 404 page saying it is not ready (NotFound if the job is not theirs)."""
     job, directories, report = await _read_job(state, viewer, _job_uuid(job_id), with_report=True)
     # A complete job reopened by a staff retry keeps its old report row; until it completes
     # again the report would not match the directories, so it is not offered.
-    if report is None or job["status"] != "complete":
-        raise _NotReady(job)
-    return build_report(job, report, directories)
-
-
-def _not_ready(request: Request, error: _NotReady) -> Response:
-    status = str(error.job["status"])
+    if report is not None and job["status"] == "complete":
+        return build_report(job, report, directories)
+    status = str(job["status"])
     return render(
         request,
         "partials/report_not_ready.html",
         status_code=404,
-        job_url=f"/jobs/{error.job['id']}",
+        job_url=f"/jobs/{job['id']}",
         job_status=status,
         status_words=job_state_words(status),
     )
@@ -393,18 +385,26 @@ def _report_context(report: ReportView) -> dict[str, Any]:
     }
 
 
-def _filename(report: ReportView, extension: str) -> str:
-    return f"directorybolt-report-{str(report.job['id'])[:8]}.{extension}"
+def _download(report: ReportView, extension: str, body: bytes, media_type: str) -> Response:
+    """The report as a file to save; it is one customer's, so never cached."""
+    filename = f"directorybolt-report-{str(report.job['id'])[:8]}.{extension}"
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 @router.get("/jobs/{job_id}/report")
 async def report_page(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    try:
-        report = await _report(state, viewer, job_id)
-    except _NotReady as not_ready:
-        return _not_ready(request, not_ready)
+    report = await _ready_report(request, state, viewer, job_id)
+    if not isinstance(report, ReportView):
+        return report
     return render(
         request, "report.html", layout="base.html", for_pdf=False, **_report_context(report)
     )
@@ -414,18 +414,10 @@ async def report_page(
 async def report_csv_download(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    try:
-        report = await _report(state, viewer, job_id)
-    except _NotReady as not_ready:
-        return _not_ready(request, not_ready)
-    return Response(
-        report_csv(report).encode("utf-8"),
-        media_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(report, "csv")}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    report = await _ready_report(request, state, viewer, job_id)
+    if not isinstance(report, ReportView):
+        return report
+    return _download(report, "csv", report_csv(report).encode("utf-8"), "text/csv; charset=utf-8")
 
 
 _PRINT_CSS = ("portal.css", "jobs.css")
@@ -448,10 +440,9 @@ def report_print_html(report: ReportView, state: PortalState) -> str:
 async def report_pdf_download(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    try:
-        report = await _report(state, viewer, job_id)
-    except _NotReady as not_ready:
-        return _not_ready(request, not_ready)
+    report = await _ready_report(request, state, viewer, job_id)
+    if not isinstance(report, ReportView):
+        return report
     try:
         pdf = await pdf_renderer(state).render(report_print_html(report, state))
     except PdfUnavailable:
@@ -466,14 +457,7 @@ async def report_pdf_download(
         )
         response.headers["Retry-After"] = "30"
         return response
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{_filename(report, "pdf")}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return _download(report, "pdf", pdf, "application/pdf")
 
 
 __all__ = ["StreamTiming", "live_update", "report_print_html", "router", "stream_timing"]
