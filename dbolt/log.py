@@ -55,3 +55,6 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # httpx logs every request at INFO; a polling worker would fill the log with them. Our
+    # own calls log what matters, with an action field.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
