@@ -89,5 +89,9 @@ bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs p
 bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
 	@$(PY) -m bench.orchestrator
 
+.PHONY: bench-webhook
+bench-webhook: deps ## Webhook benchmark: signed Stripe events over HTTP vs stripe_events_apply directly, at 1/8/32, replays, RSS
+	@$(PY) -m bench.webhook
+
 bench-worker: deps ## Worker benchmark: submissions/min at 1, 2, 4 contexts vs a bare Playwright loop, with memory
 	@$(PY) -m bench.worker
