@@ -81,10 +81,11 @@ async def refresh(state: AppState) -> None:
         )
         await degradation.record_outage(state, seconds)
     snapshot = state.snapshot
-    snapshot.stats, snapshot.totals, snapshot.providers = (
+    snapshot.stats, snapshot.totals, snapshot.providers, snapshot.outbox = (
         row["stats"],
         row["totals"],
         row["providers"],
+        row["outbox"],
     )
     settings = state.settings
     snapshot.desired_workers = desired_workers(

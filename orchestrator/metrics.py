@@ -25,6 +25,7 @@ class QueueSnapshot:
     stats: dict[str, Any] = field(default_factory=dict)
     totals: dict[str, Any] = field(default_factory=dict)
     providers: dict[str, Any] = field(default_factory=dict)
+    outbox: dict[str, Any] = field(default_factory=dict)
     desired_workers: int = 0
 
 
@@ -66,6 +67,7 @@ class DatabaseCollector(Collector):
             "Autoscaling signal: workers needed to drain the queue in the target time.",
             value=self.snapshot.desired_workers,
         )
+        yield from self._outbox()
         if not totals:
             return
         yield CounterMetricFamily(
@@ -92,6 +94,31 @@ class DatabaseCollector(Collector):
             "directorybolt_proxy_rotation_failures",
             "Attempts that failed on a proxy error.",
             value=totals["proxy_failures"],
+        )
+
+    def _outbox(self) -> Iterable[Any]:
+        outbox = self.snapshot.outbox
+        if not outbox:
+            return
+        yield GaugeMetricFamily(
+            "directorybolt_emails_unsent",
+            "Customer emails queued in the outbox and not sent yet.",
+            value=outbox["emails_unsent"],
+        )
+        yield GaugeMetricFamily(
+            "directorybolt_oldest_unsent_email_seconds",
+            "Age of the oldest customer email not sent yet (0 when none waits).",
+            value=float(outbox["oldest_unsent_email_seconds"]),
+        )
+        yield GaugeMetricFamily(
+            "directorybolt_emails_dead",
+            "Customer emails given up on after every retry (kept with their last error).",
+            value=outbox["emails_dead"],
+        )
+        yield GaugeMetricFamily(
+            "directorybolt_stripe_events_rejected",
+            "Stripe events recorded but not applied (kept with their error until a resend).",
+            value=outbox["stripe_events_rejected"],
         )
 
 

@@ -220,3 +220,37 @@ def test_failing_captchas_raise_an_alert_throttle_enterprise_and_recover(
     finally:
         smtp.stop()
     assert STAFF  # the staff key is not needed to see alerts in /healthz
+
+
+def test_stuck_emails_and_rejected_stripe_events_are_metrics(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    # A paid order queues its payment email (trigger); give one up as dead, leave one waiting.
+    conn.execute("select dev.create_paid_order('dead@example.com', 'starter')")
+    conn.execute("select dev.create_paid_order('waiting@example.com', 'starter')")
+    conn.execute(
+        "update notifications set dead_at = now(), last_error = 'smtp refused', attempts = 5"
+        " where recipient = 'dead@example.com'"
+    )
+    conn.execute(
+        "update notifications set created_at = now() - interval '20 minutes'"
+        " where recipient = 'waiting@example.com'"
+    )
+    conn.execute(
+        "insert into stripe_events (id, type, payload, error)"
+        " values ('evt_rejected_1', 'checkout.session.completed', '{}', 'no tier')"
+    )
+
+    def refreshed() -> str | None:
+        text = api.get("/metrics").text
+        return text if "directorybolt_emails_dead 1.0" in text else None
+
+    text = wait_for(refreshed)
+    assert "directorybolt_emails_unsent 1.0" in text
+    assert "directorybolt_stripe_events_rejected 1.0" in text
+    age = next(
+        float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith("directorybolt_oldest_unsent_email_seconds ")
+    )
+    assert age >= 20 * 60

@@ -80,8 +80,20 @@ select * from jobs_confirm_live(
 
 -- name: queue_stats_with_health
 -- One round trip for the orchestrator's refresh loop.
+-- `outbox`: customer emails not yet sent (and the oldest one's age), emails given up on, and
+-- Stripe events that could not be applied — work that is stuck where no worker will see it.
 select queue_stats() as stats, metrics_totals() as totals,
-       provider_health(window_seconds => %(window_seconds)s) as providers;
+       provider_health(window_seconds => %(window_seconds)s) as providers,
+       (select jsonb_build_object(
+                 'emails_unsent', count(*) filter (where n.sent_at is null and n.dead_at is null
+                                                     and n.skipped_reason is null),
+                 'oldest_unsent_email_seconds', coalesce(extract(epoch from now() - min(n.created_at)
+                     filter (where n.sent_at is null and n.dead_at is null
+                               and n.skipped_reason is null)), 0),
+                 'emails_dead', count(*) filter (where n.dead_at is not null),
+                 'stripe_events_rejected', (select count(*) from stripe_events e
+                                              where e.processed_at is null and e.error is not null))
+          from notifications n) as outbox;
 
 -- name: jobs_next_assignment
 -- Claim and read what to do in one statement: a worker never holds a lease it was not told
