@@ -99,6 +99,13 @@ async def sign_in_form(request: Request, viewer: MaybeViewer, next: str = "") ->
     return _sign_in_page(request, next_path=next_path, notice=notice)
 
 
+def _auth_failure(error: Exception) -> dict[str, object]:
+    """What to log about a failed Auth call: its status and code, or that it was unreachable."""
+    if isinstance(error, AuthApiError):
+        return {"status": error.status, "code": error.code}
+    return {"error": type(error).__name__}
+
+
 @router.post("/sign-in")
 async def sign_in_submit(
     request: Request,
@@ -123,14 +130,15 @@ async def sign_in_submit(
                 "options": {"email_redirect_to": callback, "should_create_user": False},
             }
         )
-    except AuthApiError as error:
-        if error.code == "otp_disabled":
+    except (AuthError, httpx.HTTPError) as error:
+        api_error = error if isinstance(error, AuthApiError) else None
+        if api_error is not None and api_error.code == "otp_disabled":
             # No account for this address: answer exactly as for one, so the page cannot be
             # used to find out who our customers are.
             log.info(
                 "sign-in asked for an unknown address", extra={"action": "portal.sign_in_unknown"}
             )
-        elif error.status == 429:
+        elif api_error is not None and api_error.status == 429:
             return _sign_in_page(
                 request,
                 next_path=next_path,
@@ -140,12 +148,8 @@ async def sign_in_submit(
             )
         else:
             log.error(
-                "sign-in email refused by Auth",
-                extra={
-                    "action": "portal.sign_in_failed",
-                    "status": error.status,
-                    "code": error.code,
-                },
+                "sign-in email failed at Auth",
+                extra={"action": "portal.sign_in_failed", **_auth_failure(error)},
             )
             return _sign_in_page(
                 request,
@@ -154,18 +158,6 @@ async def sign_in_submit(
                 errors={"email": SEND_FAILED},
                 status_code=503,
             )
-    except (AuthError, httpx.HTTPError) as error:
-        log.error(
-            "auth unreachable for sign-in",
-            extra={"action": "portal.sign_in_failed", "error": type(error).__name__},
-        )
-        return _sign_in_page(
-            request,
-            next_path=next_path,
-            email=email,
-            errors={"email": SEND_FAILED},
-            status_code=503,
-        )
     response = RedirectResponse(
         f"/sign-in/code?{urlencode({'email': email, 'next': next_path})}", status_code=303
     )
@@ -201,8 +193,8 @@ async def code_submit(
         result = await customer_auth.auth_client(state).verify_otp(
             {"email": email, "token": code, "type": "email"}
         )
-    except AuthApiError as error:
-        if error.status in (400, 403, 404, 422):
+    except (AuthError, httpx.HTTPError) as error:
+        if isinstance(error, AuthApiError) and error.status in (400, 403, 404, 422):
             return _code_page(
                 request,
                 next_path=next_path,
@@ -211,20 +203,8 @@ async def code_submit(
                 status_code=400,
             )
         log.error(
-            "code refused by Auth",
-            extra={"action": "portal.code_failed", "status": error.status, "code": error.code},
-        )
-        return _code_page(
-            request,
-            next_path=next_path,
-            email=email,
-            errors={"code": "We could not check the code just now. Please try again in a minute."},
-            status_code=503,
-        )
-    except (AuthError, httpx.HTTPError) as error:
-        log.error(
-            "auth unreachable for code",
-            extra={"action": "portal.code_failed", "error": type(error).__name__},
+            "code check failed at Auth",
+            extra={"action": "portal.code_failed", **_auth_failure(error)},
         )
         return _code_page(
             request,
