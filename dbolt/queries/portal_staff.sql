@@ -34,39 +34,14 @@ select j.id, j.order_id, c.email as customer_email, c.business_name, j.tier, j.s
  order by j.created_at desc, j.id
  limit %(limit)s offset %(offset)s;
 
--- name: portal_staff_job
-select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_name, j.tier,
-       j.status, j.worker_id, j.lease_expires_at, j.lost_leases, j.business_snapshot,
-       j.created_at, j.started_at, j.completed_at, j.updated_at
-  from jobs j join customers c on c.id = j.customer_id
- where j.id = %(job_id)s;
-
--- name: portal_staff_job_directories
-select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempts,
-       d.last_outcome, d.last_error_code, d.last_message, d.listing_url, d.action_required,
-       d.updated_at, d.submitted_at
-  from job_directories d join directories dir on dir.id = d.directory_id
- where d.job_id = %(job_id)s
- order by d.position;
-
--- name: portal_staff_job_attempts
-select r.id, r.directory_id, r.attempt, r.outcome, r.confirmed, r.error_code, r.message,
-       r.listing_url, r.action_required, r.duration_ms, r.captcha_kind, r.captcha_solved,
-       r.proxy, r.artifacts, r.worker_id, r.reported_at
-  from job_results r
- where r.job_id = %(job_id)s
- order by r.id;
+-- The drill-down reads the job, its directories, attempts and audit trail with the
+-- orchestrator's own queries (ops.sql: job_get, job_directories_of, job_attempts_of,
+-- job_audit_of), run here under the staff user's JWT.
 
 -- name: portal_staff_attempt_artifacts
 select r.id, r.job_id, r.artifacts
   from job_results r
  where r.job_id = %(job_id)s and r.id = %(attempt_id)s;
-
--- name: portal_staff_job_audit
-select a.id, a.at, a.actor, a.action, a.directory_id, a.from_status, a.to_status, a.details
-  from audit_log a
- where a.job_id = %(job_id)s
- order by a.id;
 
 -- name: portal_staff_chart_series
 select * from staff_chart_series(window_seconds => %(window_seconds)s, bucket_seconds => %(bucket_seconds)s);

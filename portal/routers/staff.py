@@ -192,12 +192,12 @@ async def job_page(
 
 async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> dict[str, Any]:
     async with state.db.as_viewer(viewer) as q:
-        job = await q.fetch_one("portal_staff_job", job_id=job_id)
+        job = await q.fetch_one("job_get", job_id=job_id)
         if job is None:
             raise NotFound(f"job {job_id} not found")
-        directories = await q.fetch_all("portal_staff_job_directories", job_id=job_id)
-        attempts = await q.fetch_all("portal_staff_job_attempts", job_id=job_id)
-        audit = await q.fetch_all("portal_staff_job_audit", job_id=job_id)
+        directories = await q.fetch_all("job_directories_of", job_id=job_id)
+        attempts = await q.fetch_all("job_attempts_of", job_id=job_id)
+        audit = await q.fetch_all("job_audit_of", job_id=job_id)
     counts: dict[str, int] = {}
     for directory in directories:
         counts[directory["status"]] = counts.get(directory["status"], 0) + 1
