@@ -7,36 +7,98 @@
 -- database (roles are cluster-wide, schemas are per database).
 
 -- Roles ---------------------------------------------------------------------------------
+-- As supabase/postgres migrations/db/init-scripts/00000000000000-initial-schema.sql and
+-- 00000000000003-post-setup.sql create them, with the attributes later migrations there
+-- leave (20230529180330: the API roles inherit; 20221028101028 / 20231130133139: the
+-- authenticator's timeouts). docs/local-supabase.md lists what still differs (chiefly: here
+-- `postgres` is the cluster's superuser; on a hosted project it is not, but has BYPASSRLS).
 do $roles$
 begin
   if not exists (select from pg_roles where rolname = 'supabase_admin') then
     create role supabase_admin login superuser createdb createrole replication bypassrls;
   end if;
+  if not exists (select from pg_roles where rolname = 'supabase_replication_admin') then
+    create role supabase_replication_admin login replication;
+  end if;
+  if not exists (select from pg_roles where rolname = 'supabase_read_only_user') then
+    create role supabase_read_only_user login bypassrls;
+  end if;
+  if not exists (select from pg_roles where rolname = 'dashboard_user') then
+    create role dashboard_user nosuperuser createdb createrole replication;
+  end if;
+  if not exists (select from pg_roles where rolname = 'supabase_superuser') then
+    create role supabase_superuser;
+  end if;
   if not exists (select from pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
+    create role anon nologin inherit;
   end if;
   if not exists (select from pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
+    create role authenticated nologin inherit;
   end if;
   if not exists (select from pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
+    create role service_role nologin inherit bypassrls;
   end if;
   if not exists (select from pg_roles where rolname = 'authenticator') then
     create role authenticator login noinherit;
   end if;
 end
 $roles$;
+-- Also for a cluster made by an earlier bootstrap (roles are cluster-wide and outlive it).
+alter role anon nologin inherit;
+alter role authenticated nologin inherit;
+alter role service_role nologin inherit bypassrls;
+alter role authenticator login noinherit;
 
-grant anon, authenticated, service_role to authenticator;
--- Lets tests and the SQL gateway `set role` the way PostgREST does.
+grant pg_read_all_data to supabase_read_only_user;
+grant pg_monitor, pg_signal_backend to supabase_superuser;
+grant supabase_superuser to postgres;
+grant anon, authenticated, service_role, supabase_admin to authenticator;
+-- Lets tests and the SQL gateway `set role` the way PostgREST does (on a hosted project
+-- postgres is not a member of these; it reaches them through the authenticator).
 grant anon, authenticated, service_role to postgres;
 
-create schema if not exists extensions;
-grant usage on schema extensions to anon, authenticated, service_role;
+-- Short timeouts for the API roles; like hosted ones they apply at login, not on `set role`.
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+alter role authenticator set statement_timeout = '8s';
+alter role authenticator set lock_timeout = '8s';
+alter role supabase_admin set search_path to "$user", public, auth, extensions;
+alter role postgres set search_path to "$user", public, extensions;
 
-grant usage on schema public to anon, authenticated, service_role;
-alter default privileges in schema public grant all on tables to service_role;
-alter default privileges in schema public grant all on sequences to service_role;
+-- Schemas and the hosted default privileges -----------------------------------------------
+-- Extensions live in their own schema, usable by every API role.
+create schema if not exists extensions;
+grant usage on schema extensions to postgres, anon, authenticated, service_role;
+grant all on schema extensions to dashboard_user;
+create extension if not exists "uuid-ossp" with schema extensions;
+create extension if not exists pgcrypto with schema extensions;
+
+grant usage on schema public to postgres, anon, authenticated, service_role;
+
+-- The defaults that make every table, function and sequence a migration creates in `public`
+-- carry ALL for anon and authenticated (TRUNCATE and EXECUTE included) until revoked by
+-- name: for the role that ran Supabase's init (supabase_admin) and for `postgres`, the role
+-- `supabase db push` runs our migrations as. Migration 20261203000100 revokes them again.
+-- Only before the first migration, as on a hosted project: the bootstrap runs again on every
+-- `make db`, and must not hand back what a migration has since revoked.
+do $hosted_defaults$
+begin
+  if to_regclass('supabase_migrations.schema_migrations') is null then
+    alter default privileges for role supabase_admin in schema public
+      grant all on tables to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public
+      grant all on functions to postgres, anon, authenticated, service_role;
+    alter default privileges for role supabase_admin in schema public
+      grant all on sequences to postgres, anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public
+      grant all on tables to postgres, anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public
+      grant all on functions to postgres, anon, authenticated, service_role;
+    alter default privileges for role postgres in schema public
+      grant all on sequences to postgres, anon, authenticated, service_role;
+  end if;
+end
+$hosted_defaults$;
 
 -- auth ----------------------------------------------------------------------------------
 create schema if not exists auth authorization supabase_admin;
@@ -220,8 +282,6 @@ $publication$;
 -- hosted project keeps them, and SQL written against those tables reads the same rows.
 -- Passwords are bcrypt hashes ($2a$10$…, GoTrue's format) made by pgcrypto's crypt(), which
 -- a hosted project also has in `extensions`.
-create extension if not exists pgcrypto with schema extensions;
-
 do $auth_types$
 begin
   if not exists (select from pg_type t join pg_namespace n on n.oid = t.typnamespace
