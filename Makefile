@@ -9,7 +9,7 @@ export LOCAL_DB_PORT ?= 54322
 export DENO_DIR ?= $(CURDIR)/.local/deno
 export DENO_NO_UPDATE_CHECK ?= 1
 
-.PHONY: staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
+.PHONY: db-advisors staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ db-down: ## Stop the local cluster
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@.venv/bin/dbolt directories sync
 
-test: deps lint db-lint test-functions test-sql test-deploy test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
+test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
 
 test-functions: deps ## deno lint, fmt check and test for the Edge Functions
 	@node_modules/.bin/deno lint supabase/functions
@@ -78,6 +78,11 @@ db-lint: deps ## plpgsql_check over our SQL functions (supabase db lint), warnin
 	@$(PY) -m devstack.localdb fresh dbolt_lint >/dev/null
 	@node_modules/.bin/supabase db lint --db-url "postgresql://postgres:postgres@127.0.0.1:$(LOCAL_DB_PORT)/dbolt_lint?sslmode=disable" \
 		--schema public,private,dev --level warning --fail-on warning
+
+db-advisors: deps ## Supabase's own linter (splinter: security + performance), as a hosted project's dashboard shows it; warnings fail
+	@$(PY) -m devstack.localdb fresh dbolt_advisors >/dev/null
+	@node_modules/.bin/supabase db advisors --db-url "postgresql://postgres:postgres@127.0.0.1:$(LOCAL_DB_PORT)/dbolt_advisors?sslmode=disable" \
+		--type all --level warn --fail-on warn
 
 fmt: deps ## Apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format .

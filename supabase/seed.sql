@@ -7,7 +7,7 @@ revoke all on schema dev from public;
 
 -- A complete business that every enabled directory accepts.
 create or replace function dev.sample_business() returns jsonb
-language sql immutable
+language sql immutable set search_path = ''
 as $$
   select jsonb_build_object(
     'business_name', 'Bluebird Bakery',
@@ -39,7 +39,7 @@ $$;
 -- not filled the form yet. Re-using an email re-uses its user and customer.
 create or replace function dev.create_paid_order(email text, tier text, business jsonb default null)
 returns uuid
-language plpgsql
+language plpgsql set search_path = ''
 as $$
 declare
   v_email text := lower(create_paid_order.email);
@@ -84,7 +84,7 @@ $$;
 -- Signs the current transaction in as a user, exactly as PostgREST does for a request.
 create or replace function dev.impersonate(user_id uuid, app_role text default null)
 returns void
-language plpgsql
+language plpgsql set search_path = ''
 as $$
 declare
   v_claims jsonb := jsonb_build_object(
