@@ -52,7 +52,7 @@ $$, 'anon and authenticated cannot insert, update, delete or truncate any public
 select results_eq($$
   select c.relname::text collate "default" from pg_class c
    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
-     and has_table_privilege('anon', c.oid, 'SELECT')
+     and has_any_column_privilege('anon', c.oid, 'SELECT')
    order by 1
 $$, $$ values ('tiers') $$,
   'anon can read only the public package list (tiers)');

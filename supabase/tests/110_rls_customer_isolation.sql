@@ -127,7 +127,7 @@ reset role;
 
 -- A worker service account: queue wake-ups only, no customer data ----------------------------
 select dev.impersonate(gen_random_uuid(), 'worker') \gset
-select is_empty('select * from jobs', 'a worker account reads no jobs');
+select is_empty('select id from jobs', 'a worker account reads no jobs');
 select is_empty('select * from customers', 'a worker account reads no customers');
 reset role;
 
