@@ -1,10 +1,10 @@
 """The portal's way to the database: every customer read under the customer's own JWT.
 
-`as_viewer` opens a transaction as role `authenticated` with the viewer's verified claims in
-`request.jwt.claims` — what PostgREST does for a request — so row-level security decides what
-each customer sees. `as_service` is the service role, for the few things no signed-in user
-may do (finding the order behind a Stripe checkout session); it is never used to read on a
-customer's behalf.
+`as_viewer` opens a transaction as role `authenticated` (staff: `dbolt_staff`) with the
+viewer's verified claims in `request.jwt.claims` — what PostgREST does for a request — so
+row-level security decides what each customer sees. `as_service` is the service role, for
+the few things no signed-in user may do (finding the order behind a Stripe checkout
+session); it is never used to read on a customer's behalf.
 """
 
 from __future__ import annotations
@@ -57,12 +57,16 @@ class PortalDatabase:
 
     @contextlib.asynccontextmanager
     async def as_viewer(self, viewer: Viewer) -> AsyncIterator[QuerySession]:
+        # Staff read the queue's internal columns (lease, worker, proxy, artifacts) on the
+        # dashboard; customers may not, so staff run as dbolt_staff: authenticated plus those
+        # columns, RLS still asking for the staff claim (migration 20261203000150).
+        role = "dbolt_staff" if viewer.is_staff else "authenticated"
         async with self._transaction() as conn:
             # Transaction-local (is_local = true): the pooled connection goes back clean.
             await conn.execute(
-                "select set_config('role', 'authenticated', true),"
+                "select set_config('role', %(role)s, true),"
                 " set_config('request.jwt.claims', %(claims)s, true)",
-                {"claims": json.dumps(viewer.claims)},
+                {"role": role, "claims": json.dumps(viewer.claims)},
             )
             yield QuerySession(conn, self.queries)
 
