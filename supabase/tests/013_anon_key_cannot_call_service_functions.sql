@@ -7,6 +7,9 @@ begin;
 set search_path = public, extensions;
 select plan(16);
 
+select directories_sync($$[
+  {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true}
+]$$::jsonb) \gset
 select dev.create_paid_order('victim@example.com', 'starter') as victim_order \gset
 select user_id as victim_user from customers where email = 'victim@example.com' \gset
 select id as victim_job from jobs_enqueue(:'victim_order') \gset
