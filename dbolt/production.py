@@ -31,7 +31,7 @@ STRIPE_TEST_KEY_PREFIXES = ("sk_test_", "rk_test_")
 
 
 def secret_problem(value: str | None, *, optional: bool) -> str | None:
-    if value is None or value == "":
+    if value is None or not value.strip():
         return None if optional and value is None else "is missing"
     if is_local_default(value):
         return "is a local default (published in devstack/)"

@@ -215,8 +215,9 @@ def test_production_refuses_missing_secret(
     assert variable in refusal(cls)
 
 
-def test_production_refuses_empty_secret(production: pytest.MonkeyPatch) -> None:
-    production.setenv("STAFF_API_KEY", "")
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_production_refuses_empty_secret(production: pytest.MonkeyPatch, blank: str) -> None:
+    production.setenv("STAFF_API_KEY", blank)
     assert "STAFF_API_KEY" in refusal(OrchestratorSettings)
 
 
