@@ -26,16 +26,18 @@ _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color
 _MIN_SECRET_LENGTH = 6
 _ORDINARY_WORDS = frozenset({"postgres", "password", "changeme", "secret"})
 
-_registered: set[str] = set()
+# Replaced, never mutated: threads formatting log lines read it without a lock.
+_registered: frozenset[str] = frozenset()
 
 
 def register_secrets(values: Iterable[str]) -> None:
     """Hide these values from every log line from now on (the settings' secrets)."""
-    _registered.update(
+    global _registered
+    _registered = _registered | {
         value
         for value in values
         if len(value) >= _MIN_SECRET_LENGTH and value.lower() not in _ORDINARY_WORDS
-    )
+    }
 
 
 def _secret_values() -> list[str]:
