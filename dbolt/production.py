@@ -18,12 +18,14 @@ PUBLIC_URL_FIELDS = (
     "portal_url",
     "twocaptcha_base_url",
 )
-# Reached inside the cluster only, where plain http to a Service name is how pods talk
-# (the NetworkPolicy keeps it in-cluster) and a private address is legitimate:
-# ORCHESTRATOR_URL (`http://orchestrator:8100`) and SMTP_URL (a relay, `smtp://` with
-# STARTTLS negotiated by the protocol itself). Loopback is still refused: in a pod it is the
-# pod itself, and it is what the local defaults point at (the mail catcher, `make up`).
+# ORCHESTRATOR_URL is reached inside the cluster, where plain http to a Service name is how
+# pods talk (`http://orchestrator:8100`; the NetworkPolicy keeps it in-cluster) and a private
+# address is legitimate; across the internet it must be https (WORKER_TOKEN rides on it).
+# SMTP_URL may be a relay in the cluster or a provider: `smtp://` is fine either way, SMTP
+# negotiates TLS itself (STARTTLS). Loopback is refused for both: in a pod it is the pod
+# itself, and it is what the local defaults point at (the mail catcher, `make up`).
 IN_CLUSTER_URL_FIELDS = ("orchestrator_url", "smtp_url")
+_PLAIN_HTTP_ONLY_IN_CLUSTER = ("orchestrator_url",)
 # DATABASE_URL is neither: a pooler sidecar on 127.0.0.1 (pgbouncer, a cloud SQL proxy) is a
 # production layout, so only its local-default credentials are refused.
 
@@ -56,10 +58,16 @@ def public_url_problem(url: str) -> str | None:
     return None
 
 
-def in_cluster_url_problem(url: str) -> str | None:
+def in_cluster_url_problem(name: str, url: str) -> str | None:
     host = host_of(url)
     if not host:
         return "is not a URL with a host"
     if is_loopback_host(host):
         return "must not point at loopback (in a pod that is the pod itself)"
+    if (
+        name in _PLAIN_HTTP_ONLY_IN_CLUSTER
+        and urlsplit(url.strip()).scheme.lower() != "https"
+        and not is_internal_host(host)
+    ):
+        return "must be https:// unless it names an in-cluster host"
     return None

@@ -94,7 +94,7 @@ class ServiceSettings(BaseSettings):
                 if name in production.PUBLIC_URL_FIELDS:
                     reason = production.public_url_problem(raw)
                 elif name in production.IN_CLUSTER_URL_FIELDS:
-                    reason = production.in_cluster_url_problem(raw)
+                    reason = production.in_cluster_url_problem(name, raw)
             if reason is not None:
                 problems[name.upper()] = reason
         return problems

@@ -282,6 +282,13 @@ PUBLIC_URLS: list[tuple[type[ServiceSettings], str, str]] = [
     (PortalSettings, "SUPABASE_URL", "https://[::1]:54321"),
     (PortalSettings, "SUPABASE_URL", "https://10.0.0.5"),
     (PortalSettings, "SUPABASE_URL", "https://169.254.169.254"),
+    (PortalSettings, "SUPABASE_URL", "https://metadata.google.internal"),
+    (PortalSettings, "SUPABASE_URL", "https://127.1"),
+    (PortalSettings, "SUPABASE_URL", "https://2130706433"),
+    (PortalSettings, "SUPABASE_URL", "https://[::ffff:127.0.0.1]"),
+    (PortalSettings, "SUPABASE_URL", "https://0.0.0.0"),
+    (PortalSettings, "SUPABASE_URL", "https://supabase"),
+    (PortalSettings, "SUPABASE_URL", "not a url"),
     (PortalSettings, "STRIPE_API_BASE", "http://api.stripe.com"),
     (PortalSettings, "STRIPE_API_BASE", "https://127.0.0.1:54330"),
     (PortalSettings, "STRIPE_API_BASE", "https://192.168.1.20"),
@@ -334,6 +341,22 @@ def test_in_cluster_orchestrator_url_over_http_is_accepted(
 ) -> None:
     production.setenv("ORCHESTRATOR_URL", url)
     start(WorkerSettings)
+
+
+def test_production_refuses_http_orchestrator_url_on_a_public_host(
+    production: pytest.MonkeyPatch,
+) -> None:
+    # A worker outside the cluster would send WORKER_TOKEN across the internet in clear.
+    production.setenv("ORCHESTRATOR_URL", "http://orchestrator.directorybolt.com")
+    assert "ORCHESTRATOR_URL" in refusal(WorkerSettings)
+    production.setenv("ORCHESTRATOR_URL", "https://orchestrator.directorybolt.com")
+    start(WorkerSettings)
+
+
+def test_smtp_relay_on_a_public_host_is_accepted(production: pytest.MonkeyPatch) -> None:
+    # SMTP negotiates TLS itself (STARTTLS on 587): smtp:// to a provider is normal.
+    production.setenv("SMTP_URL", "smtp://apikey:prod-smtp-password-31f5@smtp.sendgrid.net:587")
+    start(WebhookSettings)
 
 
 @pytest.mark.parametrize("cls", [WebhookSettings, OrchestratorSettings], ids=lambda c: c.__name__)
