@@ -18,20 +18,20 @@ deps: ## Install apt, Python and npm dependencies (skips what is already install
 	@devstack/install-deps.sh
 
 up: deps ## Run the whole local stack in the foreground (Ctrl-C stops it all)
-	@$(PY) -m devstack.up
+	@ENVIRONMENT=development $(PY) -m devstack.up
 
 demo: deps ## With `make up` running: buy a package for the sample business and watch it submit
-	@$(PY) -m devstack.demo
+	@ENVIRONMENT=development $(PY) -m devstack.demo
 
 orchestrator: deps ## Run the orchestrator alone on 127.0.0.1:8100 (needs `make db`)
-	@$(PY) -m orchestrator
+	@ENVIRONMENT=development $(PY) -m orchestrator
 
 .PHONY: webhook portal
 webhook: deps ## Run the Stripe webhook receiver alone on 127.0.0.1:8200
-	@$(PY) -m webhook
+	@ENVIRONMENT=development $(PY) -m webhook
 
 portal: deps ## Run the customer portal and staff dashboard alone on 127.0.0.1:8300
-	@$(PY) -m portal
+	@ENVIRONMENT=development $(PY) -m portal
 
 db: deps ## Start the local Supabase-shaped Postgres on 127.0.0.1:54322 and migrate it
 	@$(PY) -m devstack.localdb up
@@ -43,7 +43,7 @@ db-down: ## Stop the local cluster
 	@$(PY) -m devstack.localdb down
 
 directories-sync: deps ## Validate directories.json and sync it into the local database
-	@.venv/bin/dbolt directories sync
+	@ENVIRONMENT=development .venv/bin/dbolt directories sync
 
 test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
 
@@ -62,7 +62,7 @@ test-deploy: deps ## promtool over deploy/prometheus: alert rules, their unit te
 
 staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com (Auth admin API if SUPABASE_SERVICE_ROLE_KEY is set, else the local stand-in's database)
 	@test -n "$(EMAIL)" || { echo "EMAIL is required: make staff EMAIL=you@example.com" >&2; exit 2; }
-	@if [ -n "$$SUPABASE_SERVICE_ROLE_KEY" ]; then .venv/bin/dbolt staff "$(EMAIL)"; \
+	@if [ -n "$$SUPABASE_SERVICE_ROLE_KEY" ]; then ENVIRONMENT=$${ENVIRONMENT:-development} .venv/bin/dbolt staff "$(EMAIL)"; \
 	else $(PY) -m devstack.supabase_api.accounts staff "$(EMAIL)" && \
 	  echo "Sign in at $${PORTAL_URL:-http://127.0.0.1:8300}/sign-in with $(EMAIL), then open /staff"; fi
 

@@ -10,26 +10,30 @@ from pathlib import Path
 import psycopg
 
 from dbolt.directories import DirectoryListError, load_directories, sync_directories
-from dbolt.settings import ServiceSettings
+from dbolt.settings import DatabaseSettings, InsecureProductionSettings
 from dbolt.sql import DomainError, Queries
 
 DEFAULT_DIRECTORIES = Path("directories.json")
 
 
-def _connect(settings: ServiceSettings) -> psycopg.Connection[tuple[object, ...]]:
+def _connect() -> psycopg.Connection[tuple[object, ...]]:
+    # Settings are read here, not in main(): only the commands that touch the database need
+    # (and, in production, are refused without) a real DATABASE_URL. Against the local stack
+    # say ENVIRONMENT=development (`make directories-sync` does).
+    settings = DatabaseSettings()
     return psycopg.connect(settings.database_url.get_secret_value(), autocommit=True)
 
 
-def _directories_validate(args: argparse.Namespace, settings: ServiceSettings) -> int:
+def _directories_validate(args: argparse.Namespace) -> int:
     entries = load_directories(args.file)
     enabled = sum(1 for entry in entries if entry["enabled"])
     print(f"{args.file}: {len(entries)} directories, {enabled} enabled — valid")
     return 0
 
 
-def _directories_sync(args: argparse.Namespace, settings: ServiceSettings) -> int:
+def _directories_sync(args: argparse.Namespace) -> int:
     entries = load_directories(args.file)
-    with _connect(settings) as conn:
+    with _connect() as conn:
         result = sync_directories(conn, entries)
     print(
         f"synced {args.file}: {result['upserted']} upserted, "
@@ -38,16 +42,16 @@ def _directories_sync(args: argparse.Namespace, settings: ServiceSettings) -> in
     return 0
 
 
-def _queue_stats(args: argparse.Namespace, settings: ServiceSettings) -> int:
-    with _connect(settings) as conn:
+def _queue_stats(args: argparse.Namespace) -> int:
+    with _connect() as conn:
         row = Queries.load().fetch_one(conn, "queue_stats")
     assert row is not None
     print(json.dumps(row["stats"], indent=2, sort_keys=True))
     return 0
 
 
-def _queue_reap(args: argparse.Namespace, settings: ServiceSettings) -> int:
-    with _connect(settings) as conn:
+def _queue_reap(args: argparse.Namespace) -> int:
+    with _connect() as conn:
         rows = Queries.load().fetch_all(
             conn, "jobs_reap_expired", max_lost_leases=args.max_lost_leases
         )
@@ -57,7 +61,7 @@ def _queue_reap(args: argparse.Namespace, settings: ServiceSettings) -> int:
     return 0
 
 
-def _submit(args: argparse.Namespace, settings: ServiceSettings) -> int:
+def _submit(args: argparse.Namespace) -> int:
     # Imported here: the worker's browser stack is only needed by this one command.
     from worker.submit_cli import run
 
@@ -65,7 +69,7 @@ def _submit(args: argparse.Namespace, settings: ServiceSettings) -> int:
     return code
 
 
-def _staff(args: argparse.Namespace, settings: ServiceSettings) -> int:
+def _staff(args: argparse.Namespace) -> int:
     # Imported here: the Auth admin call lives with the staff dashboard it serves.
     from portal.staff.accounts import run
 
@@ -114,10 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = ServiceSettings()
     try:
-        code: int = args.handler(args, settings)
-    except DirectoryListError as error:
+        code: int = args.handler(args)
+    except (DirectoryListError, InsecureProductionSettings) as error:
         print(error, file=sys.stderr)
         return 2
     except DomainError as error:

@@ -1,51 +1,119 @@
 """Configuration from the environment: `.env`, then `.env.local`, then real variables.
 
-Each service subclasses ServiceSettings with its own fields. Secrets are SecretStr so they
-never print; in production a service refuses to start if a secret is missing or still a
-local default, naming the variable.
+Each service subclasses ServiceSettings (or DatabaseSettings, if it may hold database
+credentials: the worker must not) with its own fields. Secrets are SecretStr so they never
+print.
+
+Fail closed: a service is in production unless ENVIRONMENT=development (or `test`) is said.
+In production, building the settings raises one error naming every variable that is missing,
+a local default, a Stripe test key, an http:// or internal URL where a public https one
+belongs, or (the portal) an insecure cookie. Every secret the settings hold is handed to the
+log scrubber as they are built.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import types
+from collections.abc import Iterator
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dbolt import production
+from dbolt.log import register_secrets
+from dbolt.urls import url_passwords
+
 LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
 
-# Values that are fine on a laptop and a disaster in production.
-_LOCAL_DEFAULT_SECRETS = {"", "postgres", "changeme", "local-dev", "test"}
+
+class InsecureProductionSettings(ValueError):
+    """Production settings that must not run; `problems` maps each variable to why."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = dict(sorted(problems.items()))
+        listed = "; ".join(f"{name} {reason}" for name, reason in self.problems.items())
+        super().__init__(
+            f"refusing to start in production ({', '.join(self.problems)}): {listed}. "
+            "For local use set ENVIRONMENT=development (see .env.example)."
+        )
+
+
+def _allows(annotation: Any, kind: type) -> bool:
+    if annotation is kind:
+        return True
+    if get_origin(annotation) in (Union, types.UnionType):
+        return kind in get_args(annotation)
+    return False
 
 
 class ServiceSettings(BaseSettings):
-    """What every service needs: where the database is, and what mode it runs in."""
+    """What every service needs: what mode it runs in, and its log level."""
 
     model_config = SettingsConfigDict(
         env_file=(".env", ".env.local"), env_file_encoding="utf-8", extra="ignore"
     )
 
-    environment: Literal["development", "test", "production"] = "development"
-    database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
+    # Production unless said otherwise: a forgotten variable must never make a deployment
+    # run with the local stack's defaults.
+    environment: Literal["development", "test", "production"] = "production"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Stripe test keys (sk_test_, rk_test_) are refused in production unless this is set to
+    # false on purpose (a staging deployment that takes no real money).
+    stripe_live_mode: bool = True
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        # Checked after validation, outside it: pydantic's own error would print the input
+        # (secrets included); this one names variables only.
+        self.check_production_secrets()
+        register_secrets(self.secret_values())
 
     def check_production_secrets(self) -> None:
-        """Raise naming every secret variable that is missing or a local default."""
+        """Raise InsecureProductionSettings naming every variable production refuses."""
         if self.environment != "production":
             return
-        bad = []
+        problems = self.production_problems()
+        if problems:
+            raise InsecureProductionSettings(problems)
+
+    def production_problems(self) -> dict[str, str]:
+        """Variable → why production refuses its value. Subclasses add their own rules."""
+        problems: dict[str, str] = {}
         for name, field in type(self).model_fields.items():
             value = getattr(self, name)
-            if field.annotation is SecretStr or isinstance(value, SecretStr):
-                secret = value.get_secret_value() if isinstance(value, SecretStr) else ""
-                if (
-                    secret in _LOCAL_DEFAULT_SECRETS
-                    or secret.startswith("local-dev")
-                    or "postgres:postgres@" in secret
-                ):
-                    bad.append(name.upper())
-        if bad:
-            raise ValueError(
-                "refusing to start in production with missing or default secrets: "
-                + ", ".join(sorted(bad))
-            )
+            if isinstance(value, SecretStr) or _allows(field.annotation, SecretStr):
+                raw = value.get_secret_value() if isinstance(value, SecretStr) else None
+                reason = production.secret_problem(
+                    raw, optional=_allows(field.annotation, type(None))
+                ) or production.stripe_test_key_problem(raw, live_mode=self.stripe_live_mode)
+            else:
+                raw = value if isinstance(value, str) else None
+                reason = None
+            if reason is None and raw:
+                if name in production.PUBLIC_URL_FIELDS:
+                    reason = production.public_url_problem(raw)
+                elif name in production.IN_CLUSTER_URL_FIELDS:
+                    reason = production.in_cluster_url_problem(name, raw)
+            if reason is not None:
+                problems[name.upper()] = reason
+        return problems
+
+    def secret_values(self) -> Iterator[str]:
+        """Every secret these settings hold: SecretStr values, and passwords written in
+        any URL (DATABASE_URL's, PROXY_URLS' credentials), percent-decoded too."""
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                yield raw
+                yield from url_passwords(raw)
+            elif isinstance(value, str):
+                yield from url_passwords(value)
+
+
+class DatabaseSettings(ServiceSettings):
+    """For the services that hold database credentials (orchestrator, webhook, portal, the
+    operator's CLI); never the worker, which reaches the queue through the orchestrator."""
+
+    database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)

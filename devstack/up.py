@@ -45,8 +45,13 @@ PROXY_PORTS = (8421, 8422, 8423)
 PROXY_USER, PROXY_PASSWORD = "dbolt", "local-dev-proxy-pass"
 CAPTCHA_KEY = "local-dev-2captcha-key"
 WORKERS = 2
-WORKER_TOKEN = os.environ.get("WORKER_TOKEN", "local-dev-worker-token")
-STAFF_API_KEY = os.environ.get("STAFF_API_KEY", "local-dev-staff-key")
+DEFAULT_WORKER_TOKEN = "local-dev-worker-token"  # noqa: S105 - refused in production
+DEFAULT_STAFF_API_KEY = "local-dev-staff-key"
+WORKER_TOKEN = os.environ.get("WORKER_TOKEN", DEFAULT_WORKER_TOKEN)
+STAFF_API_KEY = os.environ.get("STAFF_API_KEY", DEFAULT_STAFF_API_KEY)
+# Every service is in production unless told otherwise; everything `make up` starts is the
+# local stack, on purpose.
+LOCAL_ENV = {"ENVIRONMENT": "development"}
 # The customer journey: the ports `supabase start` gives Inbucket (54324 web, 54325 SMTP),
 # the Stripe stand-in's 54330, the Edge Functions from 54340 (reached through 54321).
 MAIL_HTTP_PORT = 54324
@@ -119,9 +124,12 @@ class Process(Service):
     ready_url: str = ""
     process: subprocess.Popen[bytes] | None = None
 
+    def child_env(self) -> dict[str, str]:
+        return dict(os.environ) | LOCAL_ENV | self.env
+
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args], cwd=ROOT, env=os.environ | self.env
+            [sys.executable, "-m", self.module, *self.args], cwd=ROOT, env=self.child_env()
         )
         _wait_ready(self.ready_url, self.process, self.name)
 

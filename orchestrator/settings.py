@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import ServiceSettings
+from dbolt.settings import DatabaseSettings
 
 
-class OrchestratorSettings(ServiceSettings):
+class OrchestratorSettings(DatabaseSettings):
     host: str = "127.0.0.1"
     port: int = 8100
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
-from dbolt.settings import ServiceSettings
+from dbolt.settings import DatabaseSettings
 
 
-class PortalSettings(ServiceSettings):
+class PortalSettings(DatabaseSettings):
     host: str = "127.0.0.1"
     port: int = 8300
     # Where customers reach the portal: links in emails and Stripe's success_url use it.
@@ -31,12 +31,27 @@ class PortalSettings(ServiceSettings):
     # The folder the workers keep screenshots and page HTML in (their ARTIFACTS_DIR).
     artifacts_dir: Path = Path(".local/artifacts")
 
-    # Production serves over HTTPS; locally cookies must travel over plain http.
+    # Session cookies carry the Secure flag in production (the default there, and refused
+    # if turned off); locally they must travel over plain http, so it is off by default.
     cookie_secure: bool = False
 
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
     db_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _secure_cookies_in_production(self) -> PortalSettings:
+        # Unset means: whatever the environment needs. An explicit COOKIE_SECURE=false in
+        # production is kept, and refused by production_problems naming it.
+        if "cookie_secure" not in self.model_fields_set:
+            self.cookie_secure = self.environment == "production"
+        return self
+
+    def production_problems(self) -> dict[str, str]:
+        problems = super().production_problems()
+        if not self.cookie_secure:
+            problems["COOKIE_SECURE"] = "is false (session cookies would travel over plain http)"
+        return problems
 
     @property
     def functions_base(self) -> str:

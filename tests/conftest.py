@@ -15,6 +15,11 @@ from fastapi.testclient import TestClient
 from dbolt.sql import Queries
 from devstack import localdb
 
+# Services are in production unless told otherwise; every settings object a test builds
+# in-process is the local stack's. (Tests of production itself set their own environment;
+# services started as subprocesses are told ENVIRONMENT=development by their harness.)
+os.environ["ENVIRONMENT"] = "development"
+
 # The portal's fixtures (portal_stack) live beside its harness.
 pytest_plugins = ["tests.portal_harness"]
 

@@ -96,7 +96,8 @@ class Stack:
         process = subprocess.Popen(
             [sys.executable, *args],
             cwd=ROOT,
-            env=os.environ | (env or {}),
+            # Every service is in production unless told otherwise; this is the local stack.
+            env=os.environ | {"ENVIRONMENT": "development"} | (env or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

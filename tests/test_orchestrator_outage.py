@@ -66,6 +66,7 @@ def cluster(tmp_path: Path) -> Iterator[PrivateCluster]:
 def orchestrator(cluster: PrivateCluster) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     port = free_port()
     env = os.environ | {
+        "ENVIRONMENT": "development",
         "DATABASE_URL": cluster.url,
         "PORT": str(port),
         "WORKER_TOKEN": WORKER_TOKEN,

@@ -9,10 +9,10 @@ import pytest
 from pydantic import SecretStr
 
 from dbolt.log import JsonFormatter, scrub
-from dbolt.settings import ServiceSettings
+from dbolt.settings import DatabaseSettings
 
 
-class ExampleSettings(ServiceSettings):
+class ExampleSettings(DatabaseSettings):
     staff_api_key: SecretStr = SecretStr("local-dev")
 
 
@@ -26,7 +26,7 @@ def test_production_refuses_default_secrets_naming_them(monkeypatch: pytest.Monk
 
 
 def test_development_accepts_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    monkeypatch.setenv("ENVIRONMENT", "development")
     ExampleSettings().check_production_secrets()
     assert "local-dev" not in repr(ExampleSettings())
 

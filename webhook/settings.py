@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import ServiceSettings
+from dbolt.settings import DatabaseSettings
 
-# The Stripe stand-in's documented local signing secret (devstack/stripe/settings.py).
+# The Stripe stand-in's documented local signing secret (devstack/stripe/settings.py);
+# production refuses it (dbolt/local_defaults.py).
 LOCAL_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - a local default, refused in production
 
 
-class WebhookSettings(ServiceSettings):
+class WebhookSettings(DatabaseSettings):
     host: str = "127.0.0.1"
     port: int = 8200
 
@@ -39,17 +40,6 @@ class WebhookSettings(ServiceSettings):
     db_pool_min_size: int = 1
     db_pool_max_size: int = 10
     db_timeout_seconds: float = 5.0
-
-    def check_production_secrets(self) -> None:
-        super().check_production_secrets()
-        if (
-            self.environment == "production"
-            and self.stripe_webhook_secret.get_secret_value() == LOCAL_WEBHOOK_SECRET
-        ):
-            raise ValueError(
-                "refusing to start in production with missing or default secrets: "
-                "STRIPE_WEBHOOK_SECRET"
-            )
 
     @property
     def portal_base(self) -> str:

@@ -77,6 +77,8 @@ def free_port() -> int:
 def _environment(config: ServerConfig, port: int) -> dict[str, str]:
     return {
         **os.environ,
+        # Services are in production unless told otherwise; this one runs on local defaults.
+        "ENVIRONMENT": "development",
         "DATABASE_URL": config.database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),

@@ -80,7 +80,8 @@ def _process(
         process = subprocess.Popen(
             [sys.executable, *args],
             cwd=ROOT,
-            env={**os.environ, **env},
+            # Services are in production unless told otherwise; these run on local defaults.
+            env={**os.environ, "ENVIRONMENT": "development", **env},
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

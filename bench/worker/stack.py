@@ -52,7 +52,9 @@ class Service:
 
 def environment(settings: Mapping[str, str]) -> dict[str, str]:
     base = {name: os.environ[name] for name in _INHERITED if name in os.environ}
-    return base | {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"} | dict(settings)
+    # Services are in production unless told otherwise; these run on local defaults.
+    local = {"PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "ENVIRONMENT": "development"}
+    return base | local | dict(settings)
 
 
 def _wait_ready(service: Service, url: str) -> None:
