@@ -17,6 +17,7 @@ import stripe
 from pydantic import SecretStr
 from stripe.checkout import Session
 
+from dbolt import checkout_proof
 from devstack import jwt_keys
 from devstack.mailcatcher import MailCatcher
 from devstack.serving import AppServer
@@ -71,14 +72,21 @@ class Stack:
         return None if row is None else row[0]
 
     def checkout(self, email: str, tier: str = "starter") -> Session:
-        return self.stripe.v1.checkout.sessions.create(
+        """A session made exactly as our checkout Edge Function makes one: created, then
+        signed (its Deno tests pin the same requests and the same proof)."""
+        price = f"price_{tier}_local"
+        session = self.stripe.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
-                "line_items": [{"price": f"price_{tier}_local", "quantity": 1}],
+                "line_items": [{"price": price, "quantity": 1}],
                 "success_url": f"{PORTAL_URL}/onboarding?session_id={{CHECKOUT_SESSION_ID}}",
                 "customer_email": email,
-                "metadata": {"tier": tier},
+                "metadata": {"tier": tier, "price": price},
             }
+        )
+        proof = checkout_proof.sign(session.id, tier, price, CHECKOUT_SECRET)
+        return self.stripe.v1.checkout.sessions.update(
+            session.id, params={"metadata": {"checkout_proof": proof}}
         )
 
     def pay(self, session_id: str) -> dict[str, Any]:
@@ -119,6 +127,7 @@ def webhook_settings(
     values: dict[str, Any] = {
         "database_url": SecretStr(db_url),
         "stripe_webhook_secret": SecretStr(WHSEC),
+        "checkout_signing_secret": SecretStr(CHECKOUT_SECRET),
         "supabase_url": auth_url,
         "supabase_service_role_key": SecretStr(jwt_keys.mint_api_key("service_role")),
         "smtp_url": SecretStr(smtp_url),
