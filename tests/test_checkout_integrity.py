@@ -73,12 +73,17 @@ def assert_refused(stack: Stack, event_id: str, session_id: str, reason: str) ->
     processed_at, outcome, error = row
     assert (processed_at, outcome) == (None, "rejected")
     assert reason in error, error
-    assert stack.scalar(
-        "select count(*) from orders where stripe_checkout_session_id = %s", session_id
-    ) == 0
+    assert (
+        stack.scalar(
+            "select count(*) from orders where stripe_checkout_session_id = %s", session_id
+        )
+        == 0
+    )
     # What the orchestrator exports as directorybolt_stripe_events_rejected counts it.
     assert (
-        stack.scalar("select count(*) from stripe_events where processed_at is null and error is not null")
+        stack.scalar(
+            "select count(*) from stripe_events where processed_at is null and error is not null"
+        )
         >= 1
     )
 
@@ -105,7 +110,9 @@ def test_webhook_refuses_a_paid_session_our_checkout_never_created(stack: Stack)
 
 
 def test_webhook_refuses_a_proof_copied_from_another_session(stack: Stack) -> None:
-    genuine = checkout_proof.sign("cs_test_genuine", "starter", "price_starter_local", CHECKOUT_SECRET)
+    genuine = checkout_proof.sign(
+        "cs_test_genuine", "starter", "price_starter_local", CHECKOUT_SECRET
+    )
     event = paid_session_event("evt_copied_proof", "cs_test_copycat", proof=genuine)
 
     assert post_signed(stack, event)["outcome"] == "rejected"
@@ -144,13 +151,21 @@ def test_webhook_refuses_another_price_sold_under_a_package_name(stack: Stack) -
 
 
 def test_webhook_records_the_paid_order_of_a_session_our_checkout_created(stack: Stack) -> None:
-    event = paid_session_event("evt_genuine", "cs_test_genuine_paid", tier="growth",
-                               price="price_growth_local", amount=29900)
+    event = paid_session_event(
+        "evt_genuine",
+        "cs_test_genuine_paid",
+        tier="growth",
+        price="price_growth_local",
+        amount=29900,
+    )
 
     assert post_signed(stack, event)["outcome"] == "order_paid"
-    assert stack.scalar(
-        "select tier from orders where stripe_checkout_session_id = 'cs_test_genuine_paid'"
-    ) == "growth"
+    assert (
+        stack.scalar(
+            "select tier from orders where stripe_checkout_session_id = 'cs_test_genuine_paid'"
+        )
+        == "growth"
+    )
 
 
 def test_a_session_made_by_our_checkout_through_stripe_becomes_a_paid_order(stack: Stack) -> None:

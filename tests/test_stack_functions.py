@@ -116,6 +116,7 @@ def gateway(cluster: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "PORTAL_URL": PORTAL_URL,
             "STRIPE_API_BASE": stripe.url,
             "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
+            "CHECKOUT_SIGNING_SECRET": "checkout_signing_gateway_tests",
         } | {f"STRIPE_PRICE_{price.tier.upper()}": price.id for price in DEFAULT_PRICES}
         log_dir = tmp_path_factory.mktemp("deno-logs")
         with functions.EdgeFunctions(secrets, functions_dir=functions_dir, log_dir=log_dir) as fns:
