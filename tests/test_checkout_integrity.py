@@ -185,13 +185,11 @@ def test_the_proof_is_the_one_the_checkout_function_makes() -> None:
     vector = "v1.3a32e9d07c2f47030d848578cddaf1171dad734cec5daaa03dee24d6d3d8f6dd"
     secret = "checkout_signing_fixture"
     assert checkout_proof.sign("cs_test_a1b2c3", "growth", "price_growth_100", secret) == vector
-    session = {
-        "id": "cs_test_a1b2c3",
-        "metadata": {"tier": "growth", "price": "price_growth_100", "checkout_proof": vector},
-    }
+    metadata = {"tier": "growth", "price": "price_growth_100", "checkout_proof": vector}
+    session: dict[str, Any] = {"id": "cs_test_a1b2c3", "metadata": metadata}
     assert checkout_proof.verify(session, secret)
     assert not checkout_proof.verify(session, "")
     assert not checkout_proof.verify({**session, "id": "cs_test_other"}, secret)
     assert not checkout_proof.verify(
-        {**session, "metadata": {**session["metadata"], "tier": "enterprise"}}, secret
+        {**session, "metadata": {**metadata, "tier": "enterprise"}}, secret
     )

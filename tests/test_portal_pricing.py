@@ -25,7 +25,7 @@ from tests.orchestrator_harness import free_port
 from tests.portal_harness import PORTAL_URL, portal_app
 
 STRIPE_KEY = "sk_test_portal_pricing"
-SIGNING_SECRET = "checkout_signing_pricing_tests"  # noqa: S105 - a test value
+SIGNING_SECRET = "checkout_signing_pricing_tests"
 
 
 @dataclass

@@ -33,7 +33,7 @@ from webhook.settings import WebhookSettings
 STRIPE_KEY = "sk_test_webhook_tests_key"
 WHSEC = "whsec_webhook_tests_secret"
 # What our checkout Edge Function signs its sessions with (dbolt/checkout_proof.py).
-CHECKOUT_SECRET = "checkout_signing_tests_secret"  # noqa: S105 - a test value
+CHECKOUT_SECRET = "checkout_signing_tests_secret"
 PORTAL_URL = "http://127.0.0.1:8300"
 DEADLINE = 30.0
 T = TypeVar("T")
