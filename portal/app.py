@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from portal import errors
-from portal.middleware import OriginGuardMiddleware, SessionMiddleware
+from portal.middleware import (
+    OriginGuardMiddleware,
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+)
 from portal.routers import account, business, health, onboarding, public, sign_in
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
@@ -73,6 +77,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     # session is even looked at.
     app.add_middleware(SessionMiddleware, state=state)
     app.add_middleware(OriginGuardMiddleware, portal_url=settings.portal_url)
+    # Outermost of ours, so refusals by the guard above carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, portal_url=settings.portal_url)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
