@@ -79,6 +79,14 @@ def assert_refused(stack: Stack, event_id: str, session_id: str, reason: str) ->
         )
         == 0
     )
+    # Staff see it on the dashboard, with its reason.
+    alert = stack.scalar(
+        "select message from alerts where kind = 'stripe_event_rejected'"
+        " and details ->> 'event_id' = %s",
+        event_id,
+    )
+    assert alert is not None
+    assert reason in alert
     # What the orchestrator exports as directorybolt_stripe_events_rejected counts it.
     assert (
         stack.scalar(

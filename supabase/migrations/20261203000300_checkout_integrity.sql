@@ -12,7 +12,8 @@
 --      tiers). Our checkout allows no promotion codes or discounts, so there is no discounted
 --      amount to accept.
 -- A refused event goes down the existing path: kept in stripe_events with outcome 'rejected'
--- and its reason in error, unprocessed, counted by directorybolt_stripe_events_rejected.
+-- and its reason in error, unprocessed, counted by directorybolt_stripe_events_rejected; and
+-- now also shown to staff as an alert (kind stripe_event_rejected) until acknowledged.
 --
 -- Also: public.checkout_sessions, the sessions the portal's POST /checkout started, so the
 -- onboarding page never asks Stripe about a session id the site did not issue.
@@ -216,6 +217,12 @@ begin
       update public.stripe_events e
          set error = v_error, outcome = 'rejected', payload = stripe_events_apply.event
        where e.id = v_id;
+      -- Staff see it on the dashboard: raised already cleared (nothing stays "ongoing"), so
+      -- it waits there until someone acknowledges it, as a passed database outage does.
+      insert into public.alerts (kind, message, details, cleared_at)
+      values ('stripe_event_rejected',
+              format('Stripe event %s (%s) was refused: %s', v_id, v_type, v_error),
+              jsonb_build_object('event_id', v_id, 'type', v_type, 'error', v_error), now());
       return jsonb_build_object('event_id', v_id, 'type', v_type, 'duplicate', false,
         'outcome', 'rejected', 'error', v_error);
   end;

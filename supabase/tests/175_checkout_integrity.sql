@@ -5,7 +5,7 @@
 -- issued; service role only.
 begin;
 set search_path = public, extensions;
-select plan(27);
+select plan(29);
 
 create function pg_temp.paid(
   event_id text, session_id text, tier text default 'starter', amount int default 14900,
@@ -81,6 +81,12 @@ select is_empty($$ select 1 from orders where stripe_checkout_session_id in ('cs
   'no refused event made an order');
 select is((select count(*)::int from stripe_events where processed_at is null and error is not null), 8,
   'every refused event counts towards the rejected-events metric');
+
+select is((select count(*)::int from alerts where kind = 'stripe_event_rejected' and acknowledged_at is null), 8,
+  'each refused event is an alert on the staff dashboard, waiting to be acknowledged');
+select ok(exists (select 1 from alerts where kind = 'stripe_event_rejected' and details ->> 'event_id' = 'evt_ci_cent'
+                     and message like 'Stripe event evt_ci_cent (checkout.session.completed) was refused: amount_total 1 %'),
+  'the alert names the event and the reason');
 
 -- checkout_sessions: what the portal issued -------------------------------------------------
 select lives_ok($$ select checkout_sessions_record('cs_test_ci_portal', 'starter'); select checkout_sessions_record('cs_test_ci_portal', 'starter') $$,
