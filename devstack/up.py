@@ -29,6 +29,7 @@ import psycopg
 
 from devstack import functions, jwt_keys, localdb
 from devstack.stripe.settings import (
+    DEFAULT_CHECKOUT_SIGNING_SECRET,
     DEFAULT_PRICES,
     DEFAULT_SECRET_KEY,
     DEFAULT_WEBHOOK_SECRET,
@@ -197,6 +198,7 @@ def _function_secrets() -> dict[str, str]:
         "PORTAL_URL": PORTAL_URL,
         "STRIPE_API_BASE": STRIPE_API_BASE,
         "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
+        "CHECKOUT_SIGNING_SECRET": DEFAULT_CHECKOUT_SIGNING_SECRET,
     }
     secrets |= {f"STRIPE_PRICE_{price.tier.upper()}": price.id for price in DEFAULT_PRICES}
     return secrets
@@ -224,6 +226,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                     "PORT": str(WEBHOOK_PORT),
                     "DATABASE_URL": localdb.database_url(),
                     "STRIPE_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
+                    "CHECKOUT_SIGNING_SECRET": DEFAULT_CHECKOUT_SIGNING_SECRET,
                     "SUPABASE_URL": supabase_url,
                     "SUPABASE_SERVICE_ROLE_KEY": service_role_key,
                     "SMTP_URL": SMTP_URL,

@@ -10,7 +10,11 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from portal import errors
-from portal.middleware import OriginGuardMiddleware, SessionMiddleware
+from portal.middleware import (
+    OriginGuardMiddleware,
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+)
 from portal.routers import account, business, health, onboarding, public, sign_in
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
@@ -19,6 +23,22 @@ from portal.state import PortalState
 from portal.templating import STATIC_DIR
 
 log = logging.getLogger(__name__)
+
+# Request bodies, enforced by Starlette's RequestBodyLimitMiddleware (FastAPI's max_body_size):
+# a Content-Length over the limit is refused with 413 before the body is read, and a chunked
+# body the moment it passes the limit, so nothing is buffered, spooled or parsed past it.
+# Every form the portal takes is a few KB (a staff retry naming all 500 directories of an
+# enterprise job is the largest, ~30 KB); 64 KiB leaves room.
+PORTAL_MAX_BODY_BYTES = 64 * 1024
+# The Business Info Form carries the logo (business_form.LOGO_MAX_BYTES) and its text fields.
+LOGO_FORM_MAX_BODY_BYTES = business.MAX_REQUEST_BYTES
+# FastAPI's form parser for Form() parameters (Starlette's defaults are 1000 fields, 1000
+# files spooled to disk without a size cap, 1 MiB per field). No automatic form takes a file
+# (the logo form parses its own, max_files=1, max_fields=200), and none has more than a few
+# fields or a field past a few hundred bytes.
+FORM_LIMITS: dict[str, int] = {"max_fields": 20, "max_files": 0, "max_part_size": 16 * 1024}
+# A staff retry posts one directory_ids field per directory: up to 500 for enterprise.
+STAFF_FORM_LIMITS: dict[str, int] = {"max_fields": 600}
 
 
 def create_app(settings: PortalSettings | None = None) -> FastAPI:
@@ -49,12 +69,16 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        max_body_size=PORTAL_MAX_BODY_BYTES,
+        form_limits=FORM_LIMITS,  # type: ignore[arg-type]
     )
     app.state.portal = state
     # The middleware added last runs first: cross-site writes are refused before the
     # session is even looked at.
     app.add_middleware(SessionMiddleware, state=state)
     app.add_middleware(OriginGuardMiddleware, portal_url=settings.portal_url)
+    # Outermost of ours, so refusals by the guard above carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, portal_url=settings.portal_url)
     errors.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -63,8 +87,8 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(onboarding.router)
     app.include_router(sign_in.router)
-    app.include_router(business.router)
+    app.include_router(business.router, max_body_size=LOGO_FORM_MAX_BODY_BYTES)
     app.include_router(account.router)
-    app.include_router(staff_routes.router)
+    app.include_router(staff_routes.router, form_limits=STAFF_FORM_LIMITS)  # type: ignore[arg-type]
     app.include_router(job_routes.router)
     return app

@@ -1,5 +1,6 @@
-"""Two small ASGI middlewares: who is signed in (refreshing an expired session), and a
-cross-site request guard for state-changing requests.
+"""Three small ASGI middlewares: who is signed in (refreshing an expired session), a
+cross-site request guard for state-changing requests, and the security headers (CSP and
+friends) on every response.
 
 Pure ASGI rather than BaseHTTPMiddleware so server-sent event streams pass through untouched
 and still notice when the browser goes away.
@@ -156,3 +157,63 @@ def _same_host(scope: Scope) -> set[str]:
         return set()
     scheme = scope.get("scheme", "http")
     return {f"{scheme}://{host}".lower()}
+
+
+class SecurityHeadersMiddleware:
+    """Puts a Content-Security-Policy and the framing, sniffing and referrer headers on every
+    response the portal's routes make: pages, error pages, the staff dashboard, static files,
+    event streams.
+
+    The policy is what the pages need and no more: scripts and styles only from our own
+    `/static/` files (no inline `<script>`, no `eval`), style *attributes* allowed (the staff
+    charts size their bars with `style="width: …"`; an attribute cannot run script, and any
+    url() it names is still held to img-src), images from us (logos are served at
+    PORTAL_URL/logos/…) and data: URLs, fetch/EventSource to us only, no plugins, no
+    <base> rewriting, and no framing by anyone (clickjacking). `form-action` is left out on
+    purpose: POST /checkout answers with a redirect to Stripe's checkout page, and Chromium
+    applies form-action to that redirect too.
+
+    A response that already carries its own, stricter policy (a staff artifact's sandbox, a
+    logo's `default-src 'none'`) keeps it, with `frame-ancestors 'none'` added if missing.
+    """
+
+    def __init__(self, app: ASGIApp, portal_url: str) -> None:
+        self.app = app
+        parts = urlsplit(portal_url)
+        portal_origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+        self.policy = "; ".join(
+            [
+                "default-src 'self'",
+                "script-src 'self'",
+                "style-src 'self'",
+                "style-src-attr 'unsafe-inline'",
+                f"img-src 'self' data: {portal_origin}".strip(),
+                "connect-src 'self'",
+                "font-src 'self'",
+                "object-src 'none'",
+                "base-uri 'none'",
+                "frame-ancestors 'none'",
+            ]
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                own = headers.get("content-security-policy")
+                if own is None:
+                    headers["Content-Security-Policy"] = self.policy
+                elif "frame-ancestors" not in own:
+                    headers["Content-Security-Policy"] = f"{own}; frame-ancestors 'none'"
+                headers["X-Frame-Options"] = "DENY"
+                headers["X-Content-Type-Options"] = "nosniff"
+                if "referrer-policy" not in headers:
+                    # Page URLs carry checkout session and job ids: never send them elsewhere.
+                    headers["Referrer-Policy"] = "same-origin"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

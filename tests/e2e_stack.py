@@ -29,7 +29,12 @@ import psycopg
 from dbolt.directories import load_directories, sync_directories
 from devstack import functions as functions_module
 from devstack import jwt_keys
-from devstack.stripe.settings import DEFAULT_PRICES, DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET
+from devstack.stripe.settings import (
+    DEFAULT_CHECKOUT_SIGNING_SECRET,
+    DEFAULT_PRICES,
+    DEFAULT_SECRET_KEY,
+    DEFAULT_WEBHOOK_SECRET,
+)
 from devstack.supabase_api.accounts import ensure_worker_account, worker_password
 from tests.orchestrator_harness import STAFF_KEY, WORKER_TOKEN
 
@@ -275,6 +280,7 @@ class Stack:
             "PORTAL_URL": self.portal_url,
             "STRIPE_API_BASE": self.url("stripe"),
             "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+            "CHECKOUT_SIGNING_SECRET": DEFAULT_CHECKOUT_SIGNING_SECRET,
         } | {f"STRIPE_PRICE_{tier.upper()}": price for tier, price in STRIPE_PRICES.items()}
         self.edge_functions = functions_module.EdgeFunctions(
             secrets, names=list(ports), ports=ports, log_dir=self.tmp
@@ -304,6 +310,7 @@ class Stack:
                 "PORT": str(self.ports["webhook"]),
                 "DATABASE_URL": self.db_url,
                 "STRIPE_WEBHOOK_SECRET": STRIPE_WEBHOOK_SECRET,
+                "CHECKOUT_SIGNING_SECRET": DEFAULT_CHECKOUT_SIGNING_SECRET,
                 "SUPABASE_URL": self.url("supabase"),
                 "SUPABASE_SERVICE_ROLE_KEY": self.service_role_key,
                 "SMTP_URL": self.smtp_url,

@@ -350,7 +350,7 @@ def _journey(
     page.wait_for_selector('#job[data-realtime="true"]', timeout=WAIT_MS)
     stack.start_worker("worker-1", CONTEXTS="1")
     page.wait_for_function(
-        "document.querySelector('#job-progress').value >= 1", timeout=JOB_TIMEOUT_MS
+        "() => document.querySelector('#job-progress').value >= 1", timeout=JOB_TIMEOUT_MS
     )
     page.wait_for_selector("#job-report:not([hidden])", timeout=JOB_TIMEOUT_MS)
     assert page.locator("#job-status").inner_text() == "Complete"

@@ -8,10 +8,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg
 import pytest
 import stripe
 from fastapi.testclient import TestClient
 
+from dbolt import checkout_proof
 from devstack.functions import EdgeFunctions
 from devstack.serving import AppServer
 from devstack.stripe import Settings as StripeSettings
@@ -23,6 +25,7 @@ from tests.orchestrator_harness import free_port
 from tests.portal_harness import PORTAL_URL, portal_app
 
 STRIPE_KEY = "sk_test_portal_pricing"
+SIGNING_SECRET = "checkout_signing_pricing_tests"
 
 
 @dataclass
@@ -30,6 +33,7 @@ class CheckoutStack:
     client: TestClient
     stripe_url: str
     functions_url: str
+    db_url: str
 
 
 @pytest.fixture
@@ -45,6 +49,7 @@ def checkout_function(stripe_standin: AppServer) -> Iterator[dict[str, str]]:
         "STRIPE_SECRET_KEY": STRIPE_KEY,
         "STRIPE_API_BASE": stripe_standin.url,
         "PORTAL_URL": PORTAL_URL,
+        "CHECKOUT_SIGNING_SECRET": SIGNING_SECRET,
         **{
             f"STRIPE_PRICE_{tier.upper()}": f"price_{tier}_local"
             for tier in ("starter", "growth", "professional", "enterprise")
@@ -68,7 +73,7 @@ def checkout_stack(
             db_url, supabase.url, stripe_api_base=stripe_standin.url, stripe_secret_key=STRIPE_KEY
         )
         with TestClient(app, base_url=PORTAL_URL, follow_redirects=False) as client:
-            yield CheckoutStack(client, stripe_standin.url, f"{supabase.url}/functions/v1")
+            yield CheckoutStack(client, stripe_standin.url, f"{supabase.url}/functions/v1", db_url)
 
 
 def stripe_client(stack: CheckoutStack) -> stripe.StripeClient:
@@ -103,7 +108,19 @@ def test_buying_a_package_goes_to_stripe_checkout_for_that_tier(
     assert url.startswith(checkout_stack.stripe_url)
     session = stripe_client(checkout_stack).v1.checkout.sessions.retrieve(session_id.group(1))
     assert session.metadata is not None
-    assert session.metadata.to_dict() == {"tier": "growth"}
+    metadata = session.metadata.to_dict()
+    assert {k: metadata[k] for k in ("tier", "price")} == {
+        "tier": "growth",
+        "price": "price_growth_local",
+    }
+    # Signed by the function as ours (what the webhook checks before an order is recorded)…
+    assert checkout_proof.verify(session.to_dict(), SIGNING_SECRET)
+    # …and recorded by the portal, so onboarding may ask Stripe about it.
+    with psycopg.connect(checkout_stack.db_url) as conn:
+        issued = conn.execute(
+            "select checkout_sessions_issued(%s)", (session_id.group(1),)
+        ).fetchone()
+    assert issued == (True,)
     assert session.success_url == f"{PORTAL_URL}/onboarding?session_id={{CHECKOUT_SESSION_ID}}"
     assert session.cancel_url == f"{PORTAL_URL}/pricing?cancelled=1"
     assert session.payment_status == "unpaid"

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from supabase_functions.errors import FunctionsHttpError
 
+from dbolt import checkout_proof
 from devstack import functions, jwt_keys, localdb
 from devstack.serving import AppServer
 from devstack.stripe import Settings as StripeSettings
@@ -27,6 +28,7 @@ from devstack.supabase_api import Settings
 from devstack.supabase_api.app import create_app
 from supabase import create_client
 
+SIGNING_SECRET = "checkout_signing_gateway_tests"
 PORTAL_URL = "http://127.0.0.1:8399"
 
 # A function that shows what reached it, and streams an event stream in two parts with the
@@ -116,6 +118,7 @@ def gateway(cluster: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             "PORTAL_URL": PORTAL_URL,
             "STRIPE_API_BASE": stripe.url,
             "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
+            "CHECKOUT_SIGNING_SECRET": SIGNING_SECRET,
         } | {f"STRIPE_PRICE_{price.tier.upper()}": price.id for price in DEFAULT_PRICES}
         log_dir = tmp_path_factory.mktemp("deno-logs")
         with functions.EdgeFunctions(secrets, functions_dir=functions_dir, log_dir=log_dir) as fns:
@@ -137,7 +140,13 @@ def test_checkout_through_the_official_client_returns_the_stripe_checkout_url(
 
     assert body["url"] == f"{gateway.stripe_url}/checkout/{body['id']}"
     session = next(s for s in gateway.sessions() if s["id"] == body["id"])
-    assert session["metadata"] == {"tier": "growth"}
+    assert {k: session["metadata"][k] for k in ("tier", "price")} == {
+        "tier": "growth",
+        "price": "price_growth_local",
+    }
+    # Called directly (as a browser may, the function is CORS-enabled), the session still
+    # carries the proof the webhook needs before it records a paid order.
+    assert checkout_proof.verify(session, SIGNING_SECRET)
     assert session["customer_email"] == "owner@bakery.example"
     assert session["success_url"] == f"{PORTAL_URL}/onboarding?session_id={{CHECKOUT_SESSION_ID}}"
     # The hosted page the buyer is sent to is really there.

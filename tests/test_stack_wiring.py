@@ -119,6 +119,10 @@ def test_make_up_plans_every_service_with_the_functions_behind_the_gateway() -> 
         f"STRIPE_PRICE_{t}" for t in ("STARTER", "GROWTH", "PROFESSIONAL", "ENTERPRISE")
     } <= set(edge.secrets)
     assert "SUPABASE_SERVICE_ROLE_KEY" not in edge.secrets
+    # The function signs sessions with the secret the webhook verifies them with.
+    webhook = by_name["webhook"]
+    assert isinstance(webhook, up.Process)
+    assert edge.secrets["CHECKOUT_SIGNING_SECRET"] == webhook.env["CHECKOUT_SIGNING_SECRET"]
 
 
 def test_make_up_skips_a_service_whose_package_is_not_there_yet(

@@ -287,6 +287,31 @@ def test_line_items_sum_into_the_total(client: stripe.StripeClient, portal: str)
     assert [i.quantity for i in items.data] == [2, 1]
 
 
+def test_updating_a_session_merges_its_metadata_as_stripe_does(
+    client: stripe.StripeClient, portal: str, http: httpx.Client
+) -> None:
+    session = create_session(client, portal)
+
+    updated = client.v1.checkout.sessions.update(
+        session.id, params={"metadata": {"checkout_proof": "v1.abc"}}
+    )
+    assert updated.metadata is not None
+    assert updated.metadata.to_dict() == {"tier": "growth", "checkout_proof": "v1.abc"}
+    # An empty value unsets one key; the session as retrieved (and in its events) agrees.
+    client.v1.checkout.sessions.update(session.id, params={"metadata": {"tier": ""}})
+    again = client.v1.checkout.sessions.retrieve(session.id)
+    assert again.metadata is not None
+    assert again.metadata.to_dict() == {"checkout_proof": "v1.abc"}
+    # Only metadata (and expand) may change: the price paid cannot be edited this way.
+    refused = http.post(
+        f"/v1/checkout/sessions/{session.id}",
+        data={"line_items[0][price]": "price_test_starter"},
+        headers={"Authorization": f"Bearer {KEY}"},
+    )
+    assert refused.status_code == 400
+    assert refused.json()["error"]["param"] == "line_items"
+
+
 def test_unknown_sessions_are_404_resource_missing(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as raised:
         client.v1.checkout.sessions.retrieve("cs_test_nope")

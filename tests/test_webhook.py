@@ -15,10 +15,12 @@ import httpx
 import pytest
 import stripe
 
+from dbolt import checkout_proof
 from devstack import jwt_keys
 from devstack.stripe import sign_payload
 from tests.orchestrator_harness import free_port
 from tests.test_webhook_harness import (
+    CHECKOUT_SECRET,
     PORTAL_URL,
     WHSEC,
     Stack,
@@ -58,7 +60,14 @@ def session_event(event_id: str, session_id: str, email: str, intent: str) -> di
                 "amount_total": 14900,
                 "currency": "usd",
                 "customer_details": {"email": email},
-                "metadata": {"tier": "starter"},
+                # As our checkout function signs it (dbolt/checkout_proof.py).
+                "metadata": {
+                    "tier": "starter",
+                    "price": "price_starter_local",
+                    "checkout_proof": checkout_proof.sign(
+                        session_id, "starter", "price_starter_local", CHECKOUT_SECRET
+                    ),
+                },
             }
         },
     }

@@ -17,6 +17,7 @@ import stripe
 from pydantic import SecretStr
 from stripe.checkout import Session
 
+from dbolt import checkout_proof
 from devstack import jwt_keys
 from devstack.mailcatcher import MailCatcher
 from devstack.serving import AppServer
@@ -31,6 +32,8 @@ from webhook.settings import WebhookSettings
 
 STRIPE_KEY = "sk_test_webhook_tests_key"
 WHSEC = "whsec_webhook_tests_secret"
+# What our checkout Edge Function signs its sessions with (dbolt/checkout_proof.py).
+CHECKOUT_SECRET = "checkout_signing_tests_secret"
 PORTAL_URL = "http://127.0.0.1:8300"
 DEADLINE = 30.0
 T = TypeVar("T")
@@ -69,14 +72,21 @@ class Stack:
         return None if row is None else row[0]
 
     def checkout(self, email: str, tier: str = "starter") -> Session:
-        return self.stripe.v1.checkout.sessions.create(
+        """A session made exactly as our checkout Edge Function makes one: created, then
+        signed (its Deno tests pin the same requests and the same proof)."""
+        price = f"price_{tier}_local"
+        session = self.stripe.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
-                "line_items": [{"price": f"price_{tier}_local", "quantity": 1}],
+                "line_items": [{"price": price, "quantity": 1}],
                 "success_url": f"{PORTAL_URL}/onboarding?session_id={{CHECKOUT_SESSION_ID}}",
                 "customer_email": email,
-                "metadata": {"tier": tier},
+                "metadata": {"tier": tier, "price": price},
             }
+        )
+        proof = checkout_proof.sign(session.id, tier, price, CHECKOUT_SECRET)
+        return self.stripe.v1.checkout.sessions.update(
+            session.id, params={"metadata": {"checkout_proof": proof}}
         )
 
     def pay(self, session_id: str) -> dict[str, Any]:
@@ -117,6 +127,7 @@ def webhook_settings(
     values: dict[str, Any] = {
         "database_url": SecretStr(db_url),
         "stripe_webhook_secret": SecretStr(WHSEC),
+        "checkout_signing_secret": SecretStr(CHECKOUT_SECRET),
         "supabase_url": auth_url,
         "supabase_service_role_key": SecretStr(jwt_keys.mint_api_key("service_role")),
         "smtp_url": SecretStr(smtp_url),

@@ -49,6 +49,11 @@ def create_app(settings: WebhookSettings | None = None, *, run_notifier: bool = 
         version="1.0.0",
         description="Verifies Stripe's signature, applies each event once, emails customers.",
         lifespan=lifespan,
+        # Stripe events are a few KB (the largest objects, with 50 metadata keys of 500
+        # characters, stay far below this). Starlette's RequestBodyLimitMiddleware refuses a
+        # larger Content-Length with 413 before reading the body, and a chunked body as soon as
+        # it passes the limit, so a flood of bytes is never buffered whole. Nothing is written.
+        max_body_size=settings.max_body_bytes,
     )
     app.state.webhook = state
     app.include_router(stripe_events.router)

@@ -9,6 +9,9 @@ from dbolt.settings import DatabaseSettings
 # The Stripe stand-in's documented local signing secret (devstack/stripe/settings.py);
 # production refuses it (dbolt/local_defaults.py).
 LOCAL_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - a local default, refused in production
+# The local default the checkout function signs with in `make up` (a "local-dev" prefix, so
+# ServiceSettings.check_production_secrets refuses it in production).
+LOCAL_CHECKOUT_SIGNING_SECRET = "local-dev-checkout-signing-secret"  # noqa: S105
 
 
 class WebhookSettings(DatabaseSettings):
@@ -19,6 +22,9 @@ class WebhookSettings(DatabaseSettings):
     # Stripe's own default: a signature older than this is refused (replay protection).
     signature_tolerance_seconds: int = 300
     max_body_bytes: int = 512 * 1024
+    # Shared with the checkout Edge Function, which signs each session it creates with it
+    # (dbolt/checkout_proof.py); a session without a valid proof never becomes an order.
+    checkout_signing_secret: SecretStr = SecretStr(LOCAL_CHECKOUT_SIGNING_SECRET)
 
     supabase_url: str = "http://127.0.0.1:54321"
     supabase_service_role_key: SecretStr = SecretStr("")

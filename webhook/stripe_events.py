@@ -15,6 +15,7 @@ import stripe
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from dbolt import checkout_proof
 from dbolt.sql import DatabaseUnavailable, InvalidArgument
 from webhook.state import StateDep
 
@@ -28,6 +29,14 @@ _WAKE_NOTIFIER = {"order_paid"}
 
 def _refuse(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
+
+
+def _issued_by_checkout(event: dict[str, Any], secret: str) -> bool:
+    if not str(event.get("type", "")).startswith("checkout.session."):
+        return False
+    data = event.get("data")
+    session = data.get("object") if isinstance(data, dict) else None
+    return isinstance(session, dict) and checkout_proof.verify(session, secret)
 
 
 @router.post("/stripe/webhook")
@@ -60,8 +69,13 @@ async def receive_event(request: Request, state: StateDep) -> JSONResponse:
     if not isinstance(event, dict):
         return _refuse(400, "body must be a JSON Stripe event")
 
+    # Only our checkout function's sessions may become orders; the database decides, from
+    # this verdict and the amount paid (supabase/migrations/…_checkout_integrity.sql).
+    issued = _issued_by_checkout(event, settings.checkout_signing_secret.get_secret_value())
     try:
-        row = await state.db.fetch_one("webhook_apply_event", event=json.dumps(event))
+        row = await state.db.fetch_one(
+            "webhook_apply_event", event=json.dumps(event), issued_by_checkout=issued
+        )
     except InvalidArgument as error:
         # Signed by Stripe yet malformed (no id, no data.object): nothing was recorded.
         return _refuse(400, str(error))

@@ -22,7 +22,11 @@ Send = Callable[[events.Event], Awaitable[dict[str, Any]]]
 def _sender(pool: AsyncPool, queries: Queries) -> Send:
     async def send(event: events.Event) -> dict[str, Any]:
         async with connection(pool) as conn:
-            row = await queries.afetch_one(conn, "webhook_apply_event", event=event.payload)
+            # The receiver's verdict on the session's checkout proof (the events carry a
+            # valid one): what it passes after checking it.
+            row = await queries.afetch_one(
+                conn, "webhook_apply_event", event=event.payload, issued_by_checkout=True
+            )
         assert row is not None
         result: dict[str, Any] = row["result"]
         return result

@@ -9,9 +9,15 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from dbolt import checkout_proof
+
 # A package the migrated template has, and its price in cents.
 TIER = "starter"
+PRICE = "price_starter_local"
 AMOUNT_TOTAL = 14900
+# What the sessions are signed with, as our checkout function signs them; the benchmarked
+# receiver gets it through CHECKOUT_SIGNING_SECRET (dbolt/checkout_proof.py).
+CHECKOUT_SIGNING_SECRET = "bench-checkout-signing-secret"  # noqa: S105 - a bench value
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,8 @@ def checkout_completed(run: str, level: int, n: int) -> Event:
     """A paid checkout.session.completed for a session (and customer) of its own."""
     key = f"{run}_{level}_{n}"
     event_id = f"evt_bench_{key}"
+    session_id = f"cs_test_bench_{key}"
+    proof = checkout_proof.sign(session_id, TIER, PRICE, CHECKOUT_SIGNING_SECRET)
     event = {
         "id": event_id,
         "object": "event",
@@ -36,7 +44,7 @@ def checkout_completed(run: str, level: int, n: int) -> Event:
         "type": "checkout.session.completed",
         "data": {
             "object": {
-                "id": f"cs_test_bench_{key}",
+                "id": session_id,
                 "object": "checkout.session",
                 "mode": "payment",
                 "status": "complete",
@@ -46,7 +54,7 @@ def checkout_completed(run: str, level: int, n: int) -> Event:
                 "currency": "usd",
                 "customer_email": f"bench-{key}@example.com",
                 "customer_details": {"email": f"bench-{key}@example.com", "name": None},
-                "metadata": {"tier": TIER},
+                "metadata": {"tier": TIER, "price": PRICE, "checkout_proof": proof},
                 "success_url": "http://127.0.0.1:8300/onboarding?session_id={CHECKOUT_SESSION_ID}",
             }
         },

@@ -237,6 +237,7 @@ def run(database_url: str, settings: RunSettings) -> RunResult:
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "STRIPE_WEBHOOK_SECRET": settings.webhook_secret,
+            "CHECKOUT_SIGNING_SECRET": events.CHECKOUT_SIGNING_SECRET,
             "SUPABASE_SERVICE_ROLE_KEY": jwt_keys.mint_api_key("service_role"),
             "PORTAL_URL": "http://127.0.0.1:8300",
             # min = max: the pool is full before the clock starts, as in a service that has

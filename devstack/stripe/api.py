@@ -24,6 +24,7 @@ from devstack.stripe.errors import StripeError, bad_param
 from devstack.stripe.forms import decode_form, decode_pairs
 from devstack.stripe.ids import request_id
 from devstack.stripe.objects import line_items_list
+from devstack.stripe.session_params import metadata as checked_metadata
 from devstack.stripe.session_params import parse_expand, parse_session_request
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,37 @@ async def retrieve_checkout_session(
 ) -> JSONResponse:
     expand = parse_expand(_query(request).get("expand"))
     session = account.session(session_id)
+    return reply(session.to_json("line_items" in expand))
+
+
+@router.post("/checkout/sessions/{session_id}")
+async def update_checkout_session(
+    session_id: str, request: Request, account: AccountDep
+) -> JSONResponse:
+    """Stripe's "Update a Checkout Session", as far as metadata goes (what our checkout uses
+    to sign the session it created): keys are merged, an empty value unsets one, an empty
+    `metadata` unsets all."""
+    params = await _form(request)
+    for name in params:
+        if name not in ("metadata", "expand"):
+            raise bad_param(name, f"Received unknown parameter: {name}", "parameter_unknown")
+    expand = parse_expand(params.get("expand"))
+    session = account.session(session_id)
+    raw = params.get("metadata")
+    if raw == "":
+        merged: dict[str, str] = {}
+    elif raw is None:
+        merged = dict(session.metadata)
+    elif isinstance(raw, dict):
+        merged = dict(session.metadata)
+        for key, value in raw.items():
+            if value == "":
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+    else:
+        raise bad_param("metadata", "Invalid hash: metadata must be a set of key-value pairs.")
+    session.metadata = checked_metadata(merged, "metadata")
     return reply(session.to_json("line_items" in expand))
 
 

@@ -10,6 +10,9 @@ from devstack.stripe.loopback import require_loopback_url
 
 DEFAULT_SECRET_KEY = "sk_test_local_dev"  # noqa: S105 - the documented local default
 DEFAULT_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - the documented local default
+# Not Stripe's: what the checkout Edge Function signs its sessions with and the webhook checks
+# (dbolt/checkout_proof.py); the webhook's own local default (webhook/settings.py) is the same.
+DEFAULT_CHECKOUT_SIGNING_SECRET = "local-dev-checkout-signing-secret"  # noqa: S105
 # The version stripe-python 16.1 pins; webhook events carry the account's version.
 API_VERSION = "2026-10-28.endive"
 

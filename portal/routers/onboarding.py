@@ -66,7 +66,15 @@ async def _viewer_owns(state: PortalState, viewer: MaybeViewer, order_id: uuid.U
 
 
 async def stripe_session(state: PortalState, session_id: str) -> dict[str, Any] | None:
-    """Stripe's view of the session (status, payment_status), or None if it cannot be asked."""
+    """Stripe's view of the session (status, payment_status), or None if it cannot be asked.
+
+    Only for a session the site issued (the portal started it, or an order carries it): any
+    other id is answered "unknown" without an outbound call, so visitors cannot use the page
+    to query Stripe with ids of their choosing."""
+    async with state.db.as_service() as q:
+        issued = await q.fetch_one("pco_service_session_issued", session_id=session_id)
+    if issued is None or not issued["issued"]:
+        return {"status": "unknown"}
     cache = state.extras.setdefault(STRIPE_CACHE_EXTRA, {})
     assert isinstance(cache, dict)
     cached = cache.get(session_id)

@@ -10,6 +10,7 @@ import httpx
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from dbolt.sql import InvalidArgument
 from portal.dependencies import MaybeViewer, PortalStateDep
 from portal.state import PortalState
 from portal.templating import render
@@ -181,5 +182,19 @@ async def checkout(
         return await pricing_page(
             request, state, viewer, error="Checkout answered a bad address.", status_code=502
         )
+    session_id = payload.get("id")
+    if isinstance(session_id, str):
+        # So the onboarding page may ask Stripe about this session (and only sessions like it).
+        try:
+            async with state.db.as_service() as q:
+                await q.fetch_one("pco_service_record_session", session_id=session_id, tier=tier)
+        except InvalidArgument as error:
+            log.error(
+                "checkout answered a malformed session id",
+                extra={"action": "portal.checkout_failed", "tier": tier, "error": str(error)},
+            )
+            return await pricing_page(
+                request, state, viewer, error="Checkout answered a bad session.", status_code=502
+            )
     log.info("checkout started", extra={"action": "portal.checkout_started", "tier": tier})
     return RedirectResponse(url, status_code=303)

@@ -17,7 +17,8 @@ language sql as $$
   select stripe_events_apply(jsonb_build_object('id', event_id, 'type', 'checkout.session.completed',
     'data', jsonb_build_object('object', jsonb_build_object('id', session_id, 'payment_status', 'paid',
       'payment_intent', intent, 'amount_total', 14900, 'currency', 'usd',
-      'customer_details', jsonb_build_object('email', email), 'metadata', '{"tier": "starter"}'::jsonb))))
+      'customer_details', jsonb_build_object('email', email), 'metadata', '{"tier": "starter"}'::jsonb))),
+    true)
 $$;
 
 -- Who may call -----------------------------------------------------------------------------
@@ -62,14 +63,16 @@ select is_empty(format('select 1 from notifications where order_id = %L', :'orde
 
 select stripe_events_apply(jsonb_build_object('id', 'evt_n3', 'type', 'checkout.session.completed',
   'data', jsonb_build_object('object', jsonb_build_object('id', 'cs_test_n3', 'payment_status', 'unpaid',
-    'payment_intent', 'pi_n3', 'customer_details', jsonb_build_object('email', 'debit@example.com'),
-    'metadata', '{"tier": "starter"}'::jsonb)))) \gset
+    'payment_intent', 'pi_n3', 'amount_total', 14900, 'currency', 'usd',
+    'customer_details', jsonb_build_object('email', 'debit@example.com'),
+    'metadata', '{"tier": "starter"}'::jsonb))), true) \gset
 select is((select count(*)::int from notifications n join orders o on o.id = n.order_id
             where o.stripe_checkout_session_id = 'cs_test_n3'), 0, 'a pending (unpaid) order gets no payment email');
 select stripe_events_apply(jsonb_build_object('id', 'evt_n4', 'type', 'checkout.session.async_payment_succeeded',
   'data', jsonb_build_object('object', jsonb_build_object('id', 'cs_test_n3', 'payment_status', 'paid',
-    'payment_intent', 'pi_n3', 'customer_details', jsonb_build_object('email', 'debit@example.com'),
-    'metadata', '{"tier": "starter"}'::jsonb)))) \gset
+    'payment_intent', 'pi_n3', 'amount_total', 14900, 'currency', 'usd',
+    'customer_details', jsonb_build_object('email', 'debit@example.com'),
+    'metadata', '{"tier": "starter"}'::jsonb))), true) \gset
 select is((select count(*)::int from notifications n join orders o on o.id = n.order_id
             where o.stripe_checkout_session_id = 'cs_test_n3' and n.kind = 'payment_received'), 1,
   'once its delayed payment succeeds it does');

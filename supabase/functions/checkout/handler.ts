@@ -27,6 +27,7 @@ interface Config {
   portalUrl: string;
   stripeApiBase: string;
   secretKey: string;
+  signingSecret: string;
   price: string;
 }
 
@@ -95,6 +96,8 @@ function readConfig(tier: Tier): Config {
     portalUrl: requireUrl("PORTAL_URL"),
     stripeApiBase: requireUrl("STRIPE_API_BASE", DEFAULT_STRIPE_API_BASE),
     secretKey: requireEnv("STRIPE_SECRET_KEY"),
+    // Shared with the webhook: signs each session so only ours become paid orders.
+    signingSecret: requireEnv("CHECKOUT_SIGNING_SECRET"),
     price: requireEnv(`STRIPE_PRICE_${tier.toUpperCase()}`),
   };
 }
@@ -131,26 +134,88 @@ async function createSession(
     success_url: `${config.portalUrl}/onboarding?session_id=${SESSION_ID_PLACEHOLDER}`,
     cancel_url: `${config.portalUrl}/pricing?cancelled=1`,
     "metadata[tier]": order.tier,
+    "metadata[price]": config.price,
   });
   if (order.email) form.set("customer_email", order.email);
 
-  const failed = (detail: Record<string, unknown>): HttpError => {
-    // Stripe's messages are for us, not the buyer; the key is scrubbed in case one quotes it.
-    const scrubbed = Object.entries(detail).map(([name, value]) => [
-      name,
-      typeof value === "string" ? value.replaceAll(config.secretKey, "[redacted]") : value,
-    ]);
-    log("error", {
-      action: "stripe_checkout_failed",
-      tier: order.tier,
-      ...Object.fromEntries(scrubbed),
-    });
-    return new HttpError(502, "the payment provider could not create the checkout session");
-  };
+  const session = await callStripe(config, "/v1/checkout/sessions", form, order, timeoutMs) as {
+    url?: unknown;
+    id?: unknown;
+  } | null;
+  if (typeof session?.url !== "string" || typeof session?.id !== "string") {
+    throw stripeFailed(config, order, { reason: "malformed response" });
+  }
+  // The proof that this session is ours covers its own id, which Stripe only now told us, so
+  // it is added by an update before anyone sees the payment page (see dbolt/checkout_proof.py).
+  const proof = await checkoutProof(config.signingSecret, session.id, order.tier, config.price);
+  await callStripe(
+    config,
+    `/v1/checkout/sessions/${encodeURIComponent(session.id)}`,
+    new URLSearchParams({ "metadata[checkout_proof]": proof }),
+    order,
+    timeoutMs,
+  );
+  return { url: session.url, id: session.id };
+}
+
+/**
+ * `v1.` + hex HMAC-SHA256(secret, `checkout:v1:<session id>:<tier>:<price>`): what the webhook
+ * verifies (dbolt/checkout_proof.py) before the database will record a paid order.
+ */
+export async function checkoutProof(
+  secret: string,
+  sessionId: string,
+  tier: string,
+  price: string,
+): Promise<string> {
+  const encoder = new TextEncoder();
+  const key = await crypto.subtle.importKey(
+    "raw",
+    encoder.encode(secret),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    key,
+    encoder.encode(`checkout:v1:${sessionId}:${tier}:${price}`),
+  );
+  const hex = [...new Uint8Array(mac)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return `v1.${hex}`;
+}
+
+function stripeFailed(config: Config, order: Order, detail: Record<string, unknown>): HttpError {
+  // Stripe's messages are for us, not the buyer; the keys are scrubbed in case one quotes them.
+  const scrubbed = Object.entries(detail).map(([name, value]) => [
+    name,
+    typeof value === "string"
+      ? value.replaceAll(config.secretKey, "[redacted]").replaceAll(
+        config.signingSecret,
+        "[redacted]",
+      )
+      : value,
+  ]);
+  log("error", {
+    action: "stripe_checkout_failed",
+    tier: order.tier,
+    ...Object.fromEntries(scrubbed),
+  });
+  return new HttpError(502, "the payment provider could not create the checkout session");
+}
+
+/** One form POST to Stripe; its JSON answer, or a 502 (logged) when it fails or refuses. */
+async function callStripe(
+  config: Config,
+  path: string,
+  form: URLSearchParams,
+  order: Order,
+  timeoutMs: number,
+): Promise<unknown> {
   let payload: unknown;
   let status: number;
   try {
-    const res = await fetch(`${config.stripeApiBase}/v1/checkout/sessions`, {
+    const res = await fetch(`${config.stripeApiBase}${path}`, {
       method: "POST",
       headers: {
         Authorization: `Bearer ${config.secretKey}`,
@@ -163,11 +228,14 @@ async function createSession(
     payload = await res.json().catch(() => null);
   } catch (error) {
     const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-    throw failed({ reason: timedOut ? "timeout" : "unreachable", message: String(error) });
+    throw stripeFailed(config, order, {
+      reason: timedOut ? "timeout" : "unreachable",
+      message: String(error),
+    });
   }
   if (status < 200 || status > 299) {
     const stripeError = (payload as { error?: Record<string, unknown> } | null)?.error ?? {};
-    throw failed({
+    throw stripeFailed(config, order, {
       reason: "refused",
       status,
       type: stripeError.type,
@@ -175,11 +243,7 @@ async function createSession(
       message: stripeError.message,
     });
   }
-  const session = payload as { url?: unknown; id?: unknown } | null;
-  if (typeof session?.url !== "string" || typeof session?.id !== "string") {
-    throw failed({ reason: "malformed response", status });
-  }
-  return { url: session.url, id: session.id };
+  return payload;
 }
 
 /** CORS for the portal's origin, as Supabase recommends for functions called from a browser. */

@@ -2,7 +2,7 @@
 // each request and answers what the test scripts. Run with --allow-net=127.0.0.1 --allow-env.
 // Assertions are local: std/assert is a remote module and node:assert wants @types/node,
 // and the tests must run with nothing fetched.
-import { createHandler, handler, TIERS } from "./handler.ts";
+import { checkoutProof, createHandler, handler, TIERS } from "./handler.ts";
 
 function ok(condition: unknown, message = "expected a truthy value"): asserts condition {
   if (!condition) throw new Error(message);
@@ -43,6 +43,7 @@ function show(value: unknown): string {
 }
 
 const SECRET_KEY = "sk_test_checkout_fixture_51Hx";
+const SIGNING_SECRET = "checkout_signing_fixture";
 const PORTAL = "http://portal.test:8000";
 const PRICES = {
   STRIPE_PRICE_STARTER: "price_starter_50",
@@ -95,6 +96,7 @@ async function withStripe(
   const vars: Record<string, string | undefined> = {
     STRIPE_API_BASE: `http://127.0.0.1:${server.addr.port}`,
     STRIPE_SECRET_KEY: SECRET_KEY,
+    CHECKOUT_SIGNING_SECRET: SIGNING_SECRET,
     PORTAL_URL: PORTAL,
     ...PRICES,
     ...env,
@@ -137,8 +139,8 @@ Deno.test("creates a Checkout Session with exactly the form Stripe expects", asy
     equal(res.status, 200);
     deepStrictEqual(await res.json(), { url: SESSION.url, id: SESSION.id });
     equal(res.headers.get("Access-Control-Allow-Origin"), PORTAL);
-    equal(requests.length, 1);
-    const [sent] = requests;
+    equal(requests.length, 2);
+    const [sent, signed] = requests;
     equal(sent.method, "POST");
     equal(sent.path, "/v1/checkout/sessions");
     equal(sent.headers.get("authorization"), `Bearer ${SECRET_KEY}`);
@@ -150,8 +152,47 @@ Deno.test("creates a Checkout Session with exactly the form Stripe expects", asy
       ["success_url", `${PORTAL}/onboarding?session_id={CHECKOUT_SESSION_ID}`],
       ["cancel_url", `${PORTAL}/pricing?cancelled=1`],
       ["metadata[tier]", "growth"],
+      ["metadata[price]", "price_growth_100"],
       ["customer_email", "owner@bakery.example"],
     ]);
+    // Then the session is signed as ours, by an update of its metadata only.
+    equal(signed.method, "POST");
+    equal(signed.path, `/v1/checkout/sessions/${SESSION.id}`);
+    equal(signed.headers.get("authorization"), `Bearer ${SECRET_KEY}`);
+    deepStrictEqual([...new URLSearchParams(signed.body)], [
+      ["metadata[checkout_proof]", PROOF_VECTOR],
+    ]);
+  });
+});
+
+// The same vector is asserted in Python (tests/test_checkout_integrity.py), so the function
+// and the webhook's check (dbolt/checkout_proof.py) cannot drift apart.
+const PROOF_VECTOR = "v1.3a32e9d07c2f47030d848578cddaf1171dad734cec5daaa03dee24d6d3d8f6dd";
+
+Deno.test("the checkout proof matches the webhook's construction", async () => {
+  equal(
+    await checkoutProof(SIGNING_SECRET, "cs_test_a1b2c3", "growth", "price_growth_100"),
+    PROOF_VECTOR,
+  );
+  ok(
+    await checkoutProof(SIGNING_SECRET, "cs_test_other", "growth", "price_growth_100") !==
+      PROOF_VECTOR,
+    "the proof must depend on the session id",
+  );
+});
+
+Deno.test("a session Stripe created but we could not sign is not handed out", async () => {
+  const signRefused: Responder = (req) =>
+    new URL(req.url).pathname === "/v1/checkout/sessions"
+      ? Response.json(SESSION)
+      : Response.json({ error: { type: "invalid_request_error", message: "nope" } }, {
+        status: 400,
+      });
+  await withStripe(signRefused, async ({ requests, call }) => {
+    const res = await call(postJson({ tier: "starter" }));
+    equal(res.status, 502);
+    equal(JSON.stringify(await res.json()).includes(SESSION.url), false);
+    equal(requests.length, 2);
   });
 });
 
@@ -170,7 +211,9 @@ Deno.test("each tier gets its own price and its name in metadata", async () => {
     for (const tier of TIERS) {
       equal((await call(postJson({ tier }))).status, 200);
     }
-    const sent = requests.map((r) => new URLSearchParams(r.body));
+    const sent = requests.filter((r) => r.path === "/v1/checkout/sessions").map((r) =>
+      new URLSearchParams(r.body)
+    );
     deepStrictEqual(sent.map((form) => form.get("line_items[0][price]")), [
       "price_starter_50",
       "price_growth_100",
@@ -273,7 +316,14 @@ Deno.test("a CORS preflight is answered for the portal's origin only", async () 
   }, { PORTAL_URL: "http://portal.test:8000/app/" });
 });
 
-for (const variable of ["STRIPE_SECRET_KEY", "PORTAL_URL", "STRIPE_PRICE_PROFESSIONAL"]) {
+for (
+  const variable of [
+    "STRIPE_SECRET_KEY",
+    "PORTAL_URL",
+    "STRIPE_PRICE_PROFESSIONAL",
+    "CHECKOUT_SIGNING_SECRET",
+  ]
+) {
   Deno.test(`a missing ${variable} is a 500 naming it`, async () => {
     await withStripe(sessionOk, async ({ requests, logs, call }) => {
       const res = await call(postJson({ tier: "professional" }));
