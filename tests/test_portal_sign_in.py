@@ -289,3 +289,53 @@ def test_sign_out_from_another_site_is_refused(portal_stack: PortalStack, alice:
         "/sign-out", cookies=alice.cookies, headers={"Origin": "https://evil.example"}
     )
     assert response.status_code == 403
+
+
+# -- login CSRF: a link carrying token_hash confirms with a POST ---------------------------------
+def _fresh_token_hash(stack: PortalStack, email: str) -> str:
+    hashed: str = (
+        admin(stack).generate_link({"type": "magiclink", "email": email}).properties.hashed_token
+    )
+    return hashed
+
+
+def test_opening_a_token_hash_link_as_a_cross_site_navigation_signs_nobody_in(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    # What another site's link, an <img>, or a mail scanner fetching every link does: a GET.
+    hashed = _fresh_token_hash(portal_stack, alice.email)
+    query = f"token_hash={hashed}&type=magiclink&next=/account"
+    for _ in range(2):
+        page = portal_stack.client.get(
+            f"/auth/confirm?{query}", headers={"Sec-Fetch-Site": "cross-site"}
+        )
+        assert page.status_code == 200
+        assert ACCESS_COOKIE not in portal_stack.client.cookies
+        assert REFRESH_COOKIE not in portal_stack.client.cookies
+        assert 'method="post" action="/auth/confirm"' in page.text
+    # The token was not used up: the page's button (a same-site POST) still signs in.
+    done = portal_stack.client.post(
+        "/auth/confirm",
+        data={"token_hash": hashed, "type": "magiclink", "next": "/account"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/account"
+    assert signed_in_as(portal_stack) == alice.email
+
+
+def test_a_cross_site_post_of_a_token_hash_is_refused(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    hashed = _fresh_token_hash(portal_stack, alice.email)
+    form = {"token_hash": hashed, "type": "magiclink", "next": "/account"}
+    for origin in ("https://evil.example", "null"):
+        refused = portal_stack.client.post("/auth/confirm", data=form, headers={"Origin": origin})
+        assert refused.status_code == 403
+        assert ACCESS_COOKIE not in portal_stack.client.cookies
+    # Still unused: the portal's own page can redeem it.
+    done = portal_stack.client.post(
+        "/auth/confirm", data=form, headers={"Origin": "http://testserver"}
+    )
+    assert done.status_code == 303
+    assert ACCESS_COOKIE in portal_stack.client.cookies
