@@ -3,8 +3,10 @@
 A `Limit` allows `count` events per `window_seconds` for one key (a client IP, an email
 address) within one scope ("sign_in.ip", "code.email", …). `RateLimiter.check` says whether
 one more is allowed and, if not, how many seconds to wait (the `Retry-After` value);
-`RateLimiter.hit` records one. Checking and recording are separate so that an endpoint can
-count only what matters (e.g. wrong codes, not right ones).
+`RateLimiter.hit` records one, `take_all` does both for several limits at once, and `refund`
+gives an event back, so that an endpoint can reserve a slot before an await (concurrent
+requests cannot all pass one check) and still count only what matters (wrong codes, not
+right ones).
 
 Memory is bounded: each key keeps at most `count` timestamps, and at most `max_keys` keys are
 kept overall — the least recently used are forgotten first (an attacker rotating keys can
@@ -87,12 +89,29 @@ class RateLimiter:
             self._events.move_to_end(scoped)
         events.append(self.clock())
 
+    def refund(self, limit: Limit, key: str) -> None:
+        """Gives back the latest event (an attempt that turned out not to count)."""
+        events = self._events.get((limit.scope, key))
+        if events:
+            events.pop()
+
     def take(self, limit: Limit, key: str) -> float | None:
         """check, and record the event if it is allowed."""
         wait = self.check(limit, key)
         if wait is None:
             self.hit(limit, key)
         return wait
+
+    def take_all(self, *limited: tuple[Limit, str]) -> float | None:
+        """One event against several limits at once: recorded against all of them only if
+        every one allows it, else the longest wait. Nothing is awaited between the check and
+        the record, so concurrent requests cannot all slip through one free slot."""
+        waits = [wait for limit, key in limited if (wait := self.check(limit, key)) is not None]
+        if waits:
+            return max(waits)
+        for limit, key in limited:
+            self.hit(limit, key)
+        return None
 
 
 def limiter(extras: dict[str, object]) -> RateLimiter:
