@@ -156,8 +156,7 @@ def test_hammering_onboarding_stripe_look_ups_is_stopped_with_429(served: Served
         _retry_after(page)
         # Another IP still gets Stripe's answer.
         assert (
-            buyer.get("/onboarding/status", params={"session_id": "cs_test_x"}).status_code
-            == 404
+            buyer.get("/onboarding/status", params={"session_id": "cs_test_x"}).status_code == 404
         )
 
 

@@ -204,7 +204,7 @@ def admin(stack: PortalStack) -> SyncGoTrueAdminAPI:
 def open_our_link(stack: PortalStack, token_hash: str, kind: str, next_path: str) -> httpx.Response:
     """What a browser does with our emails' /auth/confirm link: opens it, presses the page's
     button (a same-site POST of the page's hidden fields)."""
-    page = stack.client.get(
+    page: httpx.Response = stack.client.get(
         "/auth/confirm", params={"token_hash": token_hash, "type": kind, "next": next_path}
     )
     if page.status_code != 200:
