@@ -29,6 +29,7 @@ from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from portal.session_cookies import ACCESS_COOKIE
+from tests.orchestrator_harness import free_port
 from tests.portal_harness import portal_app
 
 pytestmark = pytest.mark.slow
@@ -96,16 +97,16 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def sites(db_url: str) -> Iterator[Sites]:
     pages: dict[str, str] = {}
-    with ServerThread(SupabaseSettings(database_url=db_url)) as supabase:
-        with AppServer(_evil_app(pages), "other site") as evil:
-            # The portal's own URL must be known before it starts: pick its port first.
-            probe = AppServer(_evil_app({}), "port probe")
-            port = probe.port
-            probe.stop()
-            portal_url = f"http://127.0.0.1:{port}"
-            app = portal_app(db_url, supabase.url, portal_url=portal_url)
-            with AppServer(app, "portal", port=port):
-                yield Sites(portal_url, evil.url, supabase.url, db_url, pages)
+    with (
+        ServerThread(SupabaseSettings(database_url=db_url)) as supabase,
+        AppServer(_evil_app(pages), "other site") as evil,
+    ):
+        # The portal's own URL must be known before it starts: pick its port first.
+        port = free_port()
+        portal_url = f"http://127.0.0.1:{port}"
+        app = portal_app(db_url, supabase.url, portal_url=portal_url)
+        with AppServer(app, "portal", port=port):
+            yield Sites(portal_url, evil.url, supabase.url, db_url, pages)
 
 
 @pytest.fixture
