@@ -228,6 +228,10 @@ def _has_role(session: Session) -> bool:
     return bool(app_metadata.get("role"))
 
 
+class _NotTheBuyersOwn(Exception):
+    """Auth's session is not one checkout may hand out; refused like the database refuses."""
+
+
 @router.post("/onboarding")
 async def onboarding_sign_in(
     request: Request,
@@ -262,12 +266,18 @@ async def onboarding_sign_in(
             if session.user.id != str(claimed["user_id"]):
                 raise LookupError("Auth signed in another user than the order's customer")
             if _has_role(session):
-                raise LookupError("Auth signed in a user with a role from checkout")
-    except (InvalidTransition, NotFound):
+                raise _NotTheBuyersOwn("Auth signed in a user with a role from checkout")
+    except (InvalidTransition, NotFound, _NotTheBuyersOwn) as refusal:
         # Already used, too late, or an account this purchase did not create: the normal
         # sign-in takes over, and the page says so in the same words in every case.
-        log.info(
-            "onboarding sign-in refused", extra={"action": "portal.onboarding_sign_in_refused"}
+        log.log(
+            logging.ERROR if isinstance(refusal, _NotTheBuyersOwn) else logging.INFO,
+            "onboarding sign-in refused",
+            extra={
+                "action": "portal.onboarding_sign_in_refused",
+                "reason": type(refusal).__name__,
+                "order_id": str(order_id),
+            },
         )
         return _sign_in_elsewhere(request, session_id, form_path)
     except (AuthError, LookupError, httpx.HTTPError) as error:
