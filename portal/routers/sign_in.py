@@ -25,6 +25,7 @@ from supabase_auth.errors import AuthApiError, AuthError
 
 from portal import customer_auth, rate_limit
 from portal.dependencies import MaybeViewer, PortalStateDep
+from portal.rate_limit import Limit
 from portal.session_cookies import ACCESS_COOKIE, clear_session
 from portal.templating import render
 
@@ -196,6 +197,11 @@ async def code_form(request: Request, email: str = "", next: str = "") -> Respon
     return _code_page(request, next_path=customer_auth.safe_next(next), email=email.strip().lower())
 
 
+def _give_back(limiter: rate_limit.RateLimiter, limits: tuple[tuple[Limit, str], ...]) -> None:
+    for limit, key in limits:
+        limiter.refund(limit, key)
+
+
 @router.post("/sign-in/code")
 async def code_submit(
     request: Request,
@@ -234,14 +240,12 @@ async def code_submit(
         )
         limited.headers["Retry-After"] = rate_limit.retry_after(wait)
         return limited
-    wrong = False
     try:
         result = await customer_auth.auth_client(state).verify_otp(
             {"email": email, "token": code, "type": "email"}
         )
     except (AuthError, httpx.HTTPError) as error:
-        wrong = isinstance(error, AuthApiError) and error.status in (400, 403, 404, 422)
-        if wrong:
+        if isinstance(error, AuthApiError) and error.status in (400, 403, 404, 422):
             return _code_page(
                 request,
                 next_path=next_path,
@@ -249,6 +253,7 @@ async def code_submit(
                 errors={"code": WRONG_CODE},
                 status_code=400,
             )
+        _give_back(limiter, limits)
         log.error(
             "code check failed at Auth",
             extra={"action": "portal.code_failed", **_auth_failure(error)},
@@ -260,10 +265,9 @@ async def code_submit(
             errors={"code": "We could not check the code just now. Please try again in a minute."},
             status_code=503,
         )
-    finally:
-        if not wrong:
-            for limit, key in limits:
-                limiter.refund(limit, key)
+    # Anything else (a request cancelled mid-check) keeps its slot: the guess may have
+    # reached Auth.
+    _give_back(limiter, limits)
     if result.session is None:
         return _code_page(
             request,
