@@ -874,8 +874,9 @@ def test_every_sign_in_records_last_sign_in_at_and_handing_out_links_does_not(
     standin: ServerThread, inbox: Inbox, conn: Conn
 ) -> None:
     # As GoTrue: last_sign_in_at is written whenever a session is issued (verify by token hash,
-    # the magic link's redirect, a typed code, the password grant, the PKCE exchange), never by
-    # creating a user or handing a link out. The onboarding guard relies on both.
+    # the magic link's redirect, a typed code, the password grant, the PKCE exchange) or its
+    # refresh token swapped, never by creating a user or handing a link out. The onboarding
+    # guard relies on both.
     def last_sign_in(user_id: str) -> Any:
         row = conn.execute(
             "select last_sign_in_at from auth.users where id = %s", (user_id,)
@@ -912,7 +913,10 @@ def test_every_sign_in_records_last_sign_in_at_and_handing_out_links_does_not(
     client(standin).auth.verify_otp({"email": "every@example.com", "token": code, "type": "email"})
     signed_in_again()
 
-    sign_in(standin, "every@example.com")
+    session = sign_in(standin, "every@example.com")
+    signed_in_again()
+    # A refresh swaps the refresh token, which GoTrue counts as signing in again.
+    client(standin).auth.refresh_session(session.refresh_token)
     signed_in_again()
 
     portal = client(standin, flow="pkce")
