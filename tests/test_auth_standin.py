@@ -868,3 +868,61 @@ def test_staff_command_creates_or_promotes_and_keeps_other_metadata(
     )
     assert staff["app_metadata"]["role"] == "staff"
     assert staff["user_metadata"] == {"email_verified": True}
+
+
+def test_every_sign_in_records_last_sign_in_at_and_handing_out_links_does_not(
+    standin: ServerThread, inbox: Inbox, conn: Conn
+) -> None:
+    # As GoTrue: last_sign_in_at is written whenever a session is issued (verify by token hash,
+    # the magic link's redirect, a typed code, the password grant, the PKCE exchange) or its
+    # refresh token swapped, never by creating a user or handing a link out. The onboarding
+    # guard relies on both.
+    def last_sign_in(user_id: str) -> Any:
+        row = conn.execute(
+            "select last_sign_in_at from auth.users where id = %s", (user_id,)
+        ).fetchone()
+        assert row is not None
+        return row[0]
+
+    service = admin(standin).auth.admin
+    fresh = service.generate_link({"type": "magiclink", "email": "fresh@example.com"})
+    assert fresh.properties.verification_type == "signup"
+    assert last_sign_in(fresh.user.id) is None, "a link handed out is not a sign-in"
+    client(standin).auth.verify_otp({"token_hash": fresh.properties.hashed_token, "type": "signup"})
+    seen = [last_sign_in(fresh.user.id)]
+    assert seen[0] is not None
+
+    user_id = create_user(standin, "every@example.com")
+    assert last_sign_in(user_id) is None
+    service.generate_link({"type": "magiclink", "email": "every@example.com"})
+    assert last_sign_in(user_id) is None
+
+    def signed_in_again() -> None:
+        now = last_sign_in(user_id)
+        assert now is not None
+        assert not seen or now >= seen[-1]
+        seen.append(now)
+        conn.execute("update auth.users set last_sign_in_at = null where id = %s", (user_id,))
+
+    link = service.generate_link({"type": "magiclink", "email": "every@example.com"})
+    fragment(follow(link.properties.action_link))
+    signed_in_again()
+
+    client(standin).auth.sign_in_with_otp({"email": "every@example.com"})
+    _, code = link_and_code(inbox.last_to("every@example.com"))
+    client(standin).auth.verify_otp({"email": "every@example.com", "token": code, "type": "email"})
+    signed_in_again()
+
+    session = sign_in(standin, "every@example.com")
+    signed_in_again()
+    # A refresh swaps the refresh token, which GoTrue counts as signing in again.
+    client(standin).auth.refresh_session(session.refresh_token)
+    signed_in_again()
+
+    portal = client(standin, flow="pkce")
+    portal.auth.sign_in_with_otp({"email": "every@example.com"})
+    pkce_link, _ = link_and_code(inbox.last_to("every@example.com"))
+    auth_code = parse_qs(urlsplit(follow(pkce_link)).query)["code"][0]
+    assert last_sign_in(user_id) is None, "the link's redirect to the app is not yet a sign-in"
+    portal.auth.exchange_code_for_session({"auth_code": auth_code})
+    signed_in_again()

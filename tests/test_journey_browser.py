@@ -5,11 +5,11 @@ webhooks, the webhook receiver, the Auth stand-in, the mail catcher, the orchest
 real worker submitting to the sandbox directories through the proxies.
 
 pricing → Buy → the Stripe test checkout page → Pay → onboarding (signed in once, from the
-checkout) → the Business Info Form refuses bad input field by field, in the browser and, with
-the browser's checks out of the way (JavaScript off), on the server, writing nothing → a valid
-form is saved and the job is pending → a worker starts and the job page follows every attempt
-live, without a reload → the report page, the PDF and the CSV download, and every number in
-them is the database's.
+checkout, by the page's button) → the Business Info Form refuses bad input field by field, in
+the browser and, with the browser's checks out of the way (JavaScript off), on the server,
+writing nothing → a valid form is saved and the job is pending → a worker starts and the job
+page follows every attempt live, without a reload → the report page, the PDF and the CSV
+download, and every number in them is the database's.
 """
 
 from __future__ import annotations
@@ -243,10 +243,16 @@ def _journey(
     session_id = page.url.rsplit("/", 1)[1]
     assert "Starter" in page.content()
 
-    # 2. Pay → back to the portal's onboarding, which waits for the webhook, signs the buyer
-    #    in once and goes on to the Business Info Form.
+    # 2. Pay → back to the portal's onboarding, which waits for the webhook; its button (a
+    #    POST: opening the link alone signs nobody in) signs the buyer in once and goes on to
+    #    the Business Info Form.
     page.fill("#email", BUYER)
     page.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    page.wait_for_url(re.compile(re.escape(portal) + r"/onboarding\?session_id=cs_\w+$"))
+    continue_button = page.get_by_role("button", name="Continue to your business details")
+    continue_button.wait_for(timeout=WAIT_MS)
+    assert "dbolt_access" not in {c["name"] for c in context.cookies()}
+    continue_button.click()
     page.wait_for_url(re.compile(re.escape(portal) + r"/orders/[0-9a-f-]{36}/business$"))
     order_id = page.url.rsplit("/", 2)[1]
     with psycopg.connect(stack.db_url) as conn:

@@ -51,6 +51,23 @@ class OnboardingStack:
         return stripe.StripeClient(STRIPE_KEY, base_addresses={"api": self.stripe_url})
 
 
+def claimed(db_url: str, order_id: uuid.UUID) -> bool:
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "select onboarding_signed_in_at is not null from orders where id = %s", (order_id,)
+        ).fetchone()
+    assert row is not None
+    return bool(row[0])
+
+
+def confirm(stack: OnboardingStack, session_id: str) -> httpx.Response:
+    """The onboarding page's button: a same-site form POST."""
+    response: httpx.Response = stack.client.post(
+        "/onboarding", data={"session_id": session_id}, headers={"Origin": PORTAL_URL}
+    )
+    return response
+
+
 @pytest.fixture
 def stack(db_url: str) -> Iterator[OnboardingStack]:
     stripe_app = create_stripe_app(StripeSettings(secret_key=STRIPE_KEY, pay_wait_seconds=0.0))
@@ -69,7 +86,10 @@ def test_a_recorded_order_signs_the_buyer_in_once_and_opens_the_form(
     stack: OnboardingStack,
 ) -> None:
     order_id, session_id, user_id = stack.paid_order("buyer@example.com")
-    response = stack.client.get(f"/onboarding?session_id={session_id}")
+    page = stack.client.get(f"/onboarding?session_id={session_id}")
+    assert page.status_code == 200
+    assert "Continue to your business details" in page.text
+    response = confirm(stack, session_id)
     assert response.status_code == 303
     assert response.headers["location"] == f"/orders/{order_id}/business"
     assert jwt_keys.verify(stack.client.cookies[ACCESS_COOKIE])["sub"] == str(user_id)
@@ -82,7 +102,7 @@ def test_a_recorded_order_signs_the_buyer_in_once_and_opens_the_form(
 
     # The session id does not sign anyone in a second time.
     stack.client.cookies.clear()
-    again = stack.client.get(f"/onboarding?session_id={session_id}")
+    again = confirm(stack, session_id)
     assert again.status_code == 200
     assert "Payment confirmed" in again.text
     assert f"/sign-in?next=/orders/{order_id}/business" in again.text.replace("%2F", "/")
@@ -100,7 +120,7 @@ def test_the_one_time_sign_in_expires(stack: OnboardingStack) -> None:
         conn.execute(
             "update orders set created_at = now() - interval '2 hours' where id = %s", (order_id,)
         )
-    page = stack.client.get(f"/onboarding?session_id={session_id}")
+    page = confirm(stack, session_id)
     assert page.status_code == 200
     assert "Sign in to continue" in page.text
     assert ACCESS_COOKIE not in stack.client.cookies
@@ -113,7 +133,7 @@ def test_another_customers_session_id_on_a_signed_in_browser_still_signs_in_only
     order_id, session_id, user_id = stack.paid_order("carol@example.com")
     for name, value in sign_in_cookies(bob_user, "bob@example.com").items():
         stack.client.cookies.set(name, value, domain="testserver.local")
-    response = stack.client.get(f"/onboarding?session_id={session_id}")
+    response = confirm(stack, session_id)
     assert response.headers["location"] == f"/orders/{order_id}/business"
     assert jwt_keys.verify(stack.client.cookies[ACCESS_COOKIE])["sub"] == str(user_id)
 
@@ -160,7 +180,7 @@ def test_while_the_webhook_is_late_the_page_polls_and_reports_what_stripe_says(
         stack.client.get(f"/onboarding/status?session_id={session.id}").json()["state"]
         == "recorded"
     )
-    done = stack.client.get(f"/onboarding?session_id={session.id}")
+    done = confirm(stack, session.id)
     assert done.headers["location"] == f"/orders/{order_id}/business"
 
 
@@ -197,3 +217,35 @@ def test_refunded_orders_and_unknown_or_malformed_sessions(stack: OnboardingStac
         status = stack.client.get("/onboarding/status", params={"session_id": bad})
         assert status.status_code == 400
         assert status.json()["field"] == "session_id"
+
+
+# -- login CSRF: a link carrying session_id confirms with a POST ---------------------------------
+def test_opening_the_checkout_return_link_as_a_cross_site_navigation_signs_nobody_in(
+    stack: OnboardingStack,
+) -> None:
+    # Another site sending a visitor to the attacker's own session id (to sign the visitor
+    # into the attacker's account), or a scanner fetching the link: a GET.
+    order_id, session_id, user_id = stack.paid_order("csrf-buyer@example.com")
+    for _ in range(2):
+        page = stack.client.get(
+            f"/onboarding?session_id={session_id}", headers={"Sec-Fetch-Site": "cross-site"}
+        )
+        assert page.status_code == 200
+        assert ACCESS_COOKIE not in stack.client.cookies
+        assert 'method="post" action="/onboarding"' in page.text
+    assert not claimed(stack.db_url, order_id), "a GET used up the one sign-in"
+    done = confirm(stack, session_id)
+    assert done.status_code == 303
+    assert jwt_keys.verify(stack.client.cookies[ACCESS_COOKIE])["sub"] == str(user_id)
+
+
+def test_a_cross_site_post_of_a_checkout_session_id_is_refused(stack: OnboardingStack) -> None:
+    order_id, session_id, _ = stack.paid_order("csrf-post@example.com")
+    for origin in ("https://evil.example", "null"):
+        refused = stack.client.post(
+            "/onboarding", data={"session_id": session_id}, headers={"Origin": origin}
+        )
+        assert refused.status_code == 403
+        assert ACCESS_COOKIE not in stack.client.cookies
+    assert not claimed(stack.db_url, order_id)
+    assert confirm(stack, session_id).status_code == 303

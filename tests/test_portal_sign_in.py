@@ -4,6 +4,7 @@ the PKCE link, the typed code, our own token_hash links, open-redirect refusal, 
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from typing import Any
@@ -200,6 +201,22 @@ def admin(stack: PortalStack) -> SyncGoTrueAdminAPI:
     )
 
 
+def open_our_link(stack: PortalStack, token_hash: str, kind: str, next_path: str) -> httpx.Response:
+    """What a browser does with our emails' /auth/confirm link: opens it, presses the page's
+    button (a same-site POST of the page's hidden fields)."""
+    page: httpx.Response = stack.client.get(
+        "/auth/confirm", params={"token_hash": token_hash, "type": kind, "next": next_path}
+    )
+    if page.status_code != 200:
+        return page
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page.text))
+    fields = {name: html.unescape(value) for name, value in fields.items()}
+    response: httpx.Response = stack.client.post(
+        "/auth/confirm", data=fields, headers={"Origin": "http://testserver"}
+    )
+    return response
+
+
 def test_our_emails_token_hash_link_signs_in_and_goes_to_next(
     portal_stack: PortalStack, alice: Customer
 ) -> None:
@@ -209,17 +226,13 @@ def test_our_emails_token_hash_link_signs_in_and_goes_to_next(
         .properties.hashed_token
     )
     target = f"/orders/{alice.order_id}/business"
-    done = portal_stack.client.get(
-        f"/auth/confirm?token_hash={hashed}&type=magiclink&next={target}"
-    )
+    done = open_our_link(portal_stack, hashed, "magiclink", target)
     assert done.status_code == 303
     assert done.headers["location"] == target
     assert signed_in_as(portal_stack) == alice.email
 
     portal_stack.client.cookies.clear()
-    spent = portal_stack.client.get(
-        f"/auth/confirm?token_hash={hashed}&type=magiclink&next={target}"
-    )
+    spent = open_our_link(portal_stack, hashed, "magiclink", target)
     assert spent.status_code == 303
     assert spent.headers["location"].startswith("/sign-in?")
     assert ACCESS_COOKIE not in portal_stack.client.cookies
@@ -249,9 +262,7 @@ def test_next_never_leaves_the_portal(
         .generate_link({"type": "magiclink", "email": alice.email})
         .properties.hashed_token
     )
-    done = portal_stack.client.get(
-        "/auth/confirm", params={"token_hash": hashed, "type": "magiclink", "next": next_path}
-    )
+    done = open_our_link(portal_stack, hashed, "magiclink", next_path)
     assert done.status_code == 303
     assert done.headers["location"] == "/account"
 
@@ -264,7 +275,7 @@ def test_sign_out_ends_the_session_at_auth_and_clears_the_cookies(
         .generate_link({"type": "magiclink", "email": alice.email})
         .properties.hashed_token
     )
-    portal_stack.client.get(f"/auth/confirm?token_hash={hashed}&type=magiclink&next=/account")
+    assert open_our_link(portal_stack, hashed, "magiclink", "/account").status_code == 303
     refresh = portal_stack.client.cookies[REFRESH_COOKIE]
     assert portal_stack.client.get("/sign-in?next=/account").headers["location"] == "/account"
 
@@ -289,3 +300,53 @@ def test_sign_out_from_another_site_is_refused(portal_stack: PortalStack, alice:
         "/sign-out", cookies=alice.cookies, headers={"Origin": "https://evil.example"}
     )
     assert response.status_code == 403
+
+
+# -- login CSRF: a link carrying token_hash confirms with a POST ---------------------------------
+def _fresh_token_hash(stack: PortalStack, email: str) -> str:
+    hashed: str = (
+        admin(stack).generate_link({"type": "magiclink", "email": email}).properties.hashed_token
+    )
+    return hashed
+
+
+def test_opening_a_token_hash_link_as_a_cross_site_navigation_signs_nobody_in(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    # What another site's link, an <img>, or a mail scanner fetching every link does: a GET.
+    hashed = _fresh_token_hash(portal_stack, alice.email)
+    query = f"token_hash={hashed}&type=magiclink&next=/account"
+    for _ in range(2):
+        page = portal_stack.client.get(
+            f"/auth/confirm?{query}", headers={"Sec-Fetch-Site": "cross-site"}
+        )
+        assert page.status_code == 200
+        assert ACCESS_COOKIE not in portal_stack.client.cookies
+        assert REFRESH_COOKIE not in portal_stack.client.cookies
+        assert 'method="post" action="/auth/confirm"' in page.text
+    # The token was not used up: the page's button (a same-site POST) still signs in.
+    done = portal_stack.client.post(
+        "/auth/confirm",
+        data={"token_hash": hashed, "type": "magiclink", "next": "/account"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert done.status_code == 303
+    assert done.headers["location"] == "/account"
+    assert signed_in_as(portal_stack) == alice.email
+
+
+def test_a_cross_site_post_of_a_token_hash_is_refused(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    hashed = _fresh_token_hash(portal_stack, alice.email)
+    form = {"token_hash": hashed, "type": "magiclink", "next": "/account"}
+    for origin in ("https://evil.example", "null"):
+        refused = portal_stack.client.post("/auth/confirm", data=form, headers={"Origin": origin})
+        assert refused.status_code == 403
+        assert ACCESS_COOKIE not in portal_stack.client.cookies
+    # Still unused: the portal's own page can redeem it.
+    done = portal_stack.client.post(
+        "/auth/confirm", data=form, headers={"Origin": "http://testserver"}
+    )
+    assert done.status_code == 303
+    assert ACCESS_COOKIE in portal_stack.client.cookies

@@ -207,6 +207,8 @@ async def refresh(
         await store.insert_refresh_token(
             conn, token=issued, user_id=user.id, session_id=session_id, parent=str(token["token"])
         )
+        # GoTrue's GrantRefreshTokenSwap → createRefreshToken updates last_sign_in_at too.
+        user = await store.mark_signed_in(conn, user.id)
     await store.touch_session(conn, session_id, user_agent=client.user_agent, ip=client.ip)
     log.info(
         "session refreshed",

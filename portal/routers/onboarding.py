@@ -1,11 +1,19 @@
-"""GET /onboarding?session_id=cs_… (the return from Stripe Checkout) and /onboarding/status.
+"""GET /onboarding?session_id=cs_… (the return from Stripe Checkout), POST /onboarding and
+/onboarding/status.
 
-The Checkout Session id in the return URL is a bearer secret only the paying browser has. Once
-the webhook has recorded the order (and linked the buyer's Auth user), the first visit within
-ONBOARDING_WINDOW_SECONDS of that signs the buyer in — once per order, recorded in SQL — and
-goes on to the Business Info Form. Until then the page says "confirming payment" and polls
-/onboarding/status, which asks Stripe about the session when the webhook is late so that the
-page can say honestly whether the payment went through.
+The Checkout Session id in the return URL is a bearer secret only the paying browser has.
+Until the webhook has recorded the order (and linked the buyer's Auth user) the page says
+"confirming payment" and polls /onboarding/status, which asks Stripe about the session when
+the webhook is late so that the page can say honestly whether the payment went through.
+
+Once recorded, GET only shows a button: a GET never signs anybody in, so another site (or a
+mail scanner) opening the link cannot log a visitor into the buyer's account (login CSRF);
+the button POSTs, under the portal's cross-site request guard. The POST signs the buyer in
+once per order, within ONBOARDING_WINDOW_SECONDS, and only if the database agrees that the
+account is this purchase's own (orders_claim_onboarding_sign_in: created for this order,
+never signed in, no role). Stripe does not verify the email typed on its page, so anybody
+else — a buyer who typed staff's or another customer's address — is told, in the same words
+as a buyer whose one chance is spent, to sign in with the emailed link or code.
 """
 
 from __future__ import annotations
@@ -14,15 +22,16 @@ import logging
 import re
 import time
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from supabase_auth.errors import AuthError
+from supabase_auth.types import Session
 
 from dbolt.sql import InvalidTransition, NotFound
-from portal import customer_auth
+from portal import customer_auth, rate_limit
 from portal.dependencies import MaybeViewer, PortalStateDep
 from portal.state import PortalState
 from portal.templating import render
@@ -131,6 +140,23 @@ def _describe_stripe(found: dict[str, Any] | None) -> tuple[str, str]:
     return "unpaid", "Stripe has not received a payment for this checkout yet."
 
 
+SIGN_IN_ELSEWHERE = "Your payment is confirmed. Sign in with your email to fill in your details."
+TOO_MANY_LOOKUPS = "Too many checkout look-ups from your network. Please wait a minute."
+
+
+def _lookup_refused(request: Request, state: PortalState) -> Response | None:
+    """The per-IP limit on asking Stripe about sessions (a 429 to return), or None."""
+    wait = rate_limit.limiter(state.extras).take(
+        rate_limit.STRIPE_LOOKUP_PER_IP, rate_limit.client_ip(request)
+    )
+    if wait is None:
+        return None
+    log.warning(
+        "onboarding look-ups rate limited", extra={"action": "portal.onboarding_rate_limited"}
+    )
+    return rate_limit.too_many(wait, TOO_MANY_LOOKUPS, as_json=request.url.path.endswith("/status"))
+
+
 @router.get("/onboarding/status")
 async def onboarding_status(
     state: PortalStateDep, request: Request, session_id: str = ""
@@ -142,19 +168,25 @@ async def onboarding_status(
         return JSONResponse(
             {"state": "recorded", "order_status": row["status"], "message": "Payment confirmed."}
         )
+    refused = _lookup_refused(request, state)
+    if refused is not None:
+        return refused
     kind, message = _describe_stripe(await stripe_session(state, session_id))
     code = 404 if kind == "unknown" else 200
     return JSONResponse({"state": kind, "message": message}, status_code=code)
 
 
-@router.get("/onboarding")
-async def onboarding(
-    request: Request, state: PortalStateDep, viewer: MaybeViewer, session_id: str = ""
-) -> Response:
+async def _before_sign_in(
+    request: Request, state: PortalState, viewer: MaybeViewer, session_id: str
+) -> tuple[Response | None, dict[str, Any] | None]:
+    """What GET and POST share: (a page to answer with, or None and the recorded paid order)."""
     if not SESSION_ID.match(session_id):
-        return _bad_session_id(request, session_id)
+        return _bad_session_id(request, session_id), None
     row = await _status_row(state, session_id)
     if row is None or not row["linked"]:
+        refused = _lookup_refused(request, state)
+        if refused is not None:
+            return refused, None
         kind, message = _describe_stripe(await stripe_session(state, session_id))
         if kind == "unknown":
             return render(
@@ -164,13 +196,11 @@ async def onboarding(
                 status=404,
                 title="Not found",
                 message=message,
-            )
+            ), None
         return render(
             request, "onboarding.html", session_id=session_id, state=kind, message=message
-        )
-
+        ), None
     order_id: uuid.UUID = row["order_id"]
-    form_path = f"/orders/{order_id}/business"
     if row["status"] != "paid":
         return render(
             request,
@@ -178,10 +208,54 @@ async def onboarding(
             session_id=session_id,
             state="not_paid",
             message=f"This order is {row['status'].replace('_', ' ')}: nothing to fill in.",
-        )
+        ), None
     if await _viewer_owns(state, viewer, order_id):
-        return RedirectResponse(form_path, status_code=303)
+        return RedirectResponse(f"/orders/{order_id}/business", status_code=303), None
+    return None, row
 
+
+@router.get("/onboarding")
+async def onboarding(
+    request: Request, state: PortalStateDep, viewer: MaybeViewer, session_id: str = ""
+) -> Response:
+    page, _ = await _before_sign_in(request, state, viewer, session_id)
+    if page is not None:
+        return page
+    # Recorded and paid: the same button for everyone, whether or not the POST will sign in.
+    return render(
+        request,
+        "onboarding.html",
+        session_id=session_id,
+        state="confirm",
+        message="Your payment is confirmed.",
+    )
+
+
+def _has_role(session: Session) -> bool:
+    app_metadata = session.user.app_metadata or {}
+    return bool(app_metadata.get("role"))
+
+
+class _NotTheBuyersOwn(Exception):
+    """Auth's session is not one checkout may hand out; refused like the database refuses."""
+
+
+@router.post("/onboarding")
+async def onboarding_sign_in(
+    request: Request,
+    state: PortalStateDep,
+    viewer: MaybeViewer,
+    session_id: Annotated[str, Form()] = "",
+) -> Response:
+    page, row = await _before_sign_in(request, state, viewer, session_id)
+    if page is not None:
+        if isinstance(page, RedirectResponse) or page.status_code >= 400:
+            return page
+        # Not recorded yet (a POST from a stale page): back to the waiting page.
+        return RedirectResponse(f"/onboarding?session_id={session_id}", status_code=303)
+    assert row is not None
+    order_id: uuid.UUID = row["order_id"]
+    form_path = f"/orders/{order_id}/business"
     response = RedirectResponse(form_path, status_code=303)
     try:
         async with state.db.as_service() as q:
@@ -196,18 +270,24 @@ async def onboarding(
             session = await customer_auth.session_from_token_hash(
                 state, link.hashed_token, link.verification_type
             )
+            # The database has checked the account; these hold even if Auth disagrees.
             if session.user.id != str(claimed["user_id"]):
                 raise LookupError("Auth signed in another user than the order's customer")
-    except (InvalidTransition, NotFound):
-        # Already used, or too late: the normal sign-in takes over.
-        return render(
-            request,
-            "onboarding.html",
-            session_id=session_id,
-            state="sign_in",
-            next_path=form_path,
-            message="Your payment is confirmed. Sign in with your email to fill in your details.",
+            if _has_role(session):
+                raise _NotTheBuyersOwn("Auth signed in a user with a role from checkout")
+    except (InvalidTransition, NotFound, _NotTheBuyersOwn) as refusal:
+        # Already used, too late, or an account this purchase did not create: the normal
+        # sign-in takes over, and the page says so in the same words in every case.
+        log.log(
+            logging.ERROR if isinstance(refusal, _NotTheBuyersOwn) else logging.INFO,
+            "onboarding sign-in refused",
+            extra={
+                "action": "portal.onboarding_sign_in_refused",
+                "reason": type(refusal).__name__,
+                "order_id": str(order_id),
+            },
         )
+        return _sign_in_elsewhere(request, session_id, form_path)
     except (AuthError, LookupError, httpx.HTTPError) as error:
         log.error(
             "onboarding sign-in failed",
@@ -229,3 +309,14 @@ async def onboarding(
         extra={"action": "portal.onboarding_signed_in", "order_id": str(order_id)},
     )
     return response
+
+
+def _sign_in_elsewhere(request: Request, session_id: str, form_path: str) -> Response:
+    return render(
+        request,
+        "onboarding.html",
+        session_id=session_id,
+        state="sign_in",
+        next_path=form_path,
+        message=SIGN_IN_ELSEWHERE,
+    )

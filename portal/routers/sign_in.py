@@ -3,8 +3,12 @@
 GET/POST /sign-in asks Auth to email a link and a 6-digit code (PKCE: the link only works in
 this browser, which holds the code verifier in an HttpOnly cookie). GET/POST /sign-in/code
 takes the typed code (verify_otp); GET /auth/callback exchanges the link's ?code=;
-GET /auth/confirm redeems the token_hash links in our own emails; POST /sign-out logs the
-session out at Auth and clears the cookies. `next` is only ever a local path.
+/auth/confirm redeems the token_hash links in our own emails — GET only shows a button and
+the POST it sends (under the cross-site request guard) signs in, so another site's link or a
+mail scanner fetching it neither signs anybody in (login CSRF) nor uses the link up;
+POST /sign-out logs the session out at Auth and clears the cookies. `next` is only ever a
+local path. Sending emails and checking codes are rate limited per client IP and per address
+(portal/rate_limit.py): 429 with Retry-After.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
 from supabase_auth.errors import AuthApiError, AuthError
 
-from portal import customer_auth
+from portal import customer_auth, rate_limit
 from portal.dependencies import MaybeViewer, PortalStateDep
+from portal.rate_limit import Limit
 from portal.session_cookies import ACCESS_COOKIE, clear_session
 from portal.templating import render
 
@@ -38,6 +43,13 @@ LINK_FAILED = (
 TOO_SOON = "We emailed this address moments ago. Please wait a minute before asking again."
 SEND_FAILED = "We could not send the sign-in email just now. Please try again in a minute."
 WRONG_CODE = "That code is wrong or has expired. Check the latest email, or ask for a new code."
+TOO_MANY_EMAILS = "Too many sign-in emails asked for. Please wait {wait} and try again."
+TOO_MANY_CODES = "Too many wrong codes. Please wait {wait}, then ask for a new code."
+
+
+def _wait_words(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return "a minute" if minutes == 1 else f"{minutes} minutes"
 
 
 def _email_error(email: str) -> str | None:
@@ -120,6 +132,21 @@ async def sign_in_submit(
         return _sign_in_page(
             request, next_path=next_path, email=email, errors={"email": problem}, status_code=400
         )
+    wait = rate_limit.limiter(state.extras).take_all(
+        (rate_limit.SIGN_IN_PER_IP, rate_limit.client_ip(request)),
+        (rate_limit.SIGN_IN_PER_EMAIL, email),
+    )
+    if wait is not None:
+        log.warning("sign-in emails rate limited", extra={"action": "portal.sign_in_rate_limited"})
+        limited = _sign_in_page(
+            request,
+            next_path=next_path,
+            email=email,
+            errors={"email": TOO_MANY_EMAILS.format(wait=_wait_words(wait))},
+            status_code=429,
+        )
+        limited.headers["Retry-After"] = rate_limit.retry_after(wait)
+        return limited
     storage = customer_auth.VerifierStorage()
     client = customer_auth.auth_client(state, storage)
     callback = f"{state.settings.portal_url}/auth/callback?{urlencode({'next': next_path})}"
@@ -170,6 +197,11 @@ async def code_form(request: Request, email: str = "", next: str = "") -> Respon
     return _code_page(request, next_path=customer_auth.safe_next(next), email=email.strip().lower())
 
 
+def _give_back(limiter: rate_limit.RateLimiter, limits: tuple[tuple[Limit, str], ...]) -> None:
+    for limit, key in limits:
+        limiter.refund(limit, key)
+
+
 @router.post("/sign-in/code")
 async def code_submit(
     request: Request,
@@ -189,6 +221,25 @@ async def code_submit(
         errors["code"] = "Enter the 6-digit code from the email"
     if errors:
         return _code_page(request, next_path=next_path, email=email, errors=errors, status_code=400)
+    # A slot is reserved before Auth is asked (so concurrent guesses cannot share one) and
+    # given back unless the code turns out wrong: only wrong codes count.
+    limits = (
+        (rate_limit.WRONG_CODE_PER_IP, rate_limit.client_ip(request)),
+        (rate_limit.WRONG_CODE_PER_EMAIL, email),
+    )
+    limiter = rate_limit.limiter(state.extras)
+    wait = limiter.take_all(*limits)
+    if wait is not None:
+        log.warning("code checks rate limited", extra={"action": "portal.code_rate_limited"})
+        limited = _code_page(
+            request,
+            next_path=next_path,
+            email=email,
+            errors={"code": TOO_MANY_CODES.format(wait=_wait_words(wait))},
+            status_code=429,
+        )
+        limited.headers["Retry-After"] = rate_limit.retry_after(wait)
+        return limited
     try:
         result = await customer_auth.auth_client(state).verify_otp(
             {"email": email, "token": code, "type": "email"}
@@ -202,6 +253,7 @@ async def code_submit(
                 errors={"code": WRONG_CODE},
                 status_code=400,
             )
+        _give_back(limiter, limits)
         log.error(
             "code check failed at Auth",
             extra={"action": "portal.code_failed", **_auth_failure(error)},
@@ -213,6 +265,9 @@ async def code_submit(
             errors={"code": "We could not check the code just now. Please try again in a minute."},
             status_code=503,
         )
+    # Anything else (a request cancelled mid-check) keeps its slot: the guess may have
+    # reached Auth.
+    _give_back(limiter, limits)
     if result.session is None:
         return _code_page(
             request,
@@ -276,17 +331,42 @@ async def auth_callback(
     return response
 
 
+def _confirm_input(token_hash: str, kind: str) -> bool:
+    return bool(token_hash) and len(token_hash) <= 200 and kind in CONFIRM_TYPES
+
+
 @router.get("/auth/confirm")
-async def auth_confirm(
+async def auth_confirm_page(
     request: Request,
-    state: PortalStateDep,
     token_hash: str = "",
     kind: Annotated[str, Query(alias="type")] = "",
     next: str = "",
 ) -> Response:
+    """Only a button: opening the link (or a scanner fetching it) neither signs in nor uses
+    the link up."""
+    next_path = customer_auth.safe_next(next)
+    if not _confirm_input(token_hash, kind):
+        return RedirectResponse(
+            f"/sign-in?{urlencode({'next': next_path, 'error': 'link'})}", status_code=303
+        )
+    response = render(
+        request, "sign_in_confirm.html", token_hash=token_hash, kind=kind, next_path=next_path
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.post("/auth/confirm")
+async def auth_confirm(
+    request: Request,
+    state: PortalStateDep,
+    token_hash: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form(alias="type")] = "",
+    next: Annotated[str, Form()] = "",
+) -> Response:
     next_path = customer_auth.safe_next(next)
     retry = f"/sign-in?{urlencode({'next': next_path, 'error': 'link'})}"
-    if not token_hash or len(token_hash) > 200 or kind not in CONFIRM_TYPES:
+    if not _confirm_input(token_hash, kind):
         return RedirectResponse(retry, status_code=303)
     try:
         session = await customer_auth.session_from_token_hash(state, token_hash, kind)
