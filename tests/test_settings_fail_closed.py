@@ -50,6 +50,7 @@ PRODUCTION = {
     "STRIPE_API_BASE": "https://api.stripe.com",
     "STRIPE_SECRET_KEY": "sk_live_51HxYzProdSecretKey0123456789",
     "STRIPE_WEBHOOK_SECRET": "whsec_prodWebhookSigningSecret0123",
+    "CHECKOUT_SIGNING_SECRET": "prod-checkout-signing-4c2e8a6b0d1f3h5j",
     "ORCHESTRATOR_URL": "http://orchestrator:8100",
     "WORKER_TOKEN": "prod-worker-token-5e7a9c1b3d5f7h9j",
     "STAFF_API_KEY": "prod-staff-key-8c6e4a2b0d9f7h5j",
@@ -139,6 +140,7 @@ LOCAL_DEFAULTS: list[tuple[type[ServiceSettings], str, str]] = [
     (OrchestratorSettings, "STAFF_API_KEY", "local-dev-staff-key"),
     (PortalSettings, "STAFF_API_KEY", "local-dev-staff-key"),
     (WebhookSettings, "STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
+    (WebhookSettings, "CHECKOUT_SIGNING_SECRET", "local-dev-checkout-signing-secret"),
     (WorkerSettings, "WORKER_AUTH_PASSWORD", "local-dev-worker-password"),
     (WorkerSettings, "TWOCAPTCHA_API_KEY", "local-dev-2captcha-key"),
     (
@@ -202,6 +204,7 @@ def test_production_refuses_a_local_worker_access_token(production: pytest.Monke
         (OrchestratorSettings, "DATABASE_URL"),
         (WorkerSettings, "WORKER_TOKEN"),
         (WebhookSettings, "STRIPE_WEBHOOK_SECRET"),
+        (WebhookSettings, "CHECKOUT_SIGNING_SECRET"),
         (WebhookSettings, "SUPABASE_SERVICE_ROLE_KEY"),
         (PortalSettings, "SUPABASE_ANON_KEY"),
         (PortalSettings, "STRIPE_SECRET_KEY"),
