@@ -31,6 +31,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-background-networking",
     "--no-first-run",
+    # WebRTC's UDP would bypass the egress guard (worker/egress_guard.py): proxied only.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 
 
@@ -94,7 +96,7 @@ class Worker:
                 engine = SubmissionEngine(
                     browser,
                     solver,
-                    EngineSettings(s.navigation_timeout_ms, s.step_timeout_ms, s.artifacts_dir),
+                    EngineSettings.from_worker(s),
                 )
                 listening = await realtime.connect(self.wake.set)
                 self.status.wake_ups = "realtime" if listening else "polling"
