@@ -385,8 +385,8 @@ def test_logo_url_pointing_at_another_host_is_fetched_from_the_portal_only(
     result = _attempt(
         tmp_path, _directory(site), business, allowed=f"127.0.0.1:{site.port}", portal=portal
     )
-    assert (result.outcome, result.confirmed) == (Outcome.success, True), result
     assert internal.hits == []
+    assert (result.outcome, result.confirmed) == (Outcome.success, True), result
     assert portal.hits == [f"GET /logos/{logo_id}"]
     assert sample_logo() in site.bodies[site.hits.index("POST /submit")]
 
@@ -419,8 +419,8 @@ def test_logo_redirect_off_origin_is_not_followed_and_the_attempt_goes_on_withou
         allowed=f"127.0.0.1:{site.port}",
         portal=portal,
     )
-    assert (result.outcome, result.confirmed) == (Outcome.success, True), result
     assert internal.hits == []
+    assert (result.outcome, result.confirmed) == (Outcome.success, True), result
     posted = site.bodies[site.hits.index("POST /submit")]
     assert b'name="logo"; filename=""' in posted  # the form went without a file
 
