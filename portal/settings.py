@@ -30,6 +30,8 @@ class PortalSettings(ServiceSettings):
     chromium_path: str = "/usr/lib/chromium/chromium"
     # The folder the workers keep screenshots and page HTML in (their ARTIFACTS_DIR).
     artifacts_dir: Path = Path(".local/artifacts")
+    # How long the workers keep them (their ARTIFACTS_RETENTION_DAYS), for the staff pages.
+    artifacts_retention_days: int = 30
 
     # Production serves over HTTPS; locally cookies must travel over plain http.
     cookie_secure: bool = False
