@@ -20,13 +20,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from playwright.async_api import async_playwright
+from psycopg.types.json import Jsonb
 
 from dbolt.contracts import Assignment, Outcome
+from dbolt.sql import Queries
 from devstack.proxies.runner import ProxiesThread
 from devstack.proxies.service import ProxyConfig
 from devstack.sandbox.png import sample_logo
+from tests.orchestrator_harness import WORKER
+from tests.queue_helpers import enable_test_directories
 from worker.addresses import DestinationPolicy, blocked_reason, parse_allow_list
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.logo import LogoSource, LogoUnavailable
@@ -532,3 +538,28 @@ def test_endless_logo_body_is_aborted_and_nothing_hangs(servers: Callable[[], Se
     with pytest.raises(LogoUnavailable, match="took longer than"):
         asyncio.run(LogoSource(portal.origin, timeout_seconds=1.0).fetch(slow_id))
     assert time.monotonic() - started < 10
+
+
+def test_the_orchestrator_hands_out_the_logo_by_id_never_the_stored_url(
+    api: TestClient, conn: psycopg.Connection[Any], queries: Queries
+) -> None:
+    enable_test_directories(conn, 1)
+    logo_id = _logo_id()
+    row = conn.execute("select dev.sample_business()").fetchone()
+    assert row is not None
+    business = row[0]
+    # What customers_save_logo stored for a customer who passed their own url_base.
+    business["logo_url"] = f"http://169.254.169.254/logos/{logo_id}"
+    order = conn.execute(
+        "select dev.create_paid_order(%s, 'starter', %s)",
+        (f"c-{uuid.uuid4().hex[:8]}@example.com", Jsonb(business)),
+    ).fetchone()
+    assert order is not None
+    order_id = order[0]
+    queries.fetch_one(conn, "jobs_enqueue", order_id=order_id)
+    response = api.post("/jobs-next", json={"worker_id": "w-1"}, headers=WORKER)
+    assert response.status_code == 200, response.text
+    handed_out = response.json()["business"]
+    assert "logo_url" not in handed_out
+    assert handed_out["logo_id"] == logo_id
+    assert "169.254.169.254" not in response.text
