@@ -70,7 +70,7 @@ def walk_fails_once(monkeypatch: pytest.MonkeyPatch) -> list[int]:
             raise OSError(116, "Stale file handle")
         return real_walk(*args, **kwargs)
 
-    monkeypatch.setattr(retention.os, "walk", flaky_walk)
+    monkeypatch.setattr(os, "walk", flaky_walk)
     return calls
 
 
