@@ -34,6 +34,7 @@ from devstack.sandbox.png import sample_logo
 from tests.orchestrator_harness import WORKER
 from tests.queue_helpers import enable_test_directories
 from worker.addresses import DestinationPolicy, blocked_reason, parse_allow_list
+from worker.egress_guard import EgressGuard
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptResult
@@ -563,3 +564,35 @@ def test_the_orchestrator_hands_out_the_logo_by_id_never_the_stored_url(
     assert "logo_url" not in handed_out
     assert handed_out["logo_id"] == logo_id
     assert "169.254.169.254" not in response.text
+
+
+def test_a_second_request_on_a_kept_alive_proxy_connection_cannot_reach_a_private_address(
+    servers: Callable[[], Server],
+) -> None:
+    site, internal = servers(), servers()
+    site.pages["/start"] = html("<p>hello</p>")
+    internal.pages["/admin"] = html("<p>the admin console</p>")
+
+    async def run() -> bytes:
+        policy = DestinationPolicy(parse_allow_list(f"127.0.0.1:{site.port}"))
+        guard = await EgressGuard(policy).start()
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", guard.port)
+            # Two requests back to back on one connection: only the first was checked.
+            writer.write(
+                f"GET {site.origin}/start HTTP/1.1\r\nHost: 127.0.0.1:{site.port}\r\n"
+                "Connection: keep-alive\r\n\r\n"
+                f"GET {internal.origin}/admin HTTP/1.1\r\nHost: 127.0.0.1:{internal.port}\r\n"
+                "\r\n".encode()
+            )
+            await writer.drain()
+            answer = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            return answer
+        finally:
+            await guard.close()
+
+    answer = asyncio.run(run())
+    assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200")
+    assert b"connection: close" in answer.lower()
+    assert internal.hits == []

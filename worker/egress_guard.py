@@ -188,7 +188,8 @@ class EgressGuard:
     def _refuse(
         self, writer: asyncio.StreamWriter, method: str, url: str, blocked: DestinationBlocked
     ) -> None:
-        message = f"blocked {method} {url}: {blocked.reason}"
+        # Without the query: a form sent by GET would put the customer's details in it.
+        message = f"blocked {method} {url.split('?', 1)[0]}: {blocked.reason}"
         self.blocked.append(message)
         log.warning(
             "egress blocked",
