@@ -39,6 +39,7 @@ from worker.engine import EngineSettings, SubmissionEngine
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptResult
 from worker.proxies import parse_proxy_urls
+from worker.settings import WorkerSettings
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 FORM = """<html><body><form method="post" action="/submit" enctype="multipart/form-data">
@@ -596,3 +597,18 @@ def test_a_second_request_on_a_kept_alive_proxy_connection_cannot_reach_a_privat
     assert answer.startswith(b"HTTP/1.0 200") or answer.startswith(b"HTTP/1.1 200")
     assert b"connection: close" in answer.lower()
     assert internal.hits == []
+
+
+def test_the_allow_list_is_exact_host_port_pairs_and_empty_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKER_ALLOWED_PRIVATE_HOSTS", raising=False)
+    assert WorkerSettings().worker_allowed_private_hosts == ""
+    monkeypatch.setenv("WORKER_ALLOWED_PRIVATE_HOSTS", "127.0.0.1")  # no port: refused
+    with pytest.raises(ValueError, match=r"'127\.0\.0\.1' is not host:port"):
+        WorkerSettings()
+    policy = DestinationPolicy(parse_allow_list("127.0.0.1:8400, [::1]:8400"))
+    assert policy.is_allowed("127.0.0.1", 8400)
+    assert policy.is_allowed("::1", 8400)
+    assert not policy.is_allowed("127.0.0.1", 8401)
+    assert not policy.is_allowed("localhost", 8400)

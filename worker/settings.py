@@ -7,10 +7,11 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from dbolt.contracts import LOGO_MAX_BYTES
 from dbolt.settings import ServiceSettings
+from worker.addresses import parse_allow_list
 
 
 def _default_worker_id() -> str:
@@ -64,3 +65,9 @@ class WorkerSettings(ServiceSettings):
     # Jobs this large, and every enterprise job, go out only through proxies (seed §5, §12).
     proxy_required_tiers: tuple[str, ...] = ("enterprise",)
     proxy_required_over_directories: int = 100
+
+    @field_validator("worker_allowed_private_hosts")
+    @classmethod
+    def _allow_list_is_host_ports(cls, value: str) -> str:
+        parse_allow_list(value)  # a typo is refused at start-up, naming the entry
+        return value
