@@ -7,12 +7,14 @@ quietly dropped.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
 WorkerId = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")
@@ -111,6 +113,26 @@ class DirectoryTask(BaseModel):
     recipe: dict[str, Any] | None
 
 
+# A logo the portal serves at {PORTAL_URL}/logos/<id>.<ext> (customer_logos; at most 1 MiB).
+LOGO_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(png|jpg|webp)"
+)
+LOGO_CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+LOGO_MAX_BYTES = 1024 * 1024
+
+
+def logo_id_of(url: object) -> str | None:
+    """The logo id in a stored logo URL (`…/logos/<id>.<ext>`), or None if it names none.
+
+    Only the id is ours: the URL's origin was passed to customers_save_logo by its caller,
+    which a customer can be, so it is never used to decide where a worker connects."""
+    if not isinstance(url, str):
+        return None
+    path = urlsplit(url).path
+    name = path.removeprefix("/logos/")
+    return name if path.startswith("/logos/") and LOGO_ID.fullmatch(name) else None
+
+
 class Assignment(BaseModel):
     """A claimed job: everything a worker needs, and the lease that proves it holds it."""
 
@@ -118,9 +140,28 @@ class Assignment(BaseModel):
     tier: str
     lease_token: uuid.UUID
     lease_expires_at: datetime
+    # The job's snapshot, with the logo as `logo_id` (never a URL): the worker fetches it
+    # from its own PORTAL_URL (worker/logo.py).
     business: dict[str, Any]
     directories_total: int
     directories: list[DirectoryTask]
+
+    @field_validator("business")
+    @classmethod
+    def _logo_by_id(cls, business: dict[str, Any]) -> dict[str, Any]:
+        # Runs where the snapshot is handed out (the orchestrator) and again where it is read
+        # (the worker).
+        return business_with_logo_id(business)
+
+
+def business_with_logo_id(business: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with its logo URL replaced by the logo's id; any other logo is dropped."""
+    business = dict(business)
+    stored_url = business.pop("logo_url", None)
+    logo_id = business.pop("logo_id", None) or logo_id_of(stored_url)
+    if isinstance(logo_id, str) and LOGO_ID.fullmatch(logo_id):
+        business["logo_id"] = logo_id
+    return business
 
 
 class LeaseExtended(BaseModel):

@@ -395,6 +395,9 @@ def _worker(number: int, orchestrator_url: str, supabase_url: str) -> Process:
             "TWOCAPTCHA_BASE_URL": f"http://127.0.0.1:{CAPTCHA_PORT}",
             "PROXY_URLS": proxy_urls,
             "HEALTH_PORT": str(health_port),
+            # The sandbox is on loopback, which workers refuse unless allowed (127.0.0.1:2 is
+            # the sandbox's "nobody home" directory, refused on purpose).
+            "WORKER_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{SANDBOX_PORT},127.0.0.1:2",
         },
         ready_url=f"http://127.0.0.1:{health_port}/healthz",
     )

@@ -25,6 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
 
+from dbolt.contracts import logo_id_of
+
 WEEKDAYS: tuple[tuple[str, str], ...] = (
     ("mon", "Monday"),
     ("tue", "Tuesday"),
@@ -81,6 +83,15 @@ def countries() -> tuple[tuple[str, str], ...]:
 @functools.cache
 def country_codes() -> frozenset[str]:
     return frozenset(code for code, _ in countries())
+
+
+def logo_path(stored_url: object) -> str | None:
+    """The portal's own path for a stored logo, built from its id, or None if it names none.
+
+    customers.logo_url's origin came from whoever called customers_save_logo (a customer can,
+    through the Data API); only the id in it is ours (dbolt/contracts.py logo_id_of)."""
+    logo_id = logo_id_of(stored_url)
+    return f"/logos/{logo_id}" if logo_id else None
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ class PortalSettings(DatabaseSettings):
     chromium_path: str = "/usr/lib/chromium/chromium"
     # The folder the workers keep screenshots and page HTML in (their ARTIFACTS_DIR).
     artifacts_dir: Path = Path(".local/artifacts")
+    # How long the workers keep them (their ARTIFACTS_RETENTION_DAYS), for the staff pages.
+    artifacts_retention_days: int = 30
 
     # Session cookies carry the Secure flag in production (the default there, and refused
     # if turned off); locally they must travel over plain http, so it is off by default.

@@ -373,6 +373,11 @@ class Stack:
             "STOP_GRACE_SECONDS": "5",
             "ARTIFACTS_DIR": str(self.artifacts_dir),
             "CONTEXTS": "2",
+            # The sandbox is on loopback, which workers refuse unless allowed (127.0.0.1:2 is
+            # the sandbox's "nobody home" directory, refused on purpose).
+            "WORKER_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{self.ports['sandbox']},127.0.0.1:2",
+            # Logos are fetched from the portal only (worker/logo.py).
+            "PORTAL_URL": self.portal_url,
         }
         return env | overrides
 

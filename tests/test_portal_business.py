@@ -5,6 +5,7 @@ signed-out visitor is sent to sign in."""
 
 from __future__ import annotations
 
+import json
 import re
 import struct
 import zlib
@@ -295,6 +296,30 @@ def test_logo_is_stored_served_by_its_url_and_can_be_removed(
         assert conn.execute(
             "select logo_url from customers where id = %s", (alice.customer_id,)
         ).fetchone() == (None,)
+
+
+def test_a_logo_saved_with_a_foreign_url_base_is_shown_from_the_portal_by_its_id(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    # The customer calls customers_save_logo through the Data API with a url_base of their own.
+    claims = json.dumps({"sub": str(alice.user_id), "role": "authenticated"})
+    with psycopg.connect(portal_stack.db_url) as conn:
+        conn.execute(
+            "select set_config('role', 'authenticated', true),"
+            " set_config('request.jwt.claims', %s, true)",
+            (claims,),
+        )
+        row = conn.execute(
+            "select customers_save_logo(%s, %s, 'image/png', 'http://169.254.169.254')",
+            (alice.order_id, png(2, 2)),
+        ).fetchone()
+    assert row is not None
+    stored: str = row[0]
+    assert stored.startswith("http://169.254.169.254/logos/")
+    page = portal_stack.client.get(f"/orders/{alice.order_id}/business", cookies=alice.cookies)
+    assert page.status_code == 200
+    assert f'src="/logos/{stored.rsplit("/", 1)[1]}"' in page.text
+    assert "169.254.169.254" not in page.text
 
 
 @pytest.mark.parametrize(

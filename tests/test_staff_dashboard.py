@@ -10,6 +10,8 @@ path traversal, alerts, and `dbolt staff` through the Auth admin API.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -36,6 +38,7 @@ from portal.staff.accounts import set_staff_role
 from tests.orchestrator_harness import STAFF_KEY, build, free_port, serve, settings_for
 from tests.portal_harness import PORTAL_URL, access_token, portal_app
 from tests.queue_helpers import create_job, enable_test_directories, report
+from worker import retention
 
 Conn = psycopg.Connection[Any]
 STAFF_EMAIL = "ann.staff@directorybolt.test"
@@ -548,6 +551,42 @@ def test_artifacts_are_served_from_the_artifacts_dir_and_traversal_is_refused(
     assert client.get(f"/staff/jobs/{uuid.uuid4()}/attempts/{ids[dirs[0]]}/html").status_code == 404
     html = client.get(f"/staff/jobs/{job_id}").text
     assert f"{base}/{ids[dirs[0]]}/screenshot" in html
+
+
+def test_an_artifact_deleted_after_retention_shows_as_deleted_not_as_a_broken_link(
+    stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
+) -> None:
+    dirs = enable_test_directories(conn, 1)
+    job_id = create_job(conn, queries)
+    job = claim(conn, queries)
+    folder = stack.artifacts_dir / str(job_id)
+    folder.mkdir(parents=True)
+    shot, page = folder / f"{dirs[0]}-1.png", folder / f"{dirs[0]}-1.html"
+    shot.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    page.write_text("<p>Form gone</p>")
+    report(
+        conn,
+        queries,
+        job,
+        dirs[0],
+        outcome="permanent_error",
+        error_code="form_gone",
+        artifacts=Jsonb({"screenshot": str(shot), "html": str(page)}),
+    )
+    (attempt_id,) = conn.execute(
+        "select id from job_results where job_id = %s", (job_id,)
+    ).fetchone() or (None,)
+    as_user(client, stack.staff_token())
+    link = f"/staff/jobs/{job_id}/attempts/{attempt_id}/screenshot"
+    assert link in client.get(f"/staff/jobs/{job_id}").text
+    # The workers' sweep deletes the screenshot once it is past retention.
+    old = time.time() - 31 * 86_400
+    os.utime(shot, (old, old))
+    assert retention.sweep(stack.artifacts_dir, 30) == 1
+    html = client.get(f"/staff/jobs/{job_id}").text
+    assert link not in html
+    assert "Screenshot deleted after 30 days" in html
+    assert f"/staff/jobs/{job_id}/attempts/{attempt_id}/html" in html  # still there
 
 
 # -- alerts -----------------------------------------------------------------------------------

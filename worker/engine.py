@@ -9,7 +9,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +18,16 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from dbolt.contracts import Outcome
+from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.auto_filler import run_auto
 from worker.captcha import CaptchaSolver
+from worker.egress_guard import EgressGuard
+from worker.logo import LogoSource
 from worker.outcome import AttemptFailed, AttemptResult
 from worker.proxies import Proxy
 from worker.recipe import RecipeError, parse_recipe
 from worker.recipe_runner import RecipeContext, run_recipe
+from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,20 @@ class EngineSettings:
     navigation_timeout_ms: int = 15_000
     step_timeout_ms: int = 8_000
     artifacts_dir: Path = Path(".local/artifacts")
+    # Where the browser may go beyond public addresses (WORKER_ALLOWED_PRIVATE_HOSTS).
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
+    # The only place logos come from (PORTAL_URL); None: uploads go without a logo.
+    logos: LogoSource | None = None
+
+    @classmethod
+    def from_worker(cls, settings: WorkerSettings) -> EngineSettings:
+        return cls(
+            settings.navigation_timeout_ms,
+            settings.step_timeout_ms,
+            settings.artifacts_dir,
+            DestinationPolicy(parse_allow_list(settings.worker_allowed_private_hosts)),
+            LogoSource(settings.portal_url, settings.logo_max_bytes),
+        )
 
 
 def _browser_error(error: PlaywrightError, proxy: Proxy | None) -> AttemptFailed:
@@ -50,6 +68,23 @@ def _browser_error(error: PlaywrightError, proxy: Proxy | None) -> AttemptFailed
     return AttemptFailed(Outcome.transient_error, "browser_error", text)
 
 
+def _report_blocked(result: AttemptResult, blocked: list[str]) -> None:
+    """A site that sent the browser to a private address ends the attempt, saying where.
+
+    Whatever the page did after a refused request (a form gone, a selector missing, a
+    tunnel error) follows from the refusal, so the refusal is what is reported; only a
+    confirmed success stands, with the refusal noted."""
+    if not blocked:
+        return
+    what = "; ".join(blocked[:3]) + (f" (and {len(blocked) - 3} more)" if len(blocked) > 3 else "")
+    if result.outcome is Outcome.success and result.confirmed:
+        result.message = f"{result.message + '; ' if result.message else ''}{what}"
+        return
+    result.outcome, result.error_code = Outcome.permanent_error, "blocked_destination"
+    result.confirmed = False
+    result.message = f"the site sent the browser to an address workers may not reach: {what}"
+
+
 class SubmissionEngine:
     def __init__(
         self, browser: Browser, solver: CaptchaSolver | None, settings: EngineSettings
@@ -58,8 +93,10 @@ class SubmissionEngine:
         self.solver = solver
         self.settings = settings
 
-    async def _context(self, proxy: Proxy | None) -> BrowserContext:
-        context = await self.browser.new_context(proxy=proxy.playwright() if proxy else None)  # type: ignore[arg-type]
+    async def _context(self, guard: EgressGuard) -> BrowserContext:
+        # Every request of the context goes through the attempt's egress guard, which
+        # chains to the upstream proxy, if any (worker/egress_guard.py).
+        context = await self.browser.new_context(proxy=guard.playwright())  # type: ignore[arg-type]
         context.set_default_timeout(self.settings.step_timeout_ms)
         context.set_default_navigation_timeout(self.settings.navigation_timeout_ms)
         return context
@@ -75,7 +112,8 @@ class SubmissionEngine:
         """Submit once and say truthfully what happened. Never raises for a site's behaviour."""
         result = AttemptResult(Outcome.success, proxy=proxy.label if proxy else None)
         started = time.monotonic()
-        context = await self._context(proxy)
+        guard = await EgressGuard(self.settings.destinations, proxy).start()
+        context = await self._context(guard)
         page = await context.new_page()
         ctx = RecipeContext(
             page,
@@ -85,6 +123,7 @@ class SubmissionEngine:
             self.settings.step_timeout_ms,
             result,
             say or (lambda _: None),
+            self.settings.logos,
         )
         try:
             if directory.get("mode") == "recipe":
@@ -111,9 +150,11 @@ class SubmissionEngine:
             result.outcome, result.error_code = classified.outcome, classified.error_code
             result.message = classified.message
         finally:
+            _report_blocked(result, guard.blocked)
             if not (result.outcome is Outcome.success and result.confirmed):
                 await self._keep_artifacts(page, artifact_name, result)
             await context.close()
+            await guard.close()
         result.message = result.message and result.message[:1900]
         log.info(
             "attempt finished",

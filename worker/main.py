@@ -23,6 +23,7 @@ from worker.health import WorkerStatus, serve_health
 from worker.job_runner import JobRunner
 from worker.proxies import ProxyPool, parse_proxy_urls
 from worker.realtime_link import RealtimeLink
+from worker.retention import retention_loop
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
     "--disable-background-networking",
     "--no-first-run",
+    # WebRTC's UDP would bypass the egress guard (worker/egress_guard.py): proxied only.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
 ]
 
 
@@ -80,6 +83,15 @@ class Worker:
             s.realtime_access_token.get_secret_value() if s.realtime_access_token else None,
         )
         auth = await self._sign_in(anon_key, realtime)
+        # Customer data in screenshots and page HTML is not kept past its retention.
+        sweeper = asyncio.create_task(
+            retention_loop(
+                s.artifacts_dir,
+                s.artifacts_retention_days,
+                s.artifacts_sweep_seconds,
+                self.shutting_down,
+            )
+        )
         refresher = (
             asyncio.create_task(auth.keep_fresh(realtime.update_token))
             if auth is not None
@@ -94,7 +106,7 @@ class Worker:
                 engine = SubmissionEngine(
                     browser,
                     solver,
-                    EngineSettings(s.navigation_timeout_ms, s.step_timeout_ms, s.artifacts_dir),
+                    EngineSettings.from_worker(s),
                 )
                 listening = await realtime.connect(self.wake.set)
                 self.status.wake_ups = "realtime" if listening else "polling"
@@ -102,6 +114,7 @@ class Worker:
                 await self._loop(client, engine, realtime)
                 await browser.close()
         finally:
+            sweeper.cancel()
             if refresher is not None:
                 refresher.cancel()
             if auth is not None:

@@ -8,6 +8,7 @@ from urllib.parse import urljoin
 from playwright.async_api import Frame, Locator, Page, Response
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from worker.egress_guard import BLOCKED_HEADER, GUARD_NAME
 from worker.outcome import from_status, permanent, transient
 
 Target = Page | Frame
@@ -32,12 +33,19 @@ ORIGIN_ERRORS = {
 def check_response(response: Response | None, url: str) -> None:
     if response is None:
         return
+    if response.headers.get(BLOCKED_HEADER.lower()) == "blocked":
+        raise permanent(
+            "blocked_destination", f"{url}: workers may not reach this address (egress guard)"
+        )
     # Through a proxy, a 502 may be the site's fault or the proxy's: Proxy-Status says which.
     proxy_status = response.headers.get("proxy-status", "")
     if "error=" in proxy_status:
         error = proxy_status.split("error=", 1)[1].split(";")[0].strip()
         if error in ORIGIN_ERRORS:
             raise permanent("site_down", f"{url}: the proxy could not reach the site ({error})")
+        if proxy_status.startswith(GUARD_NAME):
+            # The worker's own guard connects straight to the site: no proxy to blame.
+            raise transient("connection_error", f"{url}: could not connect ({error})")
         raise transient("proxy_error", f"{url}: the proxy failed ({error})")
     failure = from_status(response.status, url)
     if failure is not None:

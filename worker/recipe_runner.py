@@ -14,6 +14,7 @@ from dbolt.contracts import Outcome
 from worker import pages
 from worker.business import BusinessValueError, resolve
 from worker.captcha import CaptchaSolver, CaptchaUnsolved
+from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
 from worker.recipe import (
     Captcha,
@@ -63,6 +64,7 @@ class RecipeContext:
     step_timeout_ms: int
     result: AttemptResult
     say: Callable[[str], None]
+    logos: LogoSource | None = None
 
 
 def _value(ctx: RecipeContext, step: Fill | Select, index: int) -> str:
@@ -242,20 +244,34 @@ async def _select(element: Any, text: str, what: str) -> None:
 
 
 async def _upload(ctx: RecipeContext, target: pages.Target, step: Upload, what: str) -> None:
-    url = ctx.business.get(step.value)
+    """Attach the customer's logo, fetched from the portal by its id (worker/logo.py).
+
+    The recipe calls it `logo_url` (docs/recipes.md); the snapshot carries only `logo_id`.
+    A logo the portal cannot give as a small image is left out of an optional upload (the
+    listing is worth more than the picture) and fails a required one as upload_unavailable."""
+    if step.value != "logo_url":
+        raise permanent("recipe_invalid", f"{what}: only logo_url can be uploaded")
+    logo_id = ctx.business.get("logo_id")
     element = await _optional_require(
         target, step.selector, what, ctx.step_timeout_ms, step.optional
     )
-    if element is None or not url:
-        if not step.optional and not url:
-            raise permanent("missing_business_field", f"{what}: the business has no {step.value}")
+    if element is None or not logo_id:
+        if not step.optional and not logo_id:
+            raise permanent("missing_business_field", f"{what}: the business has no logo")
         return
-    response = await ctx.page.context.request.get(str(url))
-    if not response.ok:
-        raise transient(
-            "upload_unavailable", f"{what}: could not download {step.value} ({response.status})"
-        )
-    mime = response.headers.get("content-type", "application/octet-stream").split(";")[0]
-    name = str(url).rsplit("/", 1)[-1] or "logo"
-    await element.set_input_files({"name": name, "mimeType": mime, "buffer": await response.body()})
-    ctx.say(f"  upload {step.selector} <- {name}")
+    try:
+        if ctx.logos is None:
+            raise LogoUnavailable("no PORTAL_URL to fetch logos from")
+        logo = await ctx.logos.fetch(str(logo_id))
+    except LogoUnavailable as error:
+        if step.optional:
+            ctx.say(f"  upload {step.selector} skipped: {error}")
+            log.warning(
+                "logo left out", extra={"action": "attempt.logo_skipped", "error": str(error)}
+            )
+            return
+        raise transient("upload_unavailable", f"{what}: the logo is unavailable: {error}") from None
+    await element.set_input_files(
+        {"name": logo.name, "mimeType": logo.content_type, "buffer": logo.content}
+    )
+    ctx.say(f"  upload {step.selector} <- {logo.name}")

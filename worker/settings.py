@@ -8,9 +8,11 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from dbolt.contracts import LOGO_MAX_BYTES
 from dbolt.settings import ServiceSettings
+from worker.addresses import parse_allow_list
 
 
 def _default_worker_id() -> str:
@@ -36,6 +38,16 @@ class WorkerSettings(ServiceSettings):
     navigation_timeout_ms: int = 15_000
     step_timeout_ms: int = 8_000
     artifacts_dir: Path = Path(".local/artifacts")
+    # Screenshots and page HTML hold customer data: deleted after this many days.
+    artifacts_retention_days: int = Field(default=30, ge=1)
+    artifacts_sweep_seconds: float = Field(default=3600.0, gt=0)
+
+    # Directory sites may send the browser only to public addresses; these exact host:port
+    # pairs (comma-separated) are let through anyway. Development: the local sandbox.
+    worker_allowed_private_hosts: str = ""
+    # Logos are fetched from here only ({PORTAL_URL}/logos/<id>), at most logo_max_bytes.
+    portal_url: str = "http://127.0.0.1:8300"
+    logo_max_bytes: int = Field(default=LOGO_MAX_BYTES, ge=1)
 
     twocaptcha_api_key: SecretStr | None = None
     twocaptcha_base_url: str = "https://api.2captcha.com"
@@ -54,3 +66,9 @@ class WorkerSettings(ServiceSettings):
     # Jobs this large, and every enterprise job, go out only through proxies (seed §5, §12).
     proxy_required_tiers: tuple[str, ...] = ("enterprise",)
     proxy_required_over_directories: int = 100
+
+    @field_validator("worker_allowed_private_hosts")
+    @classmethod
+    def _allow_list_is_host_ports(cls, value: str) -> str:
+        parse_allow_list(value)  # a typo is refused at start-up, naming the entry
+        return value

@@ -14,6 +14,7 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
+from dbolt.contracts import business_with_logo_id
 from dbolt.directories import load_directories
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
@@ -59,9 +60,7 @@ async def submit(
             engine = SubmissionEngine(
                 browser,
                 solver,
-                EngineSettings(
-                    settings.navigation_timeout_ms, settings.step_timeout_ms, settings.artifacts_dir
-                ),
+                EngineSettings.from_worker(settings),
             )
             result = await engine.attempt(
                 entry, business, proxy, artifact_name=f"submit-{entry['directory_id']}", say=print
@@ -76,7 +75,8 @@ async def submit(
 def run(entry: str, business_file: Path, proxy_url: str | None, directories_file: Path) -> int:
     settings = WorkerSettings()
     directory = load_entry(entry, directories_file)
-    business = json.loads(business_file.read_text())
+    # As the orchestrator hands it out: the logo by id, fetched from PORTAL_URL only.
+    business = business_with_logo_id(json.loads(business_file.read_text()))
     name = business.get("business_name")
     print(f"{directory['directory_id']} ({directory.get('mode')}) for {name!r}")
     result = asyncio.run(submit(directory, business, proxy_url, settings))

@@ -94,6 +94,7 @@ ERROR_REASONS: dict[str, str] = {
     "missing_business_field": "the site needs a detail your business info does not have",
     "upload_unavailable": "the site's logo upload did not work",
     "browser_error": "our browser failed on this site",
+    "blocked_destination": "the site tried to send us to an address we do not visit",
 }
 
 

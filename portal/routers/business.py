@@ -88,7 +88,7 @@ def _page(
         ranges_per_day=business_form.RANGES_PER_DAY,
         social_networks=business_form.SOCIAL_NETWORKS,
         logo_max_bytes=business_form.LOGO_MAX_BYTES,
-        logo_url=customer.get("logo_url"),
+        logo_url=business_form.logo_path(customer.get("logo_url")),
         values=values,
         errors=errors,
         error_order=business_form.error_order(),

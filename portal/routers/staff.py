@@ -198,6 +198,10 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         directories = await q.fetch_all("job_directories_of", job_id=job_id)
         attempts = await q.fetch_all("job_attempts_of", job_id=job_id)
         audit = await q.fetch_all("job_audit_of", job_id=job_id)
+    for attempt in attempts:
+        attempt["artifacts_kept"] = artifacts.kept(
+            state.settings.artifacts_dir, attempt["artifacts"]
+        )
     counts: dict[str, int] = {}
     for directory in directories:
         counts[directory["status"]] = counts.get(directory["status"], 0) + 1
@@ -206,6 +210,7 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         "job": job,
         "directories": directories,
         "attempts": attempts,
+        "artifacts_retention_days": state.settings.artifacts_retention_days,
         "audit": audit,
         "counts": counts,
         "failed": [d for d in directories if d["status"] == "failed"],

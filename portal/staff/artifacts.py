@@ -56,3 +56,22 @@ def resolve(artifacts_dir: Path, recorded: object, kind: Kind) -> Path:
         if resolved.is_file():
             return resolved
     raise ArtifactRefused("no such artifact")
+
+
+def kept(artifacts_dir: Path, recorded: object) -> dict[str, bool]:
+    """For each artifact an attempt recorded, whether its file is still there to show.
+
+    Workers delete them after ARTIFACTS_RETENTION_DAYS (worker/retention.py) without
+    touching the attempt's record, so the page checks the folder instead of offering a
+    link that would only 404."""
+    if not isinstance(recorded, dict):
+        return {}
+    found: dict[str, bool] = {}
+    for kind in ("screenshot", "html"):
+        if recorded.get(kind):
+            try:
+                resolve(artifacts_dir, recorded[kind], kind)
+                found[kind] = True
+            except ArtifactRefused:
+                found[kind] = False
+    return found
