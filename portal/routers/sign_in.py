@@ -111,6 +111,12 @@ async def sign_in_form(request: Request, viewer: MaybeViewer, next: str = "") ->
     return _sign_in_page(request, next_path=next_path, notice=notice)
 
 
+def _limited(page: Response, wait: float) -> Response:
+    """The form again, as a 429 that says when to try once more."""
+    page.headers["Retry-After"] = rate_limit.retry_after(wait)
+    return page
+
+
 def _auth_failure(error: Exception) -> dict[str, object]:
     """What to log about a failed Auth call: its status and code, or that it was unreachable."""
     if isinstance(error, AuthApiError):
@@ -138,15 +144,16 @@ async def sign_in_submit(
     )
     if wait is not None:
         log.warning("sign-in emails rate limited", extra={"action": "portal.sign_in_rate_limited"})
-        limited = _sign_in_page(
-            request,
-            next_path=next_path,
-            email=email,
-            errors={"email": TOO_MANY_EMAILS.format(wait=_wait_words(wait))},
-            status_code=429,
+        return _limited(
+            _sign_in_page(
+                request,
+                next_path=next_path,
+                email=email,
+                errors={"email": TOO_MANY_EMAILS.format(wait=_wait_words(wait))},
+                status_code=429,
+            ),
+            wait,
         )
-        limited.headers["Retry-After"] = rate_limit.retry_after(wait)
-        return limited
     storage = customer_auth.VerifierStorage()
     client = customer_auth.auth_client(state, storage)
     callback = f"{state.settings.portal_url}/auth/callback?{urlencode({'next': next_path})}"
@@ -231,15 +238,16 @@ async def code_submit(
     wait = limiter.take_all(*limits)
     if wait is not None:
         log.warning("code checks rate limited", extra={"action": "portal.code_rate_limited"})
-        limited = _code_page(
-            request,
-            next_path=next_path,
-            email=email,
-            errors={"code": TOO_MANY_CODES.format(wait=_wait_words(wait))},
-            status_code=429,
+        return _limited(
+            _code_page(
+                request,
+                next_path=next_path,
+                email=email,
+                errors={"code": TOO_MANY_CODES.format(wait=_wait_words(wait))},
+                status_code=429,
+            ),
+            wait,
         )
-        limited.headers["Retry-After"] = rate_limit.retry_after(wait)
-        return limited
     try:
         result = await customer_auth.auth_client(state).verify_otp(
             {"email": email, "token": code, "type": "email"}
