@@ -3,6 +3,8 @@
 SHELL := /bin/bash
 PY := .venv/bin/python
 PGTAP_DB := dbolt_pgtap
+# The oldest Kubernetes the manifests promise to work on (kubernetes-validate -k).
+K8S_VALIDATE_VERSION := 1.30.0
 # The local cluster's port (54322, as `supabase start` uses); override to run a second one.
 export LOCAL_DB_PORT ?= 54322
 # Deno (from npm) keeps its caches in the tree, not in $HOME; it fetches nothing, so no update check.
@@ -56,9 +58,13 @@ test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh dat
 	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
 	@pg_prove --failures --timer -h 127.0.0.1 -p $(LOCAL_DB_PORT) -U postgres -d $(PGTAP_DB) supabase/tests/*.sql
 
-test-deploy: deps ## promtool over deploy/prometheus: alert rules, their unit tests, the scrape config
+test-deploy: deps ## promtool over deploy/prometheus; deploy/k8s overlays rendered, kubernetes-validate --strict, the ScaledObject against our schema, tests/test_k8s_manifests.py
 	@promtool check rules deploy/prometheus/alerts.yml
 	@cd deploy/prometheus && promtool test rules alerts_test.yml && promtool check config prometheus.yml
+	@rm -rf .local/k8s && $(PY) -m tests.k8s_render .local/k8s
+	@.venv/bin/kubernetes-validate --strict --quiet -k $(K8S_VALIDATE_VERSION) .local/k8s/*.yaml
+	@.venv/bin/check-jsonschema --schemafile deploy/k8s/schemas/keda-scaledobject.schema.json .local/k8s/*.scaledobject.json
+	@$(PY) -m pytest -q tests/test_k8s_manifests.py
 
 staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com (Auth admin API if SUPABASE_SERVICE_ROLE_KEY is set, else the local stand-in's database)
 	@test -n "$(EMAIL)" || { echo "EMAIL is required: make staff EMAIL=you@example.com" >&2; exit 2; }
