@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML arrives with schemathesis (dev)
 
 K8S_DIR = Path(__file__).resolve().parent.parent / "deploy" / "k8s"
 OVERLAYS = ("staging", "production", "local")

@@ -51,9 +51,7 @@ def overlay(request: pytest.FixtureRequest) -> tuple[str, list[Resource]]:
 
 
 def _env(resources: list[Resource], service: str) -> Any:
-    (container,) = find(resources, "Deployment", service)["spec"]["template"]["spec"][
-        "containers"
-    ]
+    (container,) = find(resources, "Deployment", service)["spec"]["template"]["spec"]["containers"]
     return container_env(resources, container)
 
 
@@ -155,7 +153,7 @@ def _private_ranges_excepted(block: dict[str, Any]) -> bool:
     return all(
         any(ipaddress.ip_network(p).subnet_of(e) for e in excepted)  # type: ignore[arg-type]
         for p in private
-        if ipaddress.ip_network(p).overlaps(cidr)  # type: ignore[arg-type]
+        if ipaddress.ip_network(p).overlaps(cidr)
     )
 
 
@@ -251,14 +249,14 @@ def test_production_settings_accept_each_services_manifest(
             for name in env.secret_keys:
                 patched.setenv(name, _placeholder(name, live))
             try:
-                settings(_env_file=None)  # type: ignore[call-arg]
+                settings(_env_file=None)
             except InsecureProductionSettings as refused:
                 pytest.fail(f"{overlay_name}/{service}: {refused.problems}")
 
 
 def _setting(values: dict[str, str], settings: type[ServiceSettings], name: str) -> float:
     default = settings.model_fields[name].default
-    return float(values.get(name.upper(), default))
+    return float(values.get(name.upper(), str(default)))
 
 
 def _flush_max_wait() -> float:
@@ -274,7 +272,9 @@ def _flush_max_wait() -> float:
         if keyword.arg == "max_wait" and isinstance(keyword.value, ast.Constant)
     ]
     assert len(waits) == 1, "job_runner's flush before release changed: recheck the grace"
-    return float(waits[0])
+    (wait,) = waits
+    assert isinstance(wait, int | float), wait
+    return float(wait)
 
 
 def test_the_workers_grace_outlasts_stop_grace_an_attempt_and_the_release(
@@ -337,7 +337,8 @@ def test_every_deployment_probes_healthz(overlay: tuple[str, list[Resource]]) ->
             else:
                 # The worker's health server listens on 127.0.0.1:HEALTH_PORT only.
                 command = " ".join(probe["exec"]["command"])
-                assert "/healthz" in command and 'os.environ["HEALTH_PORT"]' in command, name
+                assert "/healthz" in command, name
+                assert 'os.environ["HEALTH_PORT"]' in command, name
                 assert "HEALTH_PORT" in env, name
 
 
