@@ -96,6 +96,27 @@ def test_keda_replica_bounds_equal_the_orchestrators_autoscale_bounds(
     assert trigger["metadata"]["valueLocation"] == "directorybolt_desired_workers"
 
 
+def _at(document: Any, path: list[str]) -> Any:
+    for key in path:
+        document = document[int(key)] if isinstance(document, list) else document[key]
+    return document
+
+
+def _object_paths(document: Any, path: list[str] | None = None) -> list[list[str]]:
+    """The path to every object in the document, except free-form maps (labels)."""
+    path = path or []
+    found: list[list[str]] = []
+    if isinstance(document, dict):
+        found.append(path)
+        for key, value in document.items():
+            if key not in ("labels", "annotations"):
+                found += _object_paths(value, [*path, key])
+    elif isinstance(document, list):
+        for index, value in enumerate(document):
+            found += _object_paths(value, [*path, str(index)])
+    return found
+
+
 def test_a_misspelt_scaledobject_field_fails_our_schema(
     overlay: tuple[str, list[Resource]],
 ) -> None:
@@ -103,15 +124,21 @@ def test_a_misspelt_scaledobject_field_fails_our_schema(
     (scaled,) = of_kind(resources, "ScaledObject")
     misspellings: list[tuple[list[str], str, str]] = [
         (["spec"], "maxReplicaCount", "maxReplicasCount"),
+        (["spec"], "pollingInterval", "pollingIntervall"),
+        (["spec", "triggers", "0"], "metricType", "metric_type"),
         (["spec", "scaleTargetRef"], "name", "nmae"),
         (["spec", "advanced", "horizontalPodAutoscalerConfig"], "behavior", "behaviour"),
     ]
     for path, right, wrong in misspellings:
         broken = copy.deepcopy(scaled)
-        node = broken
-        for key in path:
-            node = node[key]
+        node = _at(broken, path)
         node[wrong] = node.pop(right)
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(broken, SCHEMA)
+    # An optional field misspelt is an unknown key: refused at every level of the object.
+    for path in _object_paths(scaled):
+        broken = copy.deepcopy(scaled)
+        _at(broken, path)["optionalFieldMisspelt"] = "1"
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(broken, SCHEMA)
     broken = copy.deepcopy(scaled)
@@ -221,7 +248,8 @@ def _example_secret_keys() -> dict[str, set[str]]:
 
 
 def _placeholder(name: str, live_mode: bool) -> str:
-    """A realistic secret of the right shape, never a local default."""
+    """A realistic secret of the right shape, never a local default. Stripe's is the kind of
+    key the environment is given: live keys in production, test keys in staging."""
     password = secrets.token_urlsafe(18)
     shapes = {
         "DATABASE_URL": f"postgresql://app.ref:{password}@aws-0-eu-west-1.pooler.supabase.com:6543/postgres",
@@ -245,9 +273,8 @@ def test_production_settings_accept_each_services_manifest(
                 patched.delenv(field.upper(), raising=False)
             for name, value in env.values.items():
                 patched.setenv(name, value)
-            live = env.values.get("STRIPE_LIVE_MODE", "true").lower() == "true"
             for name in env.secret_keys:
-                patched.setenv(name, _placeholder(name, live))
+                patched.setenv(name, _placeholder(name, live_mode=overlay_name == "production"))
             try:
                 settings(_env_file=None)
             except InsecureProductionSettings as refused:
