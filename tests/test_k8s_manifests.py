@@ -16,9 +16,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from dbolt.orchestrator_client import OrchestratorClient
 from dbolt.settings import InsecureProductionSettings, ServiceSettings
+from orchestrator.metrics import Metrics, QueueSnapshot
 from orchestrator.settings import OrchestratorSettings
 from portal.settings import PortalSettings
 from tests.k8s_render import (
@@ -94,6 +97,26 @@ def test_keda_replica_bounds_equal_the_orchestrators_autoscale_bounds(
     assert trigger["metricType"] == "AverageValue"
     assert float(trigger["metadata"]["targetValue"]) == 1.0
     assert trigger["metadata"]["valueLocation"] == "directorybolt_desired_workers"
+
+
+def test_the_scaledobject_reads_a_gauge_the_orchestrator_exports(
+    overlay: tuple[str, list[Resource]],
+) -> None:
+    _, resources = overlay
+    (scaled,) = of_kind(resources, "ScaledObject")
+    (trigger,) = scaled["spec"]["triggers"]
+    assert trigger["metadata"]["format"] == "prometheus"
+    assert trigger["metadata"]["url"].endswith(":8100/metrics")
+    # KEDA's prometheus format takes the family named by valueLocation and its first series
+    # matching the selector's labels: ours must be one unlabelled gauge holding the value.
+    exposition = generate_latest(Metrics(QueueSnapshot(desired_workers=7)).registry).decode()
+    (family,) = [
+        f
+        for f in text_string_to_metric_families(exposition)
+        if f.name == trigger["metadata"]["valueLocation"]
+    ]
+    assert family.type == "gauge"
+    assert [(sample.labels, sample.value) for sample in family.samples] == [({}, 7.0)]
 
 
 def _at(document: Any, path: list[str]) -> Any:
