@@ -31,7 +31,13 @@ PY
   "$py" -m pip wheel --quiet --disable-pip-version-check --only-binary=:all: \
     --wheel-dir "$deps.partial" -r "$deps.partial/requirements.txt" \
     -c "$deps.partial/constraints.txt" >&2
+  # The wheels' names and digests: the image's dependency layer is rebuilt exactly when these
+  # change (a constraints.txt reshuffled by a dev-only change does not count).
+  (cd "$deps.partial" && sha256sum -- *.whl) >"$deps.partial/wheels.sha256"
   mv "$deps.partial" "$deps"
+  # Wheelhouses of earlier pyproject.toml versions are of no further use.
+  find "$root/.local/images" -mindepth 1 -maxdepth 1 -name 'context-*' ! -name "context-$key" \
+    -exec rm -rf {} +
 fi
 
 # Built from a copy of the packages so setuptools' build/ and *.egg-info never land in the
