@@ -50,6 +50,8 @@ git ls-files --cached --others --exclude-standard -- pyproject.toml "${packages[
   while read -r file; do [ -e "$file" ] && printf '%s\0' "$file"; done |
   xargs -0 cp --parents -t "$src"
 rm -rf "$context/project" && mkdir -p "$context/project"
-"$py" -m pip wheel --quiet --disable-pip-version-check --no-deps \
+# Zip timestamps from the commit, not the clock: unchanged code gives a byte-identical wheel,
+# so the image's wheel layer stays cached and a rebuild of the same tree changes nothing.
+SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) "$py" -m pip wheel --quiet --disable-pip-version-check --no-deps \
   --wheel-dir "$context/project" "$src" >&2
 echo "$context"
