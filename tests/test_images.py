@@ -85,6 +85,28 @@ def test_images_run_as_uid_10001(tag: str, name: str) -> None:
     assert default_user.stdout.strip() == "10001:10001"
 
 
+@pytest.mark.parametrize(
+    ("name", "entrypoint", "command"),
+    [
+        ("services", ["/usr/bin/tini", "--", "/opt/venv/bin/python", "-m"], ["orchestrator"]),
+        ("worker", ["/usr/bin/tini", "--", "/opt/venv/bin/python", "-m", "worker"], []),
+    ],
+)
+def test_images_start_under_tini_from_an_empty_workdir(
+    tag: str, name: str, entrypoint: list[str], command: list[str]
+) -> None:
+    config = json.loads(
+        podman("image", "inspect", "--format", "{{json .Config}}", image(name, tag)).stdout
+    )
+    assert config["Entrypoint"] == entrypoint
+    assert (config.get("Cmd") or []) == command
+    # pydantic-settings would read a .env from the working directory: there must be none.
+    listing = podman(
+        "run", "--rm", *HARDENED, "--entrypoint", "ls", image(name, tag), "-A", config["WorkingDir"]
+    )
+    assert listing.stdout == ""
+
+
 @pytest.mark.parametrize("service", ["orchestrator", "webhook", "portal"])
 def test_service_answers_healthz_from_its_image(
     tag: str, service: str, cluster: None, container_names: list[str]
@@ -169,12 +191,14 @@ asyncio.run(main(sys.argv[1]))
 """
 
 
-def test_worker_image_drives_chromium_read_only(tag: str, form_site: FormSite) -> None:
+# The services image too: the portal renders PDF reports with the same Chromium.
+@pytest.mark.parametrize("name", ["worker", "services"])
+def test_image_drives_chromium_read_only(tag: str, name: str, form_site: FormSite) -> None:
     url = f"http://127.0.0.1:{form_site.server_address[1]}/"
     result = podman(
         "run", "--rm", *HARDENED, "--shm-size", "64m", *ARTIFACTS_TMPFS,
         "--env", "ENVIRONMENT=development",
-        "--entrypoint", "/opt/venv/bin/python", image("worker", tag), "-c", DRIVE_CHROMIUM, url,
+        "--entrypoint", "/opt/venv/bin/python", image(name, tag), "-c", DRIVE_CHROMIUM, url,
         check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
