@@ -47,7 +47,7 @@ db-down: ## Stop the local cluster
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@ENVIRONMENT=development .venv/bin/dbolt directories sync
 
-test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, then pytest
+test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py test-images ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, pytest, then the images
 
 test-functions: deps ## deno lint, fmt check and test for the Edge Functions
 	@node_modules/.bin/deno lint supabase/functions
@@ -74,6 +74,14 @@ staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com 
 
 test-py: deps ## pytest: unit, integration and concurrency tests against the local cluster
 	@$(PY) -m pytest
+
+.PHONY: images test-images
+images: deps ## Build localhost/directorybolt/{services,worker}:<commit> with podman (wheelhouse from the host) and print their sizes
+	@deploy/images/build.sh
+
+# pytest exits 5 when nothing is collected, which fails this target like any other failure.
+test-images: images ## Build the images, then the tests that run them (pytest -m images: read-only, non-root, Chromium, SIGTERM)
+	@$(PY) -m pytest -m images tests/
 
 lint: deps ## ruff (lint + format check) and mypy --strict
 	@.venv/bin/ruff check .
