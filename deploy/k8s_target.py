@@ -1,0 +1,126 @@
+"""TARGET=k8s: the supabase step, both images pushed, the overlay applied, rollouts awaited.
+
+The schema goes first because migrations are expand-only (forward-only): the running
+release keeps working on the new schema, while the new release would fail on the old one.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from deploy import cluster, images, kustomization, repo, settings, supabase_target
+from deploy.plan import Plan, Step
+
+OVERLAYS_DIR = Path("deploy") / "k8s" / "overlays"
+
+
+def overlay_dir(cwd: Path, env: Mapping[str, str]) -> Path:
+    return cwd / OVERLAYS_DIR / env.get(settings.K8S_OVERLAY, "").strip()
+
+
+def check(env: Mapping[str, str], cwd: Path) -> list[str]:
+    found = settings.missing(env, settings.K8S_SETTINGS)
+    found += [p for p in supabase_target.check(env, cwd, only_db=False) if p not in found]
+    overlay = env.get(settings.K8S_OVERLAY, "").strip()
+    if overlay and overlay not in settings.OVERLAYS:
+        found.append(f"{settings.K8S_OVERLAY} must be one of {', '.join(settings.OVERLAYS)}")
+    elif overlay and not (overlay_dir(cwd, env) / "kustomization.yaml").is_file():
+        found.append(
+            f"{settings.K8S_OVERLAY}={overlay}: {overlay_dir(cwd, env)} has no kustomization"
+        )
+    dirty = repo.dirty_paths(cwd)
+    if overlay == "production" and dirty:
+        found.append(
+            f"refusing production from a tree with uncommitted changes ({len(dirty)} path(s), "
+            f"e.g. {dirty[0]}): the image tag would not say what runs; commit or stash first"
+        )
+    tag = repo.image_tag(cwd)
+    found += [
+        f"image {ref} is not built here: run `make images`" for ref in images.missing_locally(tag)
+    ]
+    return found
+
+
+def _previous_tags(running: Mapping[str, cluster.Running], tag: str) -> dict[str, str]:
+    """Per Deployment, the tag to go back to after this deploy.
+
+    Redeploying the tag that already runs keeps the recorded previous tag: otherwise a
+    second deploy of the same commit would make rollback a no-op.
+    """
+    previous: dict[str, str] = {}
+    for name, state in running.items():
+        if state.tag and state.tag != tag:
+            previous[name] = state.tag
+        elif state.previous_tag:
+            previous[name] = state.previous_tag
+    return previous
+
+
+def _rendered_images(directory: Path) -> list[str]:
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(directory)], capture_output=True, text=True, check=False
+    )
+    if rendered.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize failed:\n{rendered.stderr.strip()}")
+    return re.findall(r"^\s*-?\s*image:\s*(\S+)\s*$", rendered.stdout, flags=re.MULTILINE)
+
+
+def _check_render(directory: Path, registry: str, tag: str) -> None:
+    """Refuse to apply manifests whose images did not get this release's registry and tag
+    (an overlay that renames the images would silently keep whatever it names)."""
+    wanted = {f"{images.registry_repo(registry, name)}:{tag}" for name in images.NAMES}
+    ours = [image for image in _rendered_images(directory) if "directorybolt/" in image]
+    wrong = sorted({image for image in ours if image not in wanted})
+    if wrong or not ours:
+        raise RuntimeError(
+            f"the rendered manifests do not use {sorted(wanted)}: "
+            f"found {wrong or 'no image of ours'}"
+        )
+
+
+def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> Path:
+    """Add this target's steps to `plan`; returns the generated kustomization's directory."""
+    supabase_target.steps(env, cwd, plan, only_db=False)
+    tag = repo.image_tag(cwd)
+    registry = env[settings.IMAGE_REGISTRY].strip()
+    context = env[settings.KUBE_CONTEXT].strip()
+    running = cluster.read(context)
+    previous = _previous_tags(running, tag)
+    plan.notes.append(f"release tag {tag} (git commit); cluster context {context}")
+    plan.notes.append(
+        "running now: "
+        + (
+            ", ".join(f"{n}={s.tag or '?'}" for n, s in sorted(running.items()))
+            or "nothing (first deploy)"
+        )
+    )
+    directory = kustomization.write(overlay_dir(cwd, env), registry, tag, previous)
+    _check_render(directory, registry, tag)
+    plan.notes.append(f"generated kustomization (not committed): {directory}/kustomization.yaml")
+    for name in images.NAMES:
+        plan.steps.append(
+            Step(
+                f"push the {name} image to the registry",
+                (
+                    "podman",
+                    "push",
+                    images.local_ref(name, tag),
+                    f"{images.registry_repo(registry, name)}:{tag}",
+                ),
+            )
+        )
+    plan.steps.append(
+        Step(
+            f"apply overlay {env[settings.K8S_OVERLAY].strip()} with images {registry}/…:{tag}"
+            + (f" (records {cluster.PREVIOUS_TAG})" if previous else ""),
+            cluster.kubectl(context, "apply", "-k", str(directory), namespaced=False),
+        )
+    )
+    plan.steps += [
+        Step(f"wait for {name} to roll out", cluster.rollout_status(context, name))
+        for name in cluster.DEPLOYMENTS
+    ]
+    return directory
