@@ -39,6 +39,8 @@ class Target:
 def _supabase_build(
     env: Mapping[str, str], cwd: Path, plan: Plan, args: argparse.Namespace
 ) -> None:
+    if args.only == "db":
+        plan.title = "Supabase, --only db: migrations only"
     supabase_target.steps(env, cwd, plan, only_db=args.only == "db")
 
 
