@@ -135,6 +135,12 @@ def test_required_function_secrets_follow_the_checkout_function() -> None:
     assert set(function_secrets.OPTIONAL) == defaulted
 
 
+def test_the_example_env_file_lists_exactly_the_function_secrets() -> None:
+    example = (ROOT / "deploy" / "functions.env.example").read_text()
+    listed = re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE)
+    assert sorted(listed) == sorted([*function_secrets.REQUIRED, *function_secrets.OPTIONAL])
+
+
 # -- TARGET=supabase against the local cluster ------------------------------------------------
 @pytest.fixture
 def empty_project_db(cluster: None) -> Iterator[str]:
