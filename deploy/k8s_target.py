@@ -1,12 +1,15 @@
-"""TARGET=k8s: the supabase step, both images pushed, the overlay applied, rollouts awaited.
+"""TARGET=k8s: both images pushed, the supabase step, the overlay applied, rollouts awaited.
 
-The schema goes first because migrations are expand-only (forward-only): the running
-release keeps working on the new schema, while the new release would fail on the old one.
+Images are pushed first because a push changes nothing that runs: if the registry refuses,
+the deploy stops before the database or the cluster was touched. The schema goes before the
+apply because migrations are expand-only (forward-only): the running release keeps working
+on the new schema, while the new release would fail on the old one.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -69,21 +72,22 @@ def _rendered_images(directory: Path) -> list[str]:
 
 
 def _check_render(directory: Path, registry: str, tag: str) -> None:
-    """Refuse to apply manifests whose images did not get this release's registry and tag
-    (an overlay that renames the images would silently keep whatever it names)."""
+    """Refuse to apply manifests that do not run this release's two images, or that run
+    another build of ours (an overlay that renames or pins an image would silently win)."""
     wanted = {f"{images.registry_repo(registry, name)}:{tag}" for name in images.NAMES}
-    ours = [image for image in _rendered_images(directory) if "directorybolt/" in image]
-    wrong = sorted({image for image in ours if image not in wanted})
-    if wrong or not ours:
+    rendered = set(_rendered_images(directory))
+    absent = sorted(wanted - rendered)
+    stray = sorted(image for image in rendered - wanted if "directorybolt" in image)
+    if absent or stray:
         raise RuntimeError(
-            f"the rendered manifests do not use {sorted(wanted)}: "
-            f"found {wrong or 'no image of ours'}"
+            f"the rendered manifests do not run this release: missing {absent or 'nothing'}, "
+            f"unexpected {stray or 'nothing'}"
         )
 
 
 def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> Path:
-    """Add this target's steps to `plan`; returns the generated kustomization's directory."""
-    supabase_target.steps(env, cwd, plan, only_db=False)
+    """Add this target's steps to `plan`; returns the generated kustomization's directory
+    (the caller removes it after the run; here only if building the plan fails)."""
     tag = repo.image_tag(cwd)
     registry = env[settings.IMAGE_REGISTRY].strip()
     context = env[settings.KUBE_CONTEXT].strip()
@@ -98,10 +102,12 @@ def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> Path:
         )
     )
     directory = kustomization.write(overlay_dir(cwd, env), registry, tag, previous)
-    _check_render(directory, registry, tag)
-    plan.notes.append(f"generated kustomization (not committed): {directory}/kustomization.yaml")
-    for name in images.NAMES:
-        plan.steps.append(
+    try:
+        _check_render(directory, registry, tag)
+        plan.notes.append(
+            f"generated kustomization (not committed): {directory}/kustomization.yaml"
+        )
+        plan.steps += [
             Step(
                 f"push the {name} image to the registry",
                 (
@@ -111,7 +117,12 @@ def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> Path:
                     f"{images.registry_repo(registry, name)}:{tag}",
                 ),
             )
-        )
+            for name in images.NAMES
+        ]
+        supabase_target.steps(env, cwd, plan, only_db=False)
+    except BaseException:
+        shutil.rmtree(directory, ignore_errors=True)
+        raise
     plan.steps.append(
         Step(
             f"apply overlay {env[settings.K8S_OVERLAY].strip()} with images {registry}/…:{tag}"

@@ -324,17 +324,17 @@ def test_k8s_runs_supabase_pushes_both_images_applies_and_waits(
     expected = [
         ["podman", "image", "exists", f"localhost/directorybolt/services:{tag}"],
         ["podman", "image", "exists", f"localhost/directorybolt/worker:{tag}"],
-        ["supabase", "db", "push", "--db-url", REMOTE_DB_URL, "--dry-run"],
         ["kubectl", *ns, "get", "deployment", *DEPLOYMENTS, "--ignore-not-found", "-o", "json"],
         ["kubectl", "kustomize", applied_dir],
-        ["supabase", "db", "push", "--db-url", REMOTE_DB_URL, "--yes"],
-        ["supabase", "config", "push", "--project-ref", PROJECT_REF, "--yes"],
-        ["supabase", "secrets", "set", "--env-file", "functions.env", "--project-ref", PROJECT_REF],
-        ["supabase", "functions", "deploy", "checkout", "--project-ref", PROJECT_REF, "--use-api"],
+        ["supabase", "db", "push", "--db-url", REMOTE_DB_URL, "--dry-run"],
         ["podman", "push", f"localhost/directorybolt/services:{tag}",
          f"{REGISTRY}/directorybolt/services:{tag}"],
         ["podman", "push", f"localhost/directorybolt/worker:{tag}",
          f"{REGISTRY}/directorybolt/worker:{tag}"],
+        ["supabase", "db", "push", "--db-url", REMOTE_DB_URL, "--yes"],
+        ["supabase", "config", "push", "--project-ref", PROJECT_REF, "--yes"],
+        ["supabase", "secrets", "set", "--env-file", "functions.env", "--project-ref", PROJECT_REF],
+        ["supabase", "functions", "deploy", "checkout", "--project-ref", PROJECT_REF, "--use-api"],
         ["kubectl", *ctx, "apply", "-k", applied_dir],
         *(["kubectl", *ns, "rollout", "status", f"deployment/{n}", "--timeout=300s"]
           for n in DEPLOYMENTS),
@@ -367,6 +367,30 @@ def test_redeploying_the_running_tag_keeps_the_tag_to_roll_back_to(
     assert result.returncode == 0, result.stdout + result.stderr
     applied = (standins.parent / "state" / "applied.yaml").read_text()
     assert applied.count("directorybolt.com/previous-tag: 0ld0ld0ld0ld") == 4
+
+
+def test_an_overlay_that_renames_an_image_is_refused_before_anything_runs(
+    project: Path, standins: Path, tmp_path: Path
+) -> None:
+    staging = project / "deploy" / "k8s" / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(
+        staging.read_text()
+        + "images:\n  - name: directorybolt/services\n"
+        + "    newName: elsewhere.example/directorybolt/services\n"
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "commit", "-qam", "pin"], cwd=project, check=True)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = k8s_env(standins, TMPDIR=str(scratch))
+
+    result = deploy("k8s", "--yes", env=env, cwd=project, path=standins)
+
+    assert result.returncode == 1
+    assert "do not run this release" in result.stderr
+    assert "elsewhere.example/directorybolt/services" in result.stderr
+    assert [c for c in calls(standins) if "push" in c or "apply" in c] == []
+    assert list(scratch.iterdir()) == [], "the generated kustomization is removed"
 
 
 def test_production_from_a_dirty_tree_is_refused(project: Path, standins: Path) -> None:
