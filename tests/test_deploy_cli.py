@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
 import shutil
 import subprocess
@@ -139,6 +140,37 @@ def test_the_example_env_file_lists_exactly_the_function_secrets() -> None:
     example = (ROOT / "deploy" / "functions.env.example").read_text()
     listed = re.findall(r"^#? ?([A-Z_]+)=", example, flags=re.MULTILINE)
     assert sorted(listed) == sorted([*function_secrets.REQUIRED, *function_secrets.OPTIONAL])
+
+
+@pytest.mark.parametrize(("answer", "runs"), [("n", False), ("y", True)])
+def test_an_operator_answers_the_prompt_on_a_terminal(
+    standins: Path, tmp_path: Path, answer: str, runs: bool
+) -> None:
+    env = {
+        "PATH": f"{standins}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(ROOT),
+        "SUPABASE_DB_URL": REMOTE_DB_URL,
+        "STANDIN_DIR": str(standins.parent / "state"),
+        "STANDIN_DRY_RUN": "Would push these migrations:\n • 20990101000000_next.sql",
+    }
+    controller, terminal = pty.openpty()
+    os.write(controller, f"{answer}\n".encode())
+    with os.fdopen(terminal) as stdin:
+        result = subprocess.run(
+            [sys.executable, "-m", "deploy", "supabase", "--only", "db"],
+            env=env,
+            cwd=tmp_path,  # no node_modules here: the supabase on PATH (the stand-in) is used
+            stdin=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    os.close(controller)
+    assert "Run this plan? [y/N]" in result.stdout
+    pushed = ["supabase", "db", "push", "--db-url", REMOTE_DB_URL, "--yes"] in calls(standins)
+    assert pushed is runs
+    assert result.returncode == (0 if runs else 1), result.stdout + result.stderr
 
 
 # -- TARGET=supabase against the local cluster ------------------------------------------------

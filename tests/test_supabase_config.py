@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from devstack.supabase_api.auth_settings import AuthSettings
+from portal.customer_auth import VERIFIER_MAX_AGE
+from portal.routers.sign_in import CODE_PATTERN
 
 CONFIG = Path(__file__).resolve().parent.parent / "supabase" / "config.toml"
 
@@ -32,6 +34,15 @@ def test_the_stand_in_uses_the_hosted_otp_and_token_settings(config: dict[str, A
     assert auth["jwt_expiry"] == stand_in.access_token_seconds
     assert auth["refresh_token_reuse_interval"] == stand_in.refresh_token_reuse_interval_seconds
     assert auth["minimum_password_length"] == stand_in.minimum_password_length
+
+
+def test_the_portal_takes_the_code_and_keeps_the_verifier_as_auth_sends_them(
+    config: dict[str, Any],
+) -> None:
+    email = config["auth"]["email"]
+    assert CODE_PATTERN.match("1" * email["otp_length"])
+    assert not CODE_PATTERN.match("1" * (email["otp_length"] + 1))
+    assert email["otp_expiry"] == VERIFIER_MAX_AGE
 
 
 def test_both_take_the_site_url_from_portal_url(
