@@ -22,7 +22,7 @@ from pathlib import Path
 
 from deploy import k8s_target, rollback, supabase_target
 from deploy.plan import Plan, Refused, StepFailed, confirm, print_plan, run
-from deploy.settings import SECRET_NAMES, SettingsError
+from deploy.settings import SettingsError
 
 Check = Callable[[Mapping[str, str], Path, argparse.Namespace], list[str]]
 # Fills the plan; returns a temporary directory to remove afterwards, if it made one.
@@ -57,7 +57,7 @@ TARGETS: dict[str, Target] = {
         _supabase_build,
     ),
     "k8s": Target(
-        "Kubernetes: the Supabase step, images pushed, overlay applied, rollouts awaited",
+        "Kubernetes: images pushed, the Supabase step, overlay applied, rollouts awaited",
         lambda env, cwd, args: k8s_target.check(env, cwd),
         lambda env, cwd, plan, args: k8s_target.steps(env, cwd, plan),
     ),
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.only and args.target != "supabase":
         print("error: --only db applies to TARGET=supabase only", file=sys.stderr)
         return 2
-    plan = Plan(target.title, cwd=cwd, secret_names=SECRET_NAMES)
+    plan = Plan(target.title, cwd=cwd)
     scratch: Path | None = None
     try:
         problems = target.check(env, cwd, args)
@@ -119,7 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as error:
         print(f"refused, nothing was run: {error}", file=sys.stderr)
         return 2 if "terminal" in str(error) else 1
-    except (StepFailed, RuntimeError) as error:
+    except StepFailed as error:
+        print(f"error: {error}", file=sys.stderr)
+        if args.target == "k8s" and "kubectl" in error.step.argv:
+            # The previous tags were recorded with the apply, so this works mid-rollout too.
+            print("to put the previous images back: make rollback", file=sys.stderr)
+        return 1
+    except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     finally:

@@ -44,8 +44,6 @@ class Plan:
     # What was looked at before asking (read-only), and what is deliberately not done.
     notes: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
-    # Names whose values must never appear in anything this tool prints.
-    secret_names: tuple[str, ...] = ()
     cwd: Path = field(default_factory=Path.cwd)
 
 
@@ -121,6 +119,7 @@ def confirm(assume_yes: bool, env: Mapping[str, str]) -> None:
 
 class StepFailed(Exception):
     def __init__(self, number: int, step: Step, returncode: int) -> None:
+        self.step = step
         super().__init__(f"step {number} failed (exit {returncode}): {shown(step.argv)}")
 
 

@@ -401,6 +401,18 @@ def test_redeploying_the_running_tag_keeps_the_tag_to_roll_back_to(
     assert applied.count("directorybolt.com/previous-tag: 0ld0ld0ld0ld") == 4
 
 
+def test_a_stuck_rollout_fails_the_deploy_and_points_at_rollback(
+    project: Path, standins: Path
+) -> None:
+    result = deploy(
+        "k8s", "--yes", env=k8s_env(standins, STANDIN_STUCK="portal"), cwd=project, path=standins
+    )
+    assert result.returncode == 1
+    assert "rollout status deployment/portal" in result.stderr
+    assert "make rollback" in result.stderr
+    assert calls(standins)[-1][-2:] == ["deployment/portal", "--timeout=300s"], "stops there"
+
+
 def test_an_overlay_that_renames_an_image_is_refused_before_anything_runs(
     project: Path, standins: Path, tmp_path: Path
 ) -> None:

@@ -9,7 +9,8 @@ kubectl, so the manifests a deploy would apply are rendered by kustomize itself.
 Called as `standin.py <tool> <args…>` by a tiny wrapper named after the tool. Environment:
 STANDIN_DIR (where argv is logged as JSON lines, and where files are kept), REAL_KUBECTL,
 STANDIN_CLUSTER (a JSON Deployment list `kubectl get` answers with; absent: no Deployments),
-STANDIN_DRY_RUN (what `supabase db push --dry-run` prints).
+STANDIN_DRY_RUN (what `supabase db push --dry-run` prints), STANDIN_STUCK (a Deployment whose
+rollout never finishes).
 """
 
 from __future__ import annotations
@@ -61,7 +62,11 @@ def kubectl(args: list[str], state: Path) -> int:
         print("deployment.apps/orchestrator configured")
         return rendered.returncode
     if args[:2] == ["rollout", "status"]:
-        print(f'deployment "{args[2].split("/")[1]}" successfully rolled out')
+        deployment = args[2].split("/")[1]
+        if deployment == os.environ.get("STANDIN_STUCK"):
+            print(f"error: deployment {deployment!r} exceeded its progress deadline")
+            return 1
+        print(f'deployment "{deployment}" successfully rolled out')
     return 0
 
 
