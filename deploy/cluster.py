@@ -10,7 +10,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 
-from deploy.images import tag_of
+from deploy.release_images import tag_of
 
 NAMESPACE = "directorybolt"
 DEPLOYMENTS = ("orchestrator", "webhook", "portal", "worker")

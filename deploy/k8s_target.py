@@ -14,7 +14,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from deploy import cluster, images, kustomization, repo, settings, supabase_target
+from deploy import cluster, kustomization, release_images, repo, settings, supabase_target
 from deploy.plan import Plan, Step
 
 OVERLAYS_DIR = Path("deploy") / "k8s" / "overlays"
@@ -42,7 +42,8 @@ def check(env: Mapping[str, str], cwd: Path) -> list[str]:
         )
     tag = repo.image_tag(cwd)
     found += [
-        f"image {ref} is not built here: run `make images`" for ref in images.missing_locally(tag)
+        f"image {ref} is not built here: run `make images`"
+        for ref in release_images.missing_locally(tag)
     ]
     return found
 
@@ -74,7 +75,9 @@ def _rendered_images(directory: Path) -> list[str]:
 def _check_render(directory: Path, registry: str, tag: str) -> None:
     """Refuse to apply manifests that do not run this release's two images, or that run
     another build of ours (an overlay that renames or pins an image would silently win)."""
-    wanted = {f"{images.registry_repo(registry, name)}:{tag}" for name in images.NAMES}
+    wanted = {
+        f"{release_images.registry_repo(registry, name)}:{tag}" for name in release_images.NAMES
+    }
     rendered = set(_rendered_images(directory))
     absent = sorted(wanted - rendered)
     stray = sorted(image for image in rendered - wanted if "directorybolt" in image)
@@ -113,11 +116,11 @@ def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> Path:
                 (
                     "podman",
                     "push",
-                    images.local_ref(name, tag),
-                    f"{images.registry_repo(registry, name)}:{tag}",
+                    release_images.local_ref(name, tag),
+                    f"{release_images.registry_repo(registry, name)}:{tag}",
                 ),
             )
-            for name in images.NAMES
+            for name in release_images.NAMES
         ]
         supabase_target.steps(env, cwd, plan, only_db=False)
     except BaseException:

@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from deploy import images
+from deploy import release_images
 from deploy.cluster import PREVIOUS_TAG
 
 
@@ -32,11 +32,11 @@ def write(overlay: Path, registry: str, tag: str, previous_tags: Mapping[str, st
         "resources": [os.path.relpath(overlay.resolve(), directory)],
         "images": [
             {
-                "name": images.manifest_name(name),
-                "newName": images.registry_repo(registry, name),
+                "name": release_images.manifest_name(name),
+                "newName": release_images.registry_repo(registry, name),
                 "newTag": tag,
             }
-            for name in images.NAMES
+            for name in release_images.NAMES
         ],
     }
     patches = [

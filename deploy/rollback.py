@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from deploy import cluster, images
+from deploy import cluster, release_images
 from deploy.plan import Plan, Step
 from deploy.settings import KUBE_CONTEXT, ROLLBACK_SETTINGS, SettingsError, missing
 
@@ -45,7 +45,7 @@ def steps(env: Mapping[str, str], plan: Plan) -> None:
         updates = [
             f"{c.name}={c.image.rpartition(':')[0]}:{previous}"
             for c in state.containers
-            if images.tag_of(c.image) is not None
+            if release_images.tag_of(c.image) is not None
         ]
         plan.steps.append(
             Step(
