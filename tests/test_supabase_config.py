@@ -57,3 +57,16 @@ def test_both_take_the_site_url_from_portal_url(
 def test_the_checkout_function_is_behind_the_gateways_jwt_check(config: dict[str, Any]) -> None:
     # The local gateway (devstack/supabase_api/functions_proxy.py) always checks the JWT.
     assert config["functions"]["checkout"]["verify_jwt"] is True
+
+
+def test_the_data_api_is_off_because_no_service_calls_it(config: dict[str, Any]) -> None:
+    # If this fails, something now uses PostgREST: turn [api] on in config.toml (public only).
+    root = CONFIG.parent.parent
+    callers = [
+        path.relative_to(root)
+        for package in ("dbolt", "orchestrator", "webhook", "portal", "worker")
+        for path in (root / package).rglob("*")
+        if path.suffix in {".py", ".js", ".html"} and "/rest/v1" in path.read_text()
+    ]
+    assert callers == []
+    assert config["api"]["enabled"] is False
