@@ -114,3 +114,12 @@ bench-webhook: deps ## Webhook benchmark: signed Stripe events over HTTP vs stri
 
 bench-worker: deps ## Worker benchmark: submissions/min at 1, 2, 4 contexts vs a bare Playwright loop, with memory
 	@$(PY) -m bench.worker
+
+.PHONY: deploy rollback
+# YES=1 answers the plan's prompt (so does CI=true); ONLY=db (TARGET=supabase) pushes migrations only.
+DEPLOY_FLAGS = $(if $(filter 1 true yes,$(YES)),--yes) $(if $(ONLY),--only $(ONLY))
+deploy: deps ## Deploy this commit: make deploy TARGET=supabase|k8s|local [YES=1] [ONLY=db]; prints the plan first
+	@$(PY) -m deploy "$(TARGET)" $(DEPLOY_FLAGS)
+
+rollback: deps ## Every Deployment back to its previous image tag (KUBE_CONTEXT; database untouched) [YES=1]
+	@$(PY) -m deploy rollback $(DEPLOY_FLAGS)
