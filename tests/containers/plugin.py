@@ -77,6 +77,8 @@ def database_container() -> Iterator[DatabaseContainer]:
     image = _image()
     port = _free_port()
     local_cluster_port = localdb.PORT
+    # The podman service started below reads it: runc, cgroupfs, the VM's ulimits, host netns.
+    os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "deploy" / "images" / "containers.conf"))
     with podman_socket() as docker_host:
         os.environ["DOCKER_HOST"] = docker_host
         # Ryuk (the reaper container) cannot be pulled here; the fixture removes its container.
