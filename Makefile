@@ -123,3 +123,13 @@ deploy: deps ## Deploy this commit: make deploy TARGET=supabase|k8s|local [YES=1
 
 rollback: deps ## Every Deployment back to its previous image tag (KUBE_CONTEXT; database untouched) [YES=1]
 	@$(PY) -m deploy rollback $(DEPLOY_FLAGS)
+
+# The SQL contract tests: pgTAP (tests/containers/test_pgtap.py) and the queue/SQL-gateway tests.
+CONTAINER_SQL_TESTS := tests/containers tests/test_queue_concurrency.py tests/test_queue_leases.py \
+	tests/test_queue_reports.py tests/test_sql_gateway.py
+
+.PHONY: test-containers
+test-containers: deps ## The SQL contract tests (pgTAP + queue/gateway) against the database image, run by testcontainers on podman
+	@image=$$(deploy/images/db/build.sh) && \
+	  CONTAINERS_CONF=$${CONTAINERS_CONF:-$(CURDIR)/deploy/images/containers.conf} DBOLT_DB_IMAGE=$$image \
+	  $(PY) -m pytest -p tests.containers.plugin -m 'not images' $(CONTAINER_SQL_TESTS)

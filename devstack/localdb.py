@@ -33,6 +33,9 @@ PORT = int(os.environ.get("LOCAL_DB_PORT", "54322"))
 BOOTSTRAP_SQL = Path(__file__).with_name("supabase_bootstrap.sql")
 SUPABASE_CLI = ROOT / "node_modules" / ".bin" / "supabase"
 TEMPLATE_DB = "dbolt_template"
+# Set by use_server(): the server is someone else's (the database image under testcontainers,
+# tests/containers/plugin.py), so start() only waits for it and stop() leaves it alone.
+_external_server = False
 
 # Durability is worthless for a throwaway dev/test cluster; these make it start and run fast.
 SERVER_SETTINGS = {
@@ -144,8 +147,19 @@ def _is_running() -> bool:
     return status.returncode == 0
 
 
+def use_server(port: int) -> None:
+    """Point this module (database_url, fresh, prepare) at a server on 127.0.0.1:`port` that
+    is not our cluster under .local/pg; that cluster is then never started nor initialised."""
+    global PORT, _external_server
+    PORT = port
+    _external_server = True
+
+
 def start() -> None:
     """Start the cluster if it is not running (idempotent)."""
+    if _external_server:
+        _wait_until_ready()
+        return
     if not (_cluster_dir() / "data" / "PG_VERSION").exists():
         _initdb()
     cluster = _cluster_dir()
@@ -169,7 +183,7 @@ def start() -> None:
 
 
 def stop() -> None:
-    if _is_running():
+    if not _external_server and _is_running():
         _run(
             _as_postgres_user(
                 [

@@ -1,0 +1,1 @@
+"""Tests against the project's database image, run through testcontainers (make test-containers)."""
