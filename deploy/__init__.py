@@ -1,0 +1,1 @@
+"""Ops tooling: `make deploy` (supabase, k8s, local) and `make rollback`."""
