@@ -138,6 +138,7 @@ class Stack:
         lease_seconds: int = 30,
         *,
         journey: bool = False,
+        orchestrator: bool = True,
         mail: bool = False,
         stripe: bool = False,
         functions: bool = False,
@@ -145,7 +146,9 @@ class Stack:
         portal: bool = False,
     ) -> None:
         """The worker's world always; the journey's services when asked (`journey` = all).
-        Edge Functions need the Stripe stand-in; the webhook's emails need the mail catcher."""
+        Edge Functions need the Stripe stand-in; the webhook's emails need the mail catcher.
+        `orchestrator=False` leaves its port chosen but nothing on it (the local rehearsal
+        runs the containerised one there)."""
         mail, stripe, functions, webhook, portal = (
             flag or journey for flag in (mail, stripe, functions, webhook, portal)
         )
@@ -174,20 +177,8 @@ class Stack:
             self._start_mail()
         if functions:
             self._start_functions(function_ports)
-        self._spawn(
-            "orchestrator",
-            ["-m", "orchestrator"],
-            {
-                "DATABASE_URL": self.db_url,
-                "PORT": str(self.ports["orchestrator"]),
-                "WORKER_TOKEN": WORKER_TOKEN,
-                "STAFF_API_KEY": STAFF_KEY,
-                "LEASE_SECONDS": str(lease_seconds),
-                "REAPER_INTERVAL_SECONDS": "0.5",
-                "STATS_INTERVAL_SECONDS": "0.5",
-            },
-            ready=self.url("orchestrator") + "/healthz",
-        )
+        if orchestrator:
+            self._start_orchestrator(lease_seconds)
         supabase_env = {
             "SUPABASE_URL": self.url("supabase"),
             "GOTRUE_SITE_URL": self.portal_url,
@@ -258,6 +249,22 @@ class Stack:
             self._start_webhook()
         if portal:
             self._start_portal()
+
+    def _start_orchestrator(self, lease_seconds: int) -> None:
+        self._spawn(
+            "orchestrator",
+            ["-m", "orchestrator"],
+            {
+                "DATABASE_URL": self.db_url,
+                "PORT": str(self.ports["orchestrator"]),
+                "WORKER_TOKEN": WORKER_TOKEN,
+                "STAFF_API_KEY": STAFF_KEY,
+                "LEASE_SECONDS": str(lease_seconds),
+                "REAPER_INTERVAL_SECONDS": "0.5",
+                "STATS_INTERVAL_SECONDS": "0.5",
+            },
+            ready=self.url("orchestrator") + "/healthz",
+        )
 
     def _start_mail(self) -> None:
         self._spawn(

@@ -1,0 +1,178 @@
+"""`make deploy TARGET=local`: a production rehearsal on this machine. The `local` overlay is
+rendered by kustomize, adapted for podman 4.3 (deploy/podman_adapt.py says how), and run
+with `podman kube play` from the images `make images` built, against `make up`'s database
+and stand-ins (or, for a test, against addresses given in an env file of overrides).
+
+State lives in `.local/deploy-local/`: the adapted YAML (it holds the local stack's
+development keys, so it is written 0600 and never committed) and the stop timeouts, so
+`down` stops each pod with its own grace period."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml  # type: ignore[import-untyped]  # PyYAML comes with the dev dependencies
+
+from deploy.podman_adapt import Adapted
+
+ROOT = Path(__file__).resolve().parent.parent
+OVERLAY = ROOT / "deploy" / "k8s" / "overlays" / "local"
+STATE_DIR = ROOT / ".local" / "deploy-local"
+CONTAINERS_CONF = ROOT / "deploy" / "images" / "containers.conf"
+# The names the manifests give the images; kustomize's `images:` maps them per overlay.
+IMAGE_NAMES = ("directorybolt/services", "directorybolt/worker")
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    health_url: str | None
+    stop_seconds: int
+
+
+def podman_env() -> dict[str, str]:
+    return os.environ | {"CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(CONTAINERS_CONF))}
+
+
+def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", *args], env=podman_env(), capture_output=True, text=True, check=check
+    )
+
+
+def render(overlay: Path = OVERLAY) -> list[dict[str, Any]]:
+    output = subprocess.run(
+        ["kubectl", "kustomize", str(overlay)], capture_output=True, text=True, check=True
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(output) if doc]
+
+
+def local_images(tag: str) -> dict[str, str]:
+    return {name: f"localhost/{name}:{tag}" for name in IMAGE_NAMES}
+
+
+def missing_images(tag: str) -> list[str]:
+    return [
+        image
+        for image in local_images(tag).values()
+        if podman("image", "exists", image, check=False).returncode != 0
+    ]
+
+
+def health_url(environment: Mapping[str, str]) -> str | None:
+    """Where a pod answers /healthz: the worker's HEALTH_PORT, or a service's HOST:PORT."""
+    if environment.get("HEALTH_PORT"):
+        return f"http://127.0.0.1:{environment['HEALTH_PORT']}/healthz"
+    if environment.get("PORT"):
+        host = environment.get("HOST", "127.0.0.1")
+        return f"http://{host}:{environment['PORT']}/healthz"
+    return None
+
+
+def pods(adapted: Adapted) -> list[Pod]:
+    return [
+        Pod(name, health_url(adapted.environments[name]), adapted.stop_timeouts[name])
+        for name in adapted.environments
+    ]
+
+
+def write_state(adapted: Adapted, state_dir: Path = STATE_DIR) -> Path:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    play = state_dir / "play.yaml"
+    # Created 0600 before anything is written: it holds the local stack's keys.
+    fd = os.open(play, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        yaml.safe_dump_all(adapted.documents, out, sort_keys=False)
+    (state_dir / "pods.json").write_text(
+        json.dumps([pod.__dict__ for pod in pods(adapted)], indent=2)
+    )
+    return play
+
+
+def read_pods(state_dir: Path = STATE_DIR) -> list[Pod]:
+    path = state_dir / "pods.json"
+    if not path.exists():
+        return []
+    return [Pod(**item) for item in json.loads(path.read_text())]
+
+
+def play(adapted: Adapted, state_dir: Path = STATE_DIR, timeout: float = 120) -> list[Pod]:
+    """Start every pod (replacing a previous rehearsal's) and wait until each answers."""
+    down(state_dir)
+    for document in adapted.documents:
+        for volume in document["spec"]["template"]["spec"].get("volumes", []):
+            if "hostPath" in volume:
+                directory = Path(volume["hostPath"]["path"])
+                directory.mkdir(parents=True, exist_ok=True)
+                # Like an emptyDir: empty, and writable by the pod's non-root user.
+                directory.chmod(0o1777)
+    path = write_state(adapted, state_dir)
+    podman("kube", "play", "--replace", str(path))
+    started = pods(adapted)
+    wait_healthy(started, timeout)
+    return started
+
+
+def wait_healthy(started: list[Pod], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    waiting = [pod for pod in started if pod.health_url]
+    while waiting:
+        waiting = [pod for pod in waiting if not _answers(pod.health_url)]
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            logs = {pod.name: pod_logs(pod.name)[-2000:] for pod in waiting}
+            raise RuntimeError(
+                f"not healthy within {timeout:.0f} s: {', '.join(p.name for p in waiting)}\n"
+                + "\n".join(f"--- {name}\n{text}" for name, text in logs.items())
+            )
+        time.sleep(0.5)
+
+
+def _answers(url: str | None) -> bool:
+    if url is None:
+        return True
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def pod_logs(pod: str) -> str:
+    containers = podman(
+        "pod", "inspect", pod, "--format", "{{range .Containers}}{{.Name}} {{end}}", check=False
+    ).stdout.split()
+    return "".join(
+        podman("logs", name, check=False).stdout + podman("logs", name, check=False).stderr
+        for name in containers
+        if not name.endswith("-infra")
+    )
+
+
+def stop_pod(pod: Pod) -> float:
+    """Stop one pod as Kubernetes would (SIGTERM, then the grace period); seconds taken."""
+    began = time.monotonic()
+    podman("pod", "stop", "--time", str(pod.stop_seconds), pod.name, check=False)
+    return time.monotonic() - began
+
+
+def down(state_dir: Path = STATE_DIR) -> None:
+    """Stop every pod of the last rehearsal with its grace period, then remove them and
+    their volumes."""
+    path = state_dir / "play.yaml"
+    for pod in read_pods(state_dir):
+        stop_pod(pod)
+    if path.exists():
+        podman("kube", "down", str(path), check=False)
+        path.unlink()
+    shutil.rmtree(state_dir / "volumes", ignore_errors=True)
+    (state_dir / "pods.json").unlink(missing_ok=True)
