@@ -121,6 +121,10 @@ DEPLOY_FLAGS = $(if $(filter 1 true yes,$(YES)),--yes) $(if $(ONLY),--only $(ONL
 deploy: deps ## Deploy this commit: make deploy TARGET=supabase|k8s|local [YES=1] [ONLY=db]; prints the plan first
 	@$(PY) -m deploy "$(TARGET)" $(DEPLOY_FLAGS)
 
+.PHONY: rehearsal-down
+rehearsal-down: deps ## Stop the TARGET=local rehearsal's pods (each with its grace period) and remove them
+	@$(PY) -m deploy.rehearsal down
+
 rollback: deps ## Every Deployment back to its previous image tag (KUBE_CONTEXT; database untouched) [YES=1]
 	@$(PY) -m deploy rollback $(DEPLOY_FLAGS)
 

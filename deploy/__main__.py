@@ -6,8 +6,7 @@ could not be confirmed (no terminal and neither --yes nor CI=true).
 
 Every target follows the same path: check() lists every problem at once, steps() fills a
 Plan (read-only inspection such as the migration dry run happens here), the plan is printed
-and confirmed, then run. A new target (TARGET=local) adds a module with those two functions
-and an entry in TARGETS.
+and confirmed, then run. A target is a module with those two functions and an entry in TARGETS.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy import k8s_target, rollback, supabase_target
+from deploy import k8s_target, local_target, rollback, supabase_target
 from deploy.plan import Plan, Refused, StepFailed, confirm, print_plan, run
 from deploy.settings import SettingsError
 
@@ -61,6 +60,11 @@ TARGETS: dict[str, Target] = {
         lambda env, cwd, args: k8s_target.check(env, cwd),
         lambda env, cwd, plan, args: k8s_target.steps(env, cwd, plan),
     ),
+    "local": Target(
+        "Local rehearsal: the local overlay's Deployments under podman kube play",
+        lambda env, cwd, args: local_target.check(env, cwd),
+        lambda env, cwd, plan, args: local_target.steps(env, cwd, plan),
+    ),
     "rollback": Target(
         "Rollback: every Deployment to its previous image tag (database untouched)",
         lambda env, cwd, args: rollback.check(env),
@@ -68,9 +72,7 @@ TARGETS: dict[str, Target] = {
     ),
 }
 # Known but not built yet: refused with this reason rather than half-working.
-NOT_BUILT = {
-    "local": "TARGET=local (the podman kube play rehearsal) is not built yet",
-}
+NOT_BUILT: dict[str, str] = {}
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -9,12 +9,14 @@ development keys, so it is written 0600 and never committed) and the stop timeou
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
 import subprocess
+import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,14 +24,13 @@ from typing import Any
 import httpx
 import yaml  # type: ignore[import-untyped]  # PyYAML comes with the dev dependencies
 
-from deploy.podman_adapt import Adapted
+from deploy import release_images, repo
+from deploy.podman_adapt import Adapted, adapt
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAY = ROOT / "deploy" / "k8s" / "overlays" / "local"
 STATE_DIR = ROOT / ".local" / "deploy-local"
 CONTAINERS_CONF = ROOT / "deploy" / "images" / "containers.conf"
-# The names the manifests give the images; kustomize's `images:` maps them per overlay.
-IMAGE_NAMES = ("directorybolt/services", "directorybolt/worker")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,56 @@ def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     )
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (blank lines and # comments skipped), as `--from-env-file` reads them."""
+    values: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"{path}:{number}: expected KEY=VALUE")
+        values[key.strip()] = value
+    return values
+
+
+class LocalSecrets(Mapping[str, Mapping[str, str]]):
+    """Any Secret the manifests name (`directorybolt-<service>`, keys = variable names),
+    holding the local stack's value for each key. Nothing to list: it answers lookups."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Mapping[str, str]:
+        if not name.startswith("directorybolt-"):
+            raise KeyError(name)
+        return self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+
+def adapted_manifests(
+    tag: str, overrides: Mapping[str, str], state_dir: Path = STATE_DIR
+) -> Adapted:
+    """The local overlay, rendered and adapted, with this tag's images and the local
+    stack's keys (`overrides` replace what the manifests set: other addresses, a test's
+    database)."""
+    from deploy.local_values import secret_values  # the local stack's keys; local only
+
+    return adapt(
+        render(),
+        volume_root=state_dir / "volumes",
+        images=local_images(tag),
+        secrets=LocalSecrets(secret_values()),
+        overrides=overrides,
+    )
+
+
 def render(overlay: Path = OVERLAY) -> list[dict[str, Any]]:
     output = subprocess.run(
         ["kubectl", "kustomize", str(overlay)], capture_output=True, text=True, check=True
@@ -57,15 +108,10 @@ def render(overlay: Path = OVERLAY) -> list[dict[str, Any]]:
 
 
 def local_images(tag: str) -> dict[str, str]:
-    return {name: f"localhost/{name}:{tag}" for name in IMAGE_NAMES}
-
-
-def missing_images(tag: str) -> list[str]:
-    return [
-        image
-        for image in local_images(tag).values()
-        if podman("image", "exists", image, check=False).returncode != 0
-    ]
+    return {
+        release_images.manifest_name(name): release_images.local_ref(name, tag)
+        for name in release_images.NAMES
+    }
 
 
 def health_url(environment: Mapping[str, str]) -> str | None:
@@ -116,6 +162,7 @@ def play(adapted: Adapted, state_dir: Path = STATE_DIR, timeout: float = 120) ->
                 # Like an emptyDir: empty, and writable by the pod's non-root user.
                 directory.chmod(0o1777)
     path = write_state(adapted, state_dir)
+    print(f"$ podman kube play --replace {path}", flush=True)
     podman("kube", "play", "--replace", str(path))
     started = pods(adapted)
     wait_healthy(started, timeout)
@@ -176,3 +223,28 @@ def down(state_dir: Path = STATE_DIR) -> None:
         path.unlink()
     shutil.rmtree(state_dir / "volumes", ignore_errors=True)
     (state_dir / "pods.json").unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m deploy.rehearsal up [--env-file F]` / `down`: the steps `make deploy
+    TARGET=local` and `make rehearsal-down` run."""
+    parser = argparse.ArgumentParser(prog="python -m deploy.rehearsal")
+    parser.add_argument("action", choices=["up", "down"])
+    parser.add_argument("--env-file", type=Path, help="overrides: KEY=VALUE per line")
+    args = parser.parse_args(argv)
+    if args.action == "down":
+        down()
+        print("rehearsal stopped and removed")
+        return 0
+    overrides = read_env_file(args.env_file) if args.env_file else {}
+    began = time.monotonic()
+    started = play(adapted_manifests(repo.image_tag(ROOT), overrides))
+    print(f"rehearsal up in {time.monotonic() - began:.1f} s:")
+    for pod in started:
+        print(f"  {pod.name:<24} {pod.health_url or '(no health endpoint)'}")
+    print("stop it: make rehearsal-down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

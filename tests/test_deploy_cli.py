@@ -92,14 +92,19 @@ def test_every_missing_setting_is_named_in_one_error(target: str, names: tuple[s
     assert "Plan:" not in result.stdout
 
 
-def test_unknown_and_unbuilt_targets_are_refused() -> None:
+def test_unknown_targets_are_refused() -> None:
     unknown = deploy("staging", env={})
     assert unknown.returncode == 2
     assert "unknown TARGET 'staging'" in unknown.stderr
     assert "TARGET is required" in deploy(env={}).stderr
-    local = deploy("local", "--yes", env={})
+
+
+def test_the_local_rehearsal_names_a_missing_overrides_file(tmp_path: Path) -> None:
+    missing = tmp_path / "rehearsal.env"
+    local = deploy("local", "--yes", env={"REHEARSAL_ENV_FILE": str(missing)})
     assert local.returncode == 2
-    assert "not built yet" in local.stderr
+    assert f"REHEARSAL_ENV_FILE={missing}: no such file" in local.stderr
+    assert "Plan:" not in local.stdout
 
 
 def test_the_functions_env_file_is_checked_by_name_never_by_value(tmp_path: Path) -> None:
