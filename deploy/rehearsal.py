@@ -45,9 +45,14 @@ def podman_env() -> dict[str, str]:
 
 
 def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["podman", *args], env=podman_env(), capture_output=True, text=True, check=check
+    result = subprocess.run(
+        ["podman", *args], env=podman_env(), capture_output=True, text=True, check=False
     )
+    if check and result.returncode != 0:
+        raise RuntimeError(
+            f"podman {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
+        )
+    return result
 
 
 def read_env_file(path: Path) -> dict[str, str]:
