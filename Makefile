@@ -47,7 +47,7 @@ db-down: ## Stop the local cluster
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@ENVIRONMENT=development .venv/bin/dbolt directories sync
 
-test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py test-images ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, pytest, then the images
+test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py test-images test-containers ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, pytest, then the images
 
 test-functions: deps ## deno lint, fmt check and test for the Edge Functions
 	@node_modules/.bin/deno lint supabase/functions

@@ -26,7 +26,8 @@ from tests.e2e_stack import ROOT, Stack, running_stack, wait_for_job
 from tests.orchestrator_harness import STAFF_KEY, WORKER_TOKEN
 from tests.queue_helpers import create_job
 
-pytestmark = [pytest.mark.images, pytest.mark.slow]
+# Images start, a job runs over every sandbox directory: minutes on a loaded machine.
+pytestmark = [pytest.mark.images, pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _overrides(stack: Stack) -> dict[str, str]:

@@ -15,7 +15,8 @@ packages=python3,python3-venv,ca-certificates,tini
 mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 security="${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
 
-key=$(sha256sum "$0" | cut -c1-12)
+# After the cd above, so the digest is of this file however the script was called.
+key=$(sha256sum "$(basename "$0")" | cut -c1-12)
 image="localhost/directorybolt/debian:bookworm-$key"
 if podman image exists "$image"; then
   echo "$image"
