@@ -32,6 +32,11 @@ from dbolt.contracts import (
 log = logging.getLogger(__name__)
 
 
+# Refusals that say nothing about the report itself: our credentials (a WORKER_TOKEN being
+# rotated) or our rate. The attempt happened, so its report is kept and resent, not dropped.
+NOT_LOOKED_AT = frozenset({401, 403, 429})
+
+
 class OrchestratorError(Exception):
     def __init__(self, status_code: int, error: str, detail: str) -> None:
         super().__init__(f"{status_code} {error}: {detail}")
@@ -157,7 +162,17 @@ class OrchestratorClient:
                 )
                 return delivered
             except OrchestratorError as error:
-                if error.status_code >= 500:
+                if error.status_code >= 500 or error.status_code in NOT_LOOKED_AT:
+                    log.warning(
+                        "attempt report kept for resending",
+                        extra={
+                            "action": "report.deferred",
+                            "job_id": str(pending.job_id),
+                            "directory_id": pending.report.directory_id,
+                            "tries": pending.tries,
+                            "error": str(error),
+                        },
+                    )
                     return delivered
                 # Answered and refused (lease lost, invalid): resending cannot change that.
                 self.outbox.popleft()
