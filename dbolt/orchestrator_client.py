@@ -57,6 +57,19 @@ class DispatchPaused(OrchestratorError):
         self.retry_after = retry_after
 
 
+def _log_kept(pending: PendingReport, error: Exception) -> None:
+    log.warning(
+        "attempt report kept for resending",
+        extra={
+            "action": "report.deferred",
+            "job_id": str(pending.job_id),
+            "directory_id": pending.report.directory_id,
+            "tries": pending.tries,
+            "error": str(error),
+        },
+    )
+
+
 def _raise_for(response: httpx.Response) -> None:
     if response.is_success:
         return
@@ -150,29 +163,11 @@ class OrchestratorClient:
             try:
                 state = await self._deliver(pending)
             except (httpx.TransportError, DispatchPaused) as error:
-                log.warning(
-                    "attempt report kept for resending",
-                    extra={
-                        "action": "report.deferred",
-                        "job_id": str(pending.job_id),
-                        "directory_id": pending.report.directory_id,
-                        "tries": pending.tries,
-                        "error": str(error),
-                    },
-                )
+                _log_kept(pending, error)
                 return delivered
             except OrchestratorError as error:
                 if error.status_code >= 500 or error.status_code in NOT_LOOKED_AT:
-                    log.warning(
-                        "attempt report kept for resending",
-                        extra={
-                            "action": "report.deferred",
-                            "job_id": str(pending.job_id),
-                            "directory_id": pending.report.directory_id,
-                            "tries": pending.tries,
-                            "error": str(error),
-                        },
-                    )
+                    _log_kept(pending, error)
                     return delivered
                 # Answered and refused (lease lost, invalid): resending cannot change that.
                 self.outbox.popleft()

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dbolt.env_file import read_env_file
+
 TIERS = ("starter", "growth", "professional", "enterprise")
 REQUIRED = (
     "STRIPE_SECRET_KEY",
@@ -24,26 +26,14 @@ OPTIONAL = ("STRIPE_API_BASE",)
 PLATFORM_PREFIX = "SUPABASE_"
 
 
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines (blank lines and # comments skipped; `export ` and quotes allowed)."""
-    values: dict[str, str] = {}
-    for raw in path.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.removeprefix("export ").split("=", 1)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key.strip()] = value
-    return values
-
-
 def problems(path_setting: str, path: Path, portal_url: str) -> list[str]:
     """What is wrong with the env file, by variable name only (never a value)."""
     if not path.is_file():
         return [f"{path_setting} names {path}, which is not a file"]
-    values = read_env_file(path)
+    try:
+        values = read_env_file(path)
+    except ValueError as error:  # names the line, never its value
+        return [f"{path_setting}: {error}"]
     found = [
         f"{path_setting}: {name} is missing or empty" for name in REQUIRED if not values.get(name)
     ]

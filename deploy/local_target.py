@@ -12,6 +12,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from dbolt.env_file import read_env_file
 from deploy import rehearsal, release_images, repo
 from deploy.plan import Plan, Step
 
@@ -31,6 +32,11 @@ def check(env: Mapping[str, str], cwd: Path) -> list[str]:
     overrides = env.get(OVERRIDES_FILE, "")
     if overrides and not Path(overrides).is_file():
         found.append(f"{OVERRIDES_FILE}={overrides}: no such file")
+    elif overrides:
+        try:
+            read_env_file(Path(overrides))
+        except ValueError as error:
+            found.append(f"{OVERRIDES_FILE}: {error}")
     found += [
         f"image {ref} is not built here: run `make images`"
         for ref in release_images.missing_locally(repo.image_tag(cwd))
@@ -40,7 +46,7 @@ def check(env: Mapping[str, str], cwd: Path) -> list[str]:
 
 def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> None:
     overrides_file = env.get(OVERRIDES_FILE, "")
-    overrides = rehearsal.read_env_file(Path(overrides_file)) if overrides_file else {}
+    overrides = read_env_file(Path(overrides_file)) if overrides_file else {}
     # Built here so a manifest the rehearsal cannot take is refused before anything runs.
     adapted = rehearsal.adapted_manifests(repo.image_tag(cwd), overrides)
     plan.notes.append(

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import yaml  # type: ignore[import-untyped]  # PyYAML comes with the dev dependencies
 
+from dbolt.env_file import read_env_file
 from deploy import release_images, repo
 from deploy.podman_adapt import Adapted, adapt
 
@@ -53,20 +54,6 @@ def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             f"podman {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
         )
     return result
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines (blank lines and # comments skipped), as `--from-env-file` reads them."""
-    values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{path}:{number}: expected KEY=VALUE")
-        values[key.strip()] = value
-    return values
 
 
 class LocalSecrets(Mapping[str, Mapping[str, str]]):

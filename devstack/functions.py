@@ -35,6 +35,8 @@ from types import TracebackType
 from typing import IO
 from urllib.parse import urlsplit
 
+from dbolt.env_file import read_env_file
+
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "supabase" / "functions"
 DENO = ROOT / "node_modules" / ".bin" / "deno"
@@ -229,20 +231,6 @@ class EdgeFunctions:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """`NAME=VALUE` lines (as `supabase functions serve --env-file` reads); # comments."""
-    values: dict[str, str] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, separator, value = line.removeprefix("export ").partition("=")
-        if not separator or not name.strip():
-            raise ValueError(f"{path}:{number}: expected NAME=VALUE")
-        values[name.strip()] = value.strip().strip("'\"")
-    return values
 
 
 def _pairs(values: Sequence[str]) -> Iterator[tuple[str, str]]:

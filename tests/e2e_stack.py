@@ -479,3 +479,21 @@ def wait_for_job(
     raise AssertionError(
         f"job {job_id} not {statuses} within {timeout} s; last: {detail['job']['status']}"
     )
+
+
+def job_audit(stack: Stack, job_id: str) -> list[dict[str, Any]]:
+    """The job's audit trail, as the staff API shows it."""
+    with stack.staff() as staff:
+        audit: list[dict[str, Any]] = staff.get(f"/jobs/{job_id}").json()["audit"]
+        return audit
+
+
+def wait_until(predicate: Any, timeout: float = 60, what: str = "condition") -> Any:
+    """Poll until predicate() is truthy; returns its value or fails naming `what`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"{what} not met within {timeout} s")

@@ -14,7 +14,6 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -22,7 +21,7 @@ import pytest
 
 from dbolt.sql import Queries
 from deploy import rehearsal
-from tests.e2e_stack import ROOT, Stack, running_stack, wait_for_job
+from tests.e2e_stack import ROOT, Stack, job_audit, running_stack, wait_for_job, wait_until
 from tests.orchestrator_harness import STAFF_KEY, WORKER_TOKEN
 from tests.queue_helpers import create_job
 
@@ -44,26 +43,10 @@ def _overrides(stack: Stack) -> dict[str, str]:
     }
 
 
-def _audit(stack: Stack, job_id: str) -> list[dict[str, Any]]:
-    with stack.staff() as staff:
-        audit: list[dict[str, Any]] = staff.get(f"/jobs/{job_id}").json()["audit"]
-        return audit
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what} not met within {timeout} s")
-
-
 def _claimants(stack: Stack, job_id: str) -> list[str]:
     return [
         a["actor"].removeprefix("worker:")
-        for a in _audit(stack, job_id)
+        for a in job_audit(stack, job_id)
         if a["action"] == "job.claimed"
     ]
 
@@ -109,9 +92,10 @@ def test_a_paid_order_is_worked_by_the_containerised_stack_and_survives_a_pod_st
                     )
                 )
             job_began = time.monotonic()
-            first = _wait(lambda: _claimants(stack, job_id), 120, "a worker claiming the job")[0]
+            claimed = wait_until(lambda: _claimants(stack, job_id), 120, "a worker claiming it")
+            first = claimed[0]
             # Mid-job: some directories accepted it, others are still to come.
-            _wait(lambda: len(stack.submissions()) >= 3, 120, "three accepted submissions")
+            wait_until(lambda: len(stack.submissions()) >= 3, 120, "three accepted submissions")
             assert wait_for_job(stack, job_id, {"in_progress"}, timeout=5)["job"]["status"] == (
                 "in_progress"
             )
@@ -119,7 +103,7 @@ def test_a_paid_order_is_worked_by_the_containerised_stack_and_survives_a_pod_st
             timings["stop (SIGTERM → exit)"] = rehearsal.stop_pod(doomed)
             assert timings["stop (SIGTERM → exit)"] < doomed.stop_seconds
 
-            released = [a for a in _audit(stack, job_id) if a["action"] == "job.released"]
+            released = [a for a in job_audit(stack, job_id) if a["action"] == "job.released"]
             assert released, "the stopped worker released its job"
             assert released[0]["actor"] == f"worker:{first}"
             assert released[0]["details"] == {"reason": "worker shutting down"}

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from dbolt.sql import Queries
-from tests.e2e_stack import Stack, running_stack, wait_for_job
+from tests.e2e_stack import Stack, job_audit, running_stack, wait_for_job, wait_until
 from tests.queue_helpers import create_job
 
 pytestmark = pytest.mark.slow
@@ -124,22 +124,6 @@ def test_a_professional_job_over_every_sandbox_directory(db_url: str, tmp_path: 
         }
 
 
-def _audit(stack: Stack, job_id: str) -> list[dict[str, Any]]:
-    with stack.staff() as staff:
-        audit: list[dict[str, Any]] = staff.get(f"/jobs/{job_id}").json()["audit"]
-        return audit
-
-
-def _wait(predicate: Any, timeout: float = 60, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.3)
-    raise AssertionError(f"{what} not met within {timeout} s")
-
-
 def test_a_killed_worker_s_job_is_finished_by_another_without_double_submissions(
     db_url: str, tmp_path: Path
 ) -> None:
@@ -153,12 +137,12 @@ def test_a_killed_worker_s_job_is_finished_by_another_without_double_submissions
         def on_slow() -> bool:
             return any(
                 a["action"] == "directory.started" and a["directory_id"] == "sandbox-slow"
-                for a in _audit(stack, job_id)
+                for a in job_audit(stack, job_id)
             )
 
-        _wait(on_slow, timeout=120, what="the doomed worker reaching the slow site")
+        wait_until(on_slow, timeout=120, what="the doomed worker reaching the slow site")
         done_before = sum(
-            1 for a in _audit(stack, job_id) if a["action"] == "directory.attempt_reported"
+            1 for a in job_audit(stack, job_id) if a["action"] == "directory.attempt_reported"
         )
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.wait(timeout=10)
@@ -188,20 +172,20 @@ def test_pause_and_cancel_take_effect_before_the_next_directory(
         worker = stack.start_worker("worker-1", CONTEXTS="1")
         job_id = _job(stack)
         with stack.staff() as staff:
-            _wait(lambda: len(stack.submissions()) >= 2, what="two accepted submissions")
+            wait_until(lambda: len(stack.submissions()) >= 2, what="two accepted submissions")
             assert staff.post(f"/jobs/{job_id}/pause").json()["status"] == "paused"
             paused_at = time.monotonic()
             # The worker hears 'paused' (or the 409 refusing a report made after it) and
             # starts nothing more.
-            _wait(
+            wait_until(
                 lambda: '"action": "job.stopping"' in stack.log("worker-1"),
                 timeout=20,
                 what="the worker stopping on pause",
             )
-            started = [a for a in _audit(stack, job_id) if a["action"] == "directory.started"]
+            started = [a for a in job_audit(stack, job_id) if a["action"] == "directory.started"]
             time.sleep(3)
             assert [
-                a for a in _audit(stack, job_id) if a["action"] == "directory.started"
+                a for a in job_audit(stack, job_id) if a["action"] == "directory.started"
             ] == started
             assert time.monotonic() - paused_at < 30
             frozen = len(stack.submissions())
@@ -209,12 +193,12 @@ def test_pause_and_cancel_take_effect_before_the_next_directory(
             assert len(stack.submissions()) == frozen
 
             assert staff.post(f"/jobs/{job_id}/resume").json()["status"] == "pending"
-            _wait(lambda: len(stack.submissions()) > frozen, what="work resuming")
+            wait_until(lambda: len(stack.submissions()) > frozen, what="work resuming")
             stops = stack.log("worker-1").count('"action": "job.stopping"')
             assert staff.post(f"/jobs/{job_id}/cancel").json()["status"] == "cancelled"
             # The worker hears 'cancelled' on Realtime, or — when the attempt under way
             # reports first — the orchestrator's 409 (lease lost); either way it stops.
-            _wait(
+            wait_until(
                 lambda: stack.log("worker-1").count('"action": "job.stopping"') > stops,
                 timeout=20,
                 what="the worker stopping on cancel",
@@ -237,7 +221,7 @@ def test_sigterm_releases_the_job_and_exits_zero(db_url: str, tmp_path: Path) ->
         stack.sync_sandbox_directories()
         worker = stack.start_worker("worker-1", CONTEXTS="1")
         job_id = _job(stack)
-        _wait(lambda: len(stack.submissions()) >= 1, what="a first submission")
+        wait_until(lambda: len(stack.submissions()) >= 1, what="a first submission")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=30) == 0
         with stack.staff() as staff:
@@ -262,9 +246,9 @@ def test_an_enterprise_job_without_a_healthy_proxy_is_not_submitted(
         job_id = _job(stack, tier="enterprise")
 
         def released() -> list[dict[str, Any]]:
-            return [a for a in _audit(stack, job_id) if a["action"] == "job.released"]
+            return [a for a in job_audit(stack, job_id) if a["action"] == "job.released"]
 
-        first = _wait(released, timeout=60, what="the job being released")
+        first = wait_until(released, timeout=60, what="the job being released")
         assert "no healthy proxy" in first[0]["details"]["reason"]
         assert stack.submissions() == []
 
