@@ -13,6 +13,7 @@ paid order); a hosted project must not get them.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,8 +21,10 @@ from pathlib import Path
 from deploy import function_secrets, repo, settings
 from deploy.plan import EnvRef, Plan, Step, redact
 
-# What the pinned CLI (2.117) prints when every local migration is already applied.
-UP_TO_DATE = "Remote database is up to date."
+# What the pinned CLI (2.117) prints when every local migration is already applied. It says
+# "Local" when the URL's port is config.toml's local db port (54322, as on this machine's
+# cluster), "Remote" otherwise.
+UP_TO_DATE = re.compile(r"\b(Remote|Local) database is up to date\.")
 
 
 def check(env: Mapping[str, str], cwd: Path, only_db: bool) -> list[str]:
@@ -61,7 +64,7 @@ def steps(env: Mapping[str, str], cwd: Path, plan: Plan, only_db: bool) -> None:
     preview = dry_run(env, cwd)
     print("\n== supabase db push --dry-run (read-only):")
     print(preview.rstrip())
-    if UP_TO_DATE in preview:
+    if UP_TO_DATE.search(preview):
         plan.skipped.append(("supabase db push", "nothing to push: every migration is applied"))
     else:
         plan.steps.append(
