@@ -16,6 +16,8 @@ from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
 
 log = logging.getLogger(__name__)
+# How long stopping may take: the background loops and the database pool.
+SHUTDOWN_SECONDS = 10.0
 
 
 def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
@@ -50,8 +52,18 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await state.db.close()
+            # Bounded: a clean-clone test run once hung here for 5 minutes (the loops' or the
+            # pool's shutdown never finished); a process that cannot stop in time must still
+            # stop, well inside Kubernetes' grace period, and say so.
+            try:
+                async with asyncio.timeout(SHUTDOWN_SECONDS):
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    await state.db.close()
+            except TimeoutError:
+                log.error(
+                    "shutdown did not finish in time; stopping anyway",
+                    extra={"action": "orchestrator.shutdown_timeout", "seconds": SHUTDOWN_SECONDS},
+                )
 
     app = FastAPI(
         title="DirectoryBolt orchestrator",
