@@ -48,10 +48,9 @@ def steps(env: Mapping[str, str], cwd: Path, plan: Plan) -> None:
     overrides_file = env.get(OVERRIDES_FILE, "")
     overrides = read_env_file(Path(overrides_file)) if overrides_file else {}
     # Built here so a manifest the rehearsal cannot take is refused before anything runs.
-    adapted = rehearsal.adapted_manifests(repo.image_tag(cwd), overrides)
-    plan.notes.append(
-        f"images {', '.join(sorted(set(rehearsal.local_images(repo.image_tag(cwd)).values())))}"
-    )
+    tag = repo.image_tag(cwd)
+    adapted = rehearsal.adapted_manifests(tag, overrides)
+    plan.notes.append(f"images {', '.join(sorted(rehearsal.local_images(tag).values()))}")
     plan.notes.append(
         "against "
         + (

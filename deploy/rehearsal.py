@@ -26,12 +26,12 @@ import yaml  # type: ignore[import-untyped]  # PyYAML comes with the dev depende
 
 from dbolt.env_file import read_env_file
 from deploy import release_images, repo
+from deploy.podman import podman
 from deploy.podman_adapt import Adapted, adapt
 
 ROOT = Path(__file__).resolve().parent.parent
 OVERLAY = ROOT / "deploy" / "k8s" / "overlays" / "local"
 STATE_DIR = ROOT / ".local" / "deploy-local"
-CONTAINERS_CONF = ROOT / "deploy" / "images" / "containers.conf"
 
 
 @dataclass(frozen=True)
@@ -39,21 +39,6 @@ class Pod:
     name: str
     health_url: str | None
     stop_seconds: int
-
-
-def podman_env() -> dict[str, str]:
-    return os.environ | {"CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(CONTAINERS_CONF))}
-
-
-def podman(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        ["podman", *args], env=podman_env(), capture_output=True, text=True, check=False
-    )
-    if check and result.returncode != 0:
-        raise RuntimeError(
-            f"podman {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
-        )
-    return result
 
 
 class LocalSecrets(Mapping[str, Mapping[str, str]]):
@@ -190,11 +175,8 @@ def pod_logs(pod: str) -> str:
     containers = podman(
         "pod", "inspect", pod, "--format", "{{range .Containers}}{{.Name}} {{end}}", check=False
     ).stdout.split()
-    return "".join(
-        podman("logs", name, check=False).stdout + podman("logs", name, check=False).stderr
-        for name in containers
-        if not name.endswith("-infra")
-    )
+    logs = [podman("logs", name, check=False) for name in containers if not name.endswith("-infra")]
+    return "".join(result.stdout + result.stderr for result in logs)
 
 
 def stop_pod(pod: Pod) -> float:

@@ -8,7 +8,7 @@ and each deploy sets registry and tag through kustomize's `images:`.
 
 from __future__ import annotations
 
-import subprocess
+from deploy.podman import podman
 
 NAMES = ("services", "worker")
 LOCAL_PREFIX = "localhost"
@@ -31,10 +31,7 @@ def missing_locally(tag: str) -> list[str]:
     return [
         local_ref(name, tag)
         for name in NAMES
-        if subprocess.run(
-            ["podman", "image", "exists", local_ref(name, tag)], capture_output=True, check=False
-        ).returncode
-        != 0
+        if podman("image", "exists", local_ref(name, tag), check=False).returncode != 0
     ]
 
 

@@ -3,13 +3,14 @@ tags `make images` produces, and building them through the same script it runs."
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
+from deploy import release_images, repo
+from deploy.podman import environment
+
 ROOT = Path(__file__).resolve().parent.parent
 IMAGES_DIR = ROOT / "deploy" / "images"
-CONTAINERS_CONF = IMAGES_DIR / "containers.conf"
 CONTAINERFILE = IMAGES_DIR / "Containerfile"
 
 # What every app container is run with in the tests, as Kubernetes runs it: read-only root,
@@ -31,45 +32,14 @@ ARTIFACTS_DIR = "/var/lib/directorybolt/artifacts"
 ARTIFACTS_TMPFS = ("--tmpfs", f"{ARTIFACTS_DIR}:rw,U")
 
 
-def environment() -> dict[str, str]:
-    """This process's environment with podman pointed at the project's settings."""
-    return {
-        **os.environ,
-        "CONTAINERS_CONF": os.environ.get("CONTAINERS_CONF", str(CONTAINERS_CONF)),
-    }
-
-
-def podman(
-    *args: str, check: bool = True, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    """Run `podman <args>`, capturing text output; raises with podman's stderr on failure."""
-    result = subprocess.run(
-        ["podman", *args],
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if check and result.returncode != 0:
-        raise RuntimeError(f"podman {' '.join(args)} failed ({result.returncode}): {result.stderr}")
-    return result
-
-
 def image_tag() -> str:
     """The tag `make images` gives this checkout's images: the commit."""
-    return subprocess.run(
-        ["git", "rev-parse", "--short=12", "HEAD"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    return repo.image_tag(ROOT)
 
 
 def image(name: str, tag: str | None = None) -> str:
     """localhost/directorybolt/<name>:<tag> (name: services | worker | db)."""
-    return f"localhost/directorybolt/{name}:{tag or image_tag()}"
+    return release_images.local_ref(name, tag or image_tag())
 
 
 def build_images() -> str:

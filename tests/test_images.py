@@ -17,9 +17,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from deploy.podman import podman
 from devstack import localdb
 from tests.orchestrator_harness import free_port
-from tests.podman import ARTIFACTS_TMPFS, CONTAINERFILE, HARDENED, ROOT, build_images, image, podman
+from tests.podman import ARTIFACTS_TMPFS, CONTAINERFILE, HARDENED, ROOT, build_images, image
 
 pytestmark = pytest.mark.images
 
