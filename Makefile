@@ -14,7 +14,7 @@ export DENO_NO_UPDATE_CHECK ?= 1
 .PHONY: db-advisors staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
 
 help: ## List the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
 deps: ## Install apt, Python and npm dependencies (skips what is already installed)
 	@devstack/install-deps.sh
@@ -58,13 +58,13 @@ test-sql: deps ## pgTAP tests (supabase/tests) with pg_prove against a fresh dat
 	@$(PY) -m devstack.localdb fresh $(PGTAP_DB) >/dev/null
 	@pg_prove --failures --timer -h 127.0.0.1 -p $(LOCAL_DB_PORT) -U postgres -d $(PGTAP_DB) supabase/tests/*.sql
 
-test-deploy: deps ## promtool over deploy/prometheus; deploy/k8s overlays rendered, kubernetes-validate --strict, the ScaledObject against our schema, tests/test_k8s_manifests.py
+test-deploy: deps ## promtool over deploy/prometheus; deploy/k8s overlays rendered, kubernetes-validate --strict, the ScaledObject against our schema, tests/unit/test_k8s_manifests.py
 	@promtool check rules deploy/prometheus/alerts.yml
 	@cd deploy/prometheus && promtool test rules alerts_test.yml && promtool check config prometheus.yml
-	@rm -rf .local/k8s && $(PY) -m tests.k8s_render .local/k8s
+	@rm -rf .local/k8s && $(PY) -m tests.support.k8s_render .local/k8s
 	@.venv/bin/kubernetes-validate --strict --quiet -k $(K8S_VALIDATE_VERSION) .local/k8s/*.yaml
 	@.venv/bin/check-jsonschema --schemafile deploy/k8s/schemas/keda-scaledobject.schema.json .local/k8s/*.scaledobject.json
-	@$(PY) -m pytest -q tests/test_k8s_manifests.py
+	@$(PY) -m pytest -q tests/unit/test_k8s_manifests.py
 
 staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com (Auth admin API if SUPABASE_SERVICE_ROLE_KEY is set, else the local stand-in's database)
 	@test -n "$(EMAIL)" || { echo "EMAIL is required: make staff EMAIL=you@example.com" >&2; exit 2; }
@@ -72,8 +72,23 @@ staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com 
 	else $(PY) -m devstack.supabase_api.accounts staff "$(EMAIL)" && \
 	  echo "Sign in at $${PORTAL_URL:-http://127.0.0.1:8300}/sign-in with $(EMAIL), then open /staff"; fi
 
-test-py: deps ## pytest: unit, integration and concurrency tests against the local cluster
+test-py: deps ## pytest: every tier (unit, integration, e2e, devstack) but the image and testcontainers tests
 	@$(PY) -m pytest
+
+# One tier each (tests/<tier>/, marked by tests/conftest.py). pytest exits 5 when it collects
+# nothing, which fails the target like any other failure: an emptied or mistyped tier is loud.
+.PHONY: test-unit test-integration test-e2e test-devstack
+test-unit: deps ## pytest tests/unit: pure code, no database, no servers (seconds)
+	@$(PY) -m pytest tests/unit
+
+test-integration: deps ## pytest tests/integration: real Postgres, the services in-process with the stand-ins
+	@$(PY) -m pytest tests/integration
+
+test-e2e: deps ## pytest tests/e2e: services as real processes, real Chromium (images excluded: make test-images)
+	@$(PY) -m pytest tests/e2e
+
+test-devstack: deps ## pytest tests/devstack: the local stand-ins (Stripe, Auth, Realtime, proxies, 2Captcha, mail, sandbox)
+	@$(PY) -m pytest tests/devstack
 
 .PHONY: images test-images
 images: deps ## Build localhost/directorybolt/{services,worker}:<commit> with podman (wheelhouse from the host) and print their sizes
@@ -129,8 +144,9 @@ rollback: deps ## Every Deployment back to its previous image tag (KUBE_CONTEXT;
 	@$(PY) -m deploy rollback $(DEPLOY_FLAGS)
 
 # The SQL contract tests: pgTAP (tests/containers/test_pgtap.py) and the queue/SQL-gateway tests.
-CONTAINER_SQL_TESTS := tests/containers tests/test_queue_concurrency.py tests/test_queue_leases.py \
-	tests/test_queue_reports.py tests/test_sql_gateway.py
+CONTAINER_SQL_TESTS := tests/containers tests/integration/test_queue_concurrency.py \
+	tests/integration/test_queue_leases.py tests/integration/test_queue_reports.py \
+	tests/integration/test_sql_gateway.py
 
 .PHONY: test-containers
 test-containers: deps ## The SQL contract tests (pgTAP + queue/gateway) against the database image, run by testcontainers on podman

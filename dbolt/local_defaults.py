@@ -3,7 +3,7 @@
 The local stack's tokens, keys and passwords are published (in devstack/, the README, the
 output of `make up`): in production any of them is as good as no secret at all. Production
 code never imports devstack/, so the values are repeated here;
-tests/test_settings_fail_closed.py checks that every devstack default is recognised.
+tests/unit/test_settings_fail_closed.py checks that every devstack default is recognised.
 """
 
 from __future__ import annotations

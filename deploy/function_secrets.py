@@ -2,10 +2,11 @@
 
 `supabase secrets set --env-file` uploads whatever the file holds; a missing price id only
 shows up as a 500 when a customer tries to pay. So the file is checked by name before the
-deploy starts. Names are from supabase/functions/checkout/handler.ts (tests/test_deploy_cli.py
-keeps this list in step with it). SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY
-and SUPABASE_DB_URL are provided by the hosted platform itself, and the platform refuses
-secrets named SUPABASE_*, so none is required or allowed here.
+deploy starts. Names are from supabase/functions/checkout/handler.ts
+(tests/e2e/test_deploy_cli.py keeps this list in step with it). SUPABASE_URL,
+SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY and SUPABASE_DB_URL are provided by the hosted
+platform itself, and the platform refuses secrets named SUPABASE_*, so none is required or
+allowed here.
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
 """Shared fixtures: a real PostgreSQL cluster (devstack.localdb) and a fresh database per
-test, cloned from a fully migrated template. No fakes of our own schema."""
+test, cloned from a fully migrated template. No fakes of our own schema.
+
+Each test is marked with its tier, the folder it sits in (tests/unit, tests/integration,
+tests/e2e, tests/devstack; each folder's __init__ says what belongs there), so a new test file
+only needs placing. Harnesses and helpers live in tests/support."""
 
 from __future__ import annotations
 
 import itertools
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -21,9 +26,36 @@ from devstack import localdb
 os.environ["ENVIRONMENT"] = "development"
 
 # The portal's fixtures (portal_stack) live beside its harness.
-pytest_plugins = ["tests.portal_harness"]
+pytest_plugins = ["tests.support.portal_harness"]
+
+TESTS_DIR = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "e2e", "devstack")
 
 _database_names = itertools.count()
+
+
+# tryfirst: the markers must be on the items before `-m` selects by them.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            continue
+        item.add_marker(tier)
+        # Every database fixture starts from `cluster`, so this catches them all.
+        uses_database = isinstance(item, pytest.Function) and "cluster" in item.fixturenames
+        if tier == "unit" and uses_database:
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the database: it belongs in tests/integration, not tests/unit"
+            )
+
+
+def tier_of(path: Path) -> str | None:
+    """The tier of a test file under tests/, None outside the tier folders (tests/containers)."""
+    if not path.is_relative_to(TESTS_DIR):
+        return None
+    folder = path.relative_to(TESTS_DIR).parts[0]
+    return folder if folder in TIERS else None
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +84,7 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[Any]]:
 @pytest.fixture
 def api(db_url: str) -> Iterator[TestClient]:
     """The orchestrator in-process against this test's database, background loops running."""
-    from tests.orchestrator_harness import build
+    from tests.support.orchestrator_harness import build
 
     with TestClient(build(db_url)) as client:
         yield client

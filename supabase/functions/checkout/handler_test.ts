@@ -165,7 +165,7 @@ Deno.test("creates a Checkout Session with exactly the form Stripe expects", asy
   });
 });
 
-// The same vector is asserted in Python (tests/test_checkout_integrity.py), so the function
+// The same vector is asserted in Python (tests/integration/test_checkout_integrity.py), so the function
 // and the webhook's check (dbolt/checkout_proof.py) cannot drift apart.
 const PROOF_VECTOR = "v1.3a32e9d07c2f47030d848578cddaf1171dad734cec5daaa03dee24d6d3d8f6dd";
 

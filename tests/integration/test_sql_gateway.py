@@ -1,0 +1,107 @@
+"""The SQL gateway: named blocks, keyword parameters, and driver errors mapped to domain
+errors (checked against the real database, which raises them)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from dbolt.sql import (
+    BusinessIncomplete,
+    Conflict,
+    InvalidArgument,
+    InvalidTransition,
+    LeaseLost,
+    NotFound,
+    Queries,
+    load_queries,
+)
+from dbolt.sql.gateway import parse_blocks
+from tests.support.queue_helpers import create_job, enable_test_directories
+
+
+def test_blocks_are_split_by_name() -> None:
+    text = "-- name: first\nselect 1;\n\n-- name: second\n-- a comment\nselect %(x)s;\n"
+    assert parse_blocks(text) == {"first": "select 1;", "second": "-- a comment\nselect %(x)s;"}
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("-- name: a\nselect 1;\n-- name: a\nselect 2;", "defined twice"),
+        ("-- name: a\n\n-- name: b\nselect 1;", "is empty"),
+    ],
+)
+def test_bad_query_files_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_blocks(text, "queue.sql")
+
+
+def test_every_contract_function_has_a_named_query() -> None:
+    names = set(load_queries())
+    contract = {
+        "jobs_enqueue",
+        "jobs_next",
+        "jobs_heartbeat",
+        "jobs_report_attempt",
+        "jobs_complete",
+        "jobs_release",
+        "jobs_reap_expired",
+        "jobs_retry",
+        "jobs_pause",
+        "jobs_resume",
+        "jobs_cancel",
+        "queue_stats",
+    }
+    assert contract <= names
+
+
+def test_unknown_query_name_is_a_clear_error(
+    conn: psycopg.Connection[Any], queries: Queries
+) -> None:
+    with pytest.raises(KeyError, match="no query named 'jobs_nxet'"):
+        queries.fetch_one(conn, "jobs_nxet")
+
+
+def test_custom_sqlstates_become_domain_errors(
+    conn: psycopg.Connection[Any], queries: Queries
+) -> None:
+    enable_test_directories(conn, 1)
+    job_id = create_job(conn, queries)
+    with pytest.raises(NotFound, match="not found"):
+        queries.fetch_one(conn, "jobs_pause", job_id=uuid.uuid4(), actor="staff:a")
+    with pytest.raises(LeaseLost):
+        queries.fetch_one(conn, "jobs_complete", job_id=job_id, lease_token=uuid.uuid4())
+    with pytest.raises(InvalidTransition, match="only a paused job can be resumed"):
+        queries.fetch_one(conn, "jobs_resume", job_id=job_id, actor="staff:a")
+    with pytest.raises(InvalidArgument, match="actor is required"):
+        queries.fetch_one(conn, "jobs_pause", job_id=job_id, actor="  ")
+
+
+def test_incomplete_business_names_every_missing_field(
+    conn: psycopg.Connection[Any], queries: Queries
+) -> None:
+    enable_test_directories(conn, 1)
+    order = conn.execute(
+        "select dev.create_paid_order('half@example.com', 'starter',"
+        " dev.sample_business() - 'phone' - 'website' - 'hours')"
+    ).fetchone()
+    assert order is not None
+    with pytest.raises(BusinessIncomplete) as raised:
+        queries.fetch_one(conn, "jobs_enqueue", order_id=order[0])
+    assert raised.value.missing_fields == ["phone", "website", "hours"]
+    assert "missing phone, website, hours" in str(raised.value)
+    assert conn.execute("select count(*) from jobs").fetchone() == (0,)
+
+
+def test_constraint_violations_name_the_constraint(conn: psycopg.Connection[Any]) -> None:
+    from dbolt.sql import translate_errors
+
+    with pytest.raises(InvalidArgument, match="customers_phone_is_e164"), translate_errors():
+        conn.execute("insert into customers (email, phone) values ('p@example.com', '555-0123')")
+    conn.execute("insert into customers (email) values ('dup@example.com')")
+    with pytest.raises(Conflict, match="customers_email_key"), translate_errors():
+        conn.execute("insert into customers (email) values ('dup@example.com')")

@@ -1,0 +1,1 @@
+"""Harnesses and helpers shared by the test tiers; no tests here."""
