@@ -44,7 +44,8 @@ create function pg_temp.fill_business(customer uuid) returns void language sql a
    from (select dev.sample_business() as b) s where c.id = customer
 $$;
 -- As the webhook calls it once the session's checkout proof verified (checkout sessions made
--- by our checkout function; 175_checkout_integrity.sql covers the ones that are not).
+-- by our checkout function; 175_stripe_events_refuse_sessions_our_checkout_did_not_issue.sql
+-- covers the ones that are not).
 create function pg_temp.apply(event jsonb) returns jsonb language sql as $$
   select stripe_events_apply(event, true)
 $$;
