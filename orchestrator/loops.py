@@ -67,7 +67,7 @@ async def refresh(state: AppState) -> None:
             "queue_stats_with_health", window_seconds=state.settings.degradation_window_seconds
         )
         workers = await state.db.fetch_one(
-            "worker_health", stale_seconds=state.settings.worker_stale_seconds
+            "workers_health", stale_seconds=state.settings.worker_stale_seconds
         )
     finally:
         state.metrics.dispatch_paused.set(0 if state.db.reachable else 1)

@@ -17,4 +17,4 @@ class Category:
 
 
 async def load(q: QuerySession) -> list[Category]:
-    return [Category(row["slug"], row["label"]) for row in await q.fetch_all("pc_categories")]
+    return [Category(row["slug"], row["label"]) for row in await q.fetch_all("categories_list")]

@@ -62,7 +62,7 @@ def create_app(settings: WebhookSettings | None = None, *, run_notifier: bool = 
     async def healthz(state: StateDep) -> JSONResponse:
         body: dict[str, Any] = {"uptime_seconds": round(time.monotonic() - started, 1)}
         try:
-            await state.db.fetch_one("webhook_health")
+            await state.db.fetch_one("database_ping")
         except DatabaseUnavailable:
             return JSONResponse({**body, "status": "unhealthy", "database": "unreachable"}, 503)
         return JSONResponse({**body, "status": "ok", "database": "reachable"})

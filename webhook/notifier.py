@@ -38,7 +38,7 @@ class Skip(Exception):
 
 async def _payment_email(state: WebhookState, note: dict[str, Any]) -> EmailMessage:
     settings = state.settings
-    order = await state.db.fetch_one("notifications_order_context", order_id=note["order_id"])
+    order = await state.db.fetch_one("orders_get_for_notification", order_id=note["order_id"])
     if order is None:
         raise Skip("order no longer exists")
     if order["status"] != "paid":
@@ -51,7 +51,7 @@ async def _payment_email(state: WebhookState, note: dict[str, Any]) -> EmailMess
         order["email"],
     )
     await state.db.fetch_one(
-        "notifications_link_customer", customer_id=order["customer_id"], user_id=link.user_id
+        "customers_link_user", customer_id=order["customer_id"], user_id=link.user_id
     )
     query = urlencode(
         {
@@ -65,7 +65,7 @@ async def _payment_email(state: WebhookState, note: dict[str, Any]) -> EmailMess
 
 
 async def _job_email(state: WebhookState, note: dict[str, Any]) -> EmailMessage:
-    job = await state.db.fetch_one("notifications_job_context", job_id=note["job_id"])
+    job = await state.db.fetch_one("jobs_get_for_notification", job_id=note["job_id"])
     if job is None:
         raise Skip("job no longer exists")
     if job["status"] == "cancelled":

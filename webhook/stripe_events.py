@@ -74,7 +74,7 @@ async def receive_event(request: Request, state: StateDep) -> JSONResponse:
     issued = _issued_by_checkout(event, settings.checkout_signing_secret.get_secret_value())
     try:
         row = await state.db.fetch_one(
-            "webhook_apply_event", event=json.dumps(event), issued_by_checkout=issued
+            "stripe_events_apply", event=json.dumps(event), issued_by_checkout=issued
         )
     except InvalidArgument as error:
         # Signed by Stripe yet malformed (no id, no data.object): nothing was recorded.

@@ -8,7 +8,7 @@ the same events at concurrency 1, 8 and 32, in the same run, each on its own fre
 
 - HTTP: `POST /stripe/webhook` to a real `python -m webhook` subprocess on a free loopback
   port (one keep-alive connection per concurrent sender);
-- direct: the receiver's own named query (`webhook_apply_event`, i.e.
+- direct: the receiver's own named query (`stripe_events_apply`, i.e.
   `select stripe_events_apply(%(event)s::jsonb)`) on a psycopg async pool of the same size
   and settings, from the same number of asyncio tasks.
 

@@ -25,7 +25,7 @@ def _sender(pool: AsyncPool, queries: Queries) -> Send:
             # The receiver's verdict on the session's checkout proof (the events carry a
             # valid one): what it passes after checking it.
             row = await queries.afetch_one(
-                conn, "webhook_apply_event", event=event.payload, issued_by_checkout=True
+                conn, "stripe_events_apply", event=event.payload, issued_by_checkout=True
             )
         assert row is not None
         result: dict[str, Any] = row["result"]

@@ -150,7 +150,7 @@ def document(context: Context, http: Sequence[RunResult], direct: Sequence[RunRe
             'secret, f"{t}.{payload}"))`. HTTP = `POST /stripe/webhook` to a real `python -m '
             "webhook` subprocess on a free loopback port, one keep-alive httpx connection per "
             "concurrent sender; direct SQL = the receiver's own named query "
-            "(`webhook_apply_event`: `select stripe_events_apply(%(event)s::jsonb)`) with the "
+            "(`stripe_events_apply`: `select stripe_events_apply(%(event)s::jsonb)`) with the "
             "same JSON text on a pool built like the receiver's, from the same number of "
             "asyncio tasks. So the ratio is what HTTP + signature verification + FastAPI (and "
             "the notifier sharing the process, see below) cost. Replays are the same event ids "

@@ -59,6 +59,6 @@ async def healthz(state: State) -> JSONResponse:
     # see an outage the moment it starts.
     # A failure is recorded by the Database and reported in the body below.
     with contextlib.suppress(DatabaseUnavailable):
-        await state.db.fetch_one("ping")
+        await state.db.fetch_one("database_ping")
     body = health(state)
     return JSONResponse(body, status_code=200 if state.db.reachable else 503)

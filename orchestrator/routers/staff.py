@@ -105,6 +105,7 @@ async def list_jobs(
         customer=customer.replace("\x00", "") if customer else None,
         created_after=created_after,
         created_before=created_before,
+        search=None,
         limit=limit,
         offset=offset,
     )
@@ -120,12 +121,12 @@ async def list_jobs(
 @router.get("/jobs/{job_id}", response_model=JobDetail, responses={404: _REFUSED[404]})
 async def get_job(job_id: JobId, state: State, actor: StaffActor) -> JobDetail:
     """One job with every directory, every attempt and its audit trail."""
-    job = await state.db.fetch_one("job_get", job_id=job_id)
+    job = await state.db.fetch_one("jobs_get", job_id=job_id)
     if job is None:
         raise NotFound(f"job {job_id} not found")
     return JobDetail(
         job=job,
-        directories=await state.db.fetch_all("job_directories_of", job_id=job_id),
-        attempts=await state.db.fetch_all("job_attempts_of", job_id=job_id),
-        audit=await state.db.fetch_all("job_audit_of", job_id=job_id),
+        directories=await state.db.fetch_all("job_directories_list", job_id=job_id),
+        attempts=await state.db.fetch_all("job_results_list", job_id=job_id),
+        audit=await state.db.fetch_all("audit_log_list_for_job", job_id=job_id),
     )

@@ -15,8 +15,8 @@ router = APIRouter(tags=["customer"])
 @router.get("/account")
 async def account(request: Request, viewer: SignedIn, state: PortalStateDep) -> Response:
     async with state.db.as_viewer(viewer) as q:
-        orders = await q.fetch_all("pc_account_orders", user_id=viewer.user_id)
-        customer = await q.fetch_one("pc_customer_business", user_id=viewer.user_id)
+        orders = await q.fetch_all("orders_list_own", user_id=viewer.user_id)
+        customer = await q.fetch_one("customers_get_own", user_id=viewer.user_id)
     for order in orders:
         order["amount"] = format_amount(order["amount_total"], order["currency"])
     return render(request, "account.html", orders=orders, customer=customer)

@@ -55,10 +55,10 @@ def _order_uuid(order_id: str) -> uuid.UUID:
 
 
 async def _load(q: QuerySession, viewer: Viewer, order_id: uuid.UUID) -> dict[str, Any]:
-    order = await q.fetch_one("pc_order", order_id=order_id, user_id=viewer.user_id)
+    order = await q.fetch_one("orders_get_own", order_id=order_id, user_id=viewer.user_id)
     if order is None:
         raise NotFound(f"order {order_id} not found")
-    customer = await q.fetch_one("pc_customer_business", user_id=viewer.user_id)
+    customer = await q.fetch_one("customers_get_own", user_id=viewer.user_id)
     return {
         "order": order,
         "customer": customer,
@@ -214,14 +214,14 @@ async def _save(
     async with state.db.as_viewer(viewer) as q:
         if result.logo is not None:
             await q.fetch_one(
-                "pc_save_logo",
+                "customers_save_logo",
                 order_id=order_id,
                 content=result.logo.content,
                 content_type=result.logo.content_type,
                 url_base=state.settings.portal_url.rstrip("/"),
             )
         row = await q.fetch_one(
-            "pc_save_business",
+            "customers_save_business",
             order_id=order_id,
             business=json.dumps(result.business),
             remove_logo=result.remove_logo and result.logo is None,
@@ -243,7 +243,7 @@ async def logo(name: str, state: PortalStateDep) -> Response:
         raise NotFound("no such logo") from None
     async with state.db.as_service() as q:
         row = await q.fetch_one(
-            "pc_service_logo", logo_id=logo_id, content_type=LOGO_EXTENSIONS[match["ext"]]
+            "customer_logos_get", logo_id=logo_id, content_type=LOGO_EXTENSIONS[match["ext"]]
         )
     if row is None:
         raise NotFound("no such logo")

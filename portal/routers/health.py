@@ -18,7 +18,7 @@ async def healthz(state: PortalStateDep) -> JSONResponse:
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
     try:
         async with state.db.as_service() as q:
-            await q.fetch_one("ping")
+            await q.fetch_one("database_ping")
     except DatabaseUnavailable:
         body.update(status="degraded", database="unreachable")
         return JSONResponse(body, status_code=503)

@@ -108,13 +108,15 @@ async def _read_job(
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     """The job, its directories and (if asked) its report, in one snapshot under the JWT."""
     async with state.db.as_viewer(viewer) as q:
-        job = await q.fetch_one("pj_job", job_id=job_id, user_id=viewer.user_id)
+        job = await q.fetch_one("jobs_get_own", job_id=job_id, user_id=viewer.user_id)
         if job is None:
             raise NotFound(NOT_YOURS)
-        directories = await q.fetch_all("pj_job_directories", job_id=job_id, user_id=viewer.user_id)
+        directories = await q.fetch_all(
+            "job_directories_list_own", job_id=job_id, user_id=viewer.user_id
+        )
         report = None
         if with_report:
-            report = await q.fetch_one("pj_job_report", job_id=job_id, user_id=viewer.user_id)
+            report = await q.fetch_one("job_reports_get_own", job_id=job_id, user_id=viewer.user_id)
     return job, directories, report
 
 

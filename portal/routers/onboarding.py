@@ -63,14 +63,14 @@ def _bad_session_id(request: Request, session_id: str) -> Response:
 
 async def _status_row(state: PortalState, session_id: str) -> dict[str, Any] | None:
     async with state.db.as_service() as q:
-        return await q.fetch_one("pc_service_onboarding_status", session_id=session_id)
+        return await q.fetch_one("orders_onboarding_status", session_id=session_id)
 
 
 async def _viewer_owns(state: PortalState, viewer: MaybeViewer, order_id: uuid.UUID) -> bool:
     if viewer is None:
         return False
     async with state.db.as_viewer(viewer) as q:
-        row = await q.fetch_one("pc_order", order_id=order_id, user_id=viewer.user_id)
+        row = await q.fetch_one("orders_get_own", order_id=order_id, user_id=viewer.user_id)
     return row is not None
 
 
@@ -81,7 +81,7 @@ async def stripe_session(state: PortalState, session_id: str) -> dict[str, Any] 
     other id is answered "unknown" without an outbound call, so visitors cannot use the page
     to query Stripe with ids of their choosing."""
     async with state.db.as_service() as q:
-        issued = await q.fetch_one("pco_service_session_issued", session_id=session_id)
+        issued = await q.fetch_one("checkout_sessions_issued", session_id=session_id)
     if issued is None or not issued["issued"]:
         return {"status": "unknown"}
     cache = state.extras.setdefault(STRIPE_CACHE_EXTRA, {})
@@ -260,7 +260,7 @@ async def onboarding_sign_in(
     try:
         async with state.db.as_service() as q:
             claimed = await q.fetch_one(
-                "pc_service_claim_onboarding",
+                "orders_claim_onboarding_sign_in",
                 session_id=session_id,
                 window_seconds=ONBOARDING_WINDOW_SECONDS,
             )

@@ -78,9 +78,9 @@ async def _tiers(state: PortalState, viewer: MaybeViewer) -> list[dict[str, Any]
     # The package list is public (anon may read it); a signed-in visitor reads it as themself.
     if viewer is not None:
         async with state.db.as_viewer(viewer) as q:
-            return await q.fetch_all("pc_tiers")
+            return await q.fetch_all("tiers_list")
     async with state.db.as_service() as q:
-        return await q.fetch_all("pc_tiers")
+        return await q.fetch_all("tiers_list")
 
 
 async def pricing_page(
@@ -187,7 +187,7 @@ async def checkout(
         # So the onboarding page may ask Stripe about this session (and only sessions like it).
         try:
             async with state.db.as_service() as q:
-                await q.fetch_one("pco_service_record_session", session_id=session_id, tier=tier)
+                await q.fetch_one("checkout_sessions_record", session_id=session_id, tier=tier)
         except InvalidArgument as error:
             log.error(
                 "checkout answered a malformed session id",

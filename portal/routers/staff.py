@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -76,7 +76,7 @@ templates.env.filters.update(
 # -- reads ------------------------------------------------------------------------------------
 async def queue_status(state: PortalState, viewer: Viewer) -> dict[str, Any]:
     async with state.db.as_viewer(viewer) as q:
-        row = await q.fetch_one("portal_staff_queue_status", stale_seconds=STALE_WORKER_SECONDS)
+        row = await q.fetch_one("queue_status", stale_seconds=STALE_WORKER_SECONDS)
     assert row is not None
     status: dict[str, Any] = row["status"]
     health = await orchestrator.health(state)
@@ -100,7 +100,7 @@ async def queue_status(state: PortalState, viewer: Viewer) -> dict[str, Any]:
 
 async def alerts(state: PortalState, viewer: Viewer) -> list[dict[str, Any]]:
     async with state.db.as_viewer(viewer) as q:
-        return await q.fetch_all("portal_staff_alerts", limit=50)
+        return await q.fetch_all("alerts_list_recent", limit=50)
 
 
 class Filters:
@@ -166,18 +166,23 @@ class Filters:
         )
 
 
+def _day_after(day: date | None) -> date | None:
+    """The exclusive end of a filter's last day; the last representable day has no end."""
+    return day + timedelta(days=1) if day is not None and day < date.max else None
+
+
 async def job_page(
     state: PortalState, viewer: Viewer, filters: Filters, limit: int = PAGE_SIZE
 ) -> dict[str, Any]:
     async with state.db.as_viewer(viewer) as q:
         rows = await q.fetch_all(
-            "portal_staff_jobs",
+            "jobs_list",
             status=filters.status,
             tier=filters.tier,
             customer=filters.customer,
             search=filters.search,
-            created_from=filters.created_from,
-            created_to=filters.created_to,
+            created_after=filters.created_from,
+            created_before=_day_after(filters.created_to),
             limit=limit,
             offset=(filters.page - 1) * limit,
         )
@@ -192,12 +197,12 @@ async def job_page(
 
 async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> dict[str, Any]:
     async with state.db.as_viewer(viewer) as q:
-        job = await q.fetch_one("job_get", job_id=job_id)
+        job = await q.fetch_one("jobs_get", job_id=job_id)
         if job is None:
             raise NotFound(f"job {job_id} not found")
-        directories = await q.fetch_all("job_directories_of", job_id=job_id)
-        attempts = await q.fetch_all("job_attempts_of", job_id=job_id)
-        audit = await q.fetch_all("job_audit_of", job_id=job_id)
+        directories = await q.fetch_all("job_directories_list", job_id=job_id)
+        attempts = await q.fetch_all("job_results_list", job_id=job_id)
+        audit = await q.fetch_all("audit_log_list_for_job", job_id=job_id)
     for attempt in attempts:
         attempt["artifacts_kept"] = artifacts.kept(
             state.settings.artifacts_dir, attempt["artifacts"]
@@ -314,9 +319,7 @@ async def artifact(
     state: PortalStateDep,
 ) -> Response:
     async with state.db.as_viewer(viewer) as q:
-        row = await q.fetch_one(
-            "portal_staff_attempt_artifacts", job_id=job_id, attempt_id=attempt_id
-        )
+        row = await q.fetch_one("job_results_get_artifacts", job_id=job_id, attempt_id=attempt_id)
     if row is None:
         raise NotFound(f"attempt {attempt_id} of job {job_id} not found")
     try:
@@ -442,7 +445,7 @@ async def acknowledge(
     next_path: Annotated[str | None, Form(alias="next")] = None,
 ) -> Response:
     async with state.db.as_viewer(viewer) as q:
-        await q.fetch_one("portal_staff_alerts_acknowledge", alert_id=alert_id)
+        await q.fetch_one("alerts_acknowledge", alert_id=alert_id)
     # Only back to a staff page: never an open redirect.
     target = (
         next_path

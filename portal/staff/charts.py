@@ -53,7 +53,7 @@ def _number(value: Decimal | float | None) -> float | None:
 async def chart_data(q: QuerySession, window: Window) -> dict[str, Any]:
     """Everything the charts page draws, as JSON-ready data."""
     rows = await q.fetch_all(
-        "portal_staff_chart_series",
+        "metrics_chart_series",
         window_seconds=window.seconds,
         bucket_seconds=window.bucket_seconds,
     )
@@ -90,7 +90,7 @@ async def chart_data(q: QuerySession, window: Window) -> dict[str, Any]:
     }
     totals["retry_rate"] = _rate(totals["retries"], totals["attempts"])
     directories = []
-    for row in await q.fetch_all("portal_staff_directory_success", window_seconds=window.seconds):
+    for row in await q.fetch_all("directories_list_success_rates", window_seconds=window.seconds):
         rate, baseline = _number(row["success_rate"]), _number(row["baseline_success_rate"])
         directories.append(
             {

@@ -19,7 +19,7 @@ from dbolt.sql import (
     Queries,
     load_queries,
 )
-from dbolt.sql.gateway import parse_blocks
+from dbolt.sql.gateway import QUERIES_DIR, parse_blocks
 from tests.support.queue_helpers import create_job, enable_test_directories
 
 
@@ -57,6 +57,16 @@ def test_every_contract_function_has_a_named_query() -> None:
         "queue_stats",
     }
     assert contract <= names
+
+
+def test_every_query_is_named_after_the_entity_of_its_file() -> None:
+    misplaced = [
+        f"{path.name}: {name}"
+        for path in sorted(QUERIES_DIR.glob("*.sql"))
+        for name in parse_blocks(path.read_text(), str(path))
+        if not name.startswith(f"{path.stem}_")
+    ]
+    assert misplaced == []
 
 
 def test_unknown_query_name_is_a_clear_error(

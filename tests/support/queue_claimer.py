@@ -28,7 +28,7 @@ def _emit(event: str, **fields: Any) -> None:
 def _work_on(
     conn: psycopg.Connection[Any], queries: Queries, job: dict[str, Any], rng: random.Random
 ) -> None:
-    remaining = queries.fetch_all(conn, "job_remaining_directories", job_id=job["id"])
+    remaining = queries.fetch_all(conn, "job_directories_list_remaining", job_id=job["id"])
     release_after = rng.randrange(len(remaining)) if rng.random() < 0.15 else None
     for index, directory in enumerate(remaining):
         if index == release_after:

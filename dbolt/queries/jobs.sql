@@ -1,0 +1,154 @@
+-- Jobs: the queue's SQL functions as the orchestrator, CLI and tests call them, and the reads of
+-- a job for staff, for the customer's own pages and for the emails.
+-- Keyword arguments (`name => value`) so a reordered signature cannot silently swap values.
+
+-- name: jobs_enqueue
+select * from jobs_enqueue(order_id => %(order_id)s);
+
+-- name: jobs_next
+select * from jobs_next(worker_id => %(worker_id)s, lease_seconds => %(lease_seconds)s);
+
+-- name: jobs_next_assignment
+-- Claim and read what to do in one statement: a worker never holds a lease it was not told
+-- about because the second read failed.
+select j.id, j.tier, j.lease_token, j.lease_expires_at, j.business_snapshot,
+       (select count(*) from job_directories jd where jd.job_id = j.id) as directories_total,
+       coalesce((
+         select jsonb_agg(jsonb_build_object(
+                  'directory_id', jd.directory_id, 'name', d.name, 'position', jd.position,
+                  'status', jd.status, 'attempts', jd.attempts, 'max_attempts', jd.max_attempts,
+                  'homepage', d.homepage, 'submit_url', d.submit_url,
+                  'captcha_kind', d.captcha_kind, 'requirements', d.requirements,
+                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe)
+                  order by jd.position)
+           from job_directories jd join directories d on d.id = jd.directory_id
+          where jd.job_id = j.id and jd.status in ('queued', 'in_progress')
+       ), '[]'::jsonb) as directories
+  from jobs_next(worker_id => %(worker_id)s, lease_seconds => %(lease_seconds)s) j;
+
+-- name: jobs_heartbeat
+select jobs_heartbeat(
+  job_id => %(job_id)s, lease_token => %(lease_token)s, lease_seconds => %(lease_seconds)s
+) as lease_expires_at;
+
+-- name: jobs_start_directory
+select * from jobs_start_directory(
+  job_id => %(job_id)s, lease_token => %(lease_token)s, directory_id => %(directory_id)s
+);
+
+-- name: jobs_report_attempt
+select * from jobs_report_attempt(
+  job_id => %(job_id)s,
+  lease_token => %(lease_token)s,
+  directory_id => %(directory_id)s,
+  attempt => %(attempt)s,
+  outcome => %(outcome)s::attempt_outcome,
+  confirmed => %(confirmed)s,
+  error_code => %(error_code)s,
+  message => %(message)s,
+  listing_url => %(listing_url)s,
+  action_required => %(action_required)s,
+  duration_ms => %(duration_ms)s,
+  captcha_kind => %(captcha_kind)s,
+  captcha_solved => %(captcha_solved)s,
+  proxy => %(proxy)s,
+  artifacts => %(artifacts)s::jsonb
+);
+
+-- name: jobs_complete
+select * from jobs_complete(job_id => %(job_id)s, lease_token => %(lease_token)s);
+
+-- name: jobs_release
+select * from jobs_release(job_id => %(job_id)s, lease_token => %(lease_token)s, reason => %(reason)s);
+
+-- name: jobs_reap_expired
+select * from jobs_reap_expired(max_lost_leases => %(max_lost_leases)s);
+
+-- name: jobs_retry
+select jobs_retry(
+  job_id => %(job_id)s, directory_ids => %(directory_ids)s, actor => %(actor)s
+) as retried;
+
+-- name: jobs_pause
+select * from jobs_pause(job_id => %(job_id)s, actor => %(actor)s);
+
+-- name: jobs_resume
+select * from jobs_resume(job_id => %(job_id)s, actor => %(actor)s);
+
+-- name: jobs_cancel
+select * from jobs_cancel(job_id => %(job_id)s, actor => %(actor)s);
+
+-- name: jobs_confirm_live
+select * from jobs_confirm_live(
+  job_id => %(job_id)s, directory_id => %(directory_id)s, listing_url => %(listing_url)s,
+  actor => %(actor)s
+);
+
+-- name: jobs_list
+-- Every job for staff, newest first: the orchestrator's staff API (service role) and the
+-- dashboard (the staff user's JWT, whom RLS lets read every job) share it. Every filter is
+-- optional (null: not filtered); `customer` matches the email or business name, `search` also
+-- a job or order id prefix or the worker id; `created_before` is exclusive.
+select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_name, j.tier,
+       j.status, j.worker_id, j.lost_leases, j.created_at, j.started_at, j.completed_at,
+       j.updated_at,
+       (select count(*) from job_directories d where d.job_id = j.id) as directories,
+       (select count(*) from job_directories d
+         where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done,
+       (select count(*) from job_directories d
+         where d.job_id = j.id and d.status = 'failed') as directories_failed,
+       count(*) over () as total
+  from jobs j
+  join customers c on c.id = j.customer_id
+ where (%(status)s::job_status is null or j.status = %(status)s::job_status)
+   and (%(tier)s::text is null or j.tier = %(tier)s::text)
+   and (%(customer)s::text is null
+        or c.email ilike '%%' || %(customer)s::text || '%%'
+        or c.business_name ilike '%%' || %(customer)s::text || '%%')
+   and (%(created_after)s::timestamptz is null or j.created_at >= %(created_after)s::timestamptz)
+   and (%(created_before)s::timestamptz is null or j.created_at < %(created_before)s::timestamptz)
+   and (%(search)s::text is null
+        or j.id::text like lower(%(search)s::text) || '%%'
+        or j.order_id::text like lower(%(search)s::text) || '%%'
+        or c.email ilike '%%' || %(search)s::text || '%%'
+        or c.business_name ilike '%%' || %(search)s::text || '%%'
+        or j.worker_id ilike '%%' || %(search)s::text || '%%')
+ order by j.created_at desc, j.id
+ limit %(limit)s offset %(offset)s;
+
+-- name: jobs_get
+-- One job with its internals, for staff (service role, or a staff JWT as dbolt_staff).
+select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_name, j.tier,
+       j.status, j.worker_id, j.lease_expires_at, j.lost_leases, j.business_snapshot,
+       j.created_at, j.started_at, j.completed_at, j.updated_at
+  from jobs j join customers c on c.id = j.customer_id
+ where j.id = %(job_id)s;
+
+-- name: jobs_get_own
+-- The customer's job page, under their JWT. RLS hides other customers' jobs; the user id also
+-- holds staff, whom RLS lets read every job, to their own jobs on the customer's pages.
+select j.id, j.order_id, j.tier, j.status, j.created_at, j.started_at, j.completed_at,
+       j.updated_at, j.business_snapshot ->> 'business_name' as business_name,
+       exists (select 1 from job_reports r where r.job_id = j.id) as has_report
+  from jobs j
+  join customers c on c.id = j.customer_id
+ where j.id = %(job_id)s and c.user_id = %(user_id)s;
+
+-- name: jobs_get_for_notification
+-- What a job email says (webhook/notifier.py): the job as it is now, its counts and what
+-- needs the customer.
+select j.id as job_id, j.status::text as status, j.tier,
+       coalesce(j.business_snapshot ->> 'business_name', 'your business') as business_name,
+       (select count(*) from public.job_directories d where d.job_id = j.id) as directories,
+       (select count(*) from public.job_directories d
+         where d.job_id = j.id and d.status in ('submitted', 'live')) as submitted,
+       (select count(*) from public.job_directories d
+         where d.job_id = j.id and d.status = 'failed') as failed,
+       (select coalesce(jsonb_agg(jsonb_build_object('directory', coalesce(dir.name, d.directory_id),
+                                                     'action', d.action_required)
+                                  order by d.position), '[]')
+          from public.job_directories d
+          left join public.directories dir on dir.id = d.directory_id
+         where d.job_id = j.id and d.status = 'needs_action') as needs_action
+  from public.jobs j
+ where j.id = %(job_id)s;

@@ -1,0 +1,71 @@
+-- The read policies on customer data name both audiences they admit, and do what they say:
+-- a customer reads only their own rows, staff (app_metadata.role = 'staff') every row, both as
+-- `authenticated` (a JWT) and, for staff, as `dbolt_staff` (the portal's dashboard).
+begin;
+set search_path = public, extensions;
+select plan(24);
+
+select policies_are('public', 'customers', array['customers can read their own record, staff every record']);
+select policies_are('public', 'orders', array['customers can read their own orders, staff all orders']);
+select policies_are('public', 'jobs', array['customers can read their own jobs, staff all jobs']);
+select policies_are('public', 'job_directories', array['customers can read their jobs'' directories, staff every job''s']);
+select policies_are('public', 'job_results', array['customers can read their jobs'' attempts, staff every job''s']);
+select policies_are('public', 'job_reports', array['customers can read their own reports, staff all reports']);
+select policies_are('public', 'customer_logos', array['customers can read their own logos, staff all logos']);
+
+select directories_sync($$[
+  {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true}
+]$$::jsonb) \gset
+
+-- Two customers, each with a completed job (one directory, one attempt, one report) and a logo.
+select dev.create_paid_order('ann@example.com', 'starter') as order_a \gset
+select dev.create_paid_order('ben@example.com', 'starter') as order_b \gset
+select user_id as user_a, id as cust_a from customers where email = 'ann@example.com' \gset
+select id as cust_b from customers where email = 'ben@example.com' \gset
+select id as job_a from jobs_enqueue(:'order_a') \gset
+select id as job_b from jobs_enqueue(:'order_b') \gset
+select lease_token as token_1, id as job_1 from jobs_next('worker-1', 300) \gset
+select jobs_report_attempt(job_id => :'job_1', lease_token => :'token_1', directory_id => 'dir-a',
+  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_complete(:'job_1', :'token_1') \gset
+select lease_token as token_2, id as job_2 from jobs_next('worker-1', 300) \gset
+select jobs_report_attempt(job_id => :'job_2', lease_token => :'token_2', directory_id => 'dir-a',
+  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_complete(:'job_2', :'token_2') \gset
+insert into customer_logos (customer_id, content_type, content, sha256)
+select id, 'image/png', '\x89'::bytea, repeat('0', 64) from customers where id in (:'cust_a', :'cust_b');
+select gen_random_uuid() as staff_user \gset
+
+-- A customer: their own rows only. --------------------------------------------------------
+select dev.impersonate(:'user_a') \gset
+select is((select count(*)::int from customers where id = :'cust_a'), 1, 'a customer reads their own record');
+select is((select count(*)::int from customers where id = :'cust_b'), 0, 'and not another customer''s');
+select is((select count(*)::int from orders where customer_id = :'cust_b'), 0, 'nor their orders');
+select is((select count(*)::int from jobs where customer_id = :'cust_b'), 0, 'nor their jobs');
+select is((select count(*)::int from job_directories where job_id = :'job_b'), 0, 'nor their jobs'' directories');
+select is((select count(*)::int from job_results where job_id = :'job_b'), 0, 'nor their jobs'' attempts');
+select is((select count(*)::int from job_reports), 1, 'a customer reads one report: their own');
+select is((select count(*)::int from customer_logos), 1, 'a customer reads one logo: their own');
+select is((select array_agg(customer_id) from customer_logos), array[:'cust_a'::uuid], 'the logo is theirs');
+reset role;
+
+-- Staff with a JWT (authenticated): every row. ---------------------------------------------
+select dev.impersonate(:'staff_user', 'staff') \gset
+select is((select count(*)::int from customers where id in (:'cust_a', :'cust_b')), 2, 'staff read every customer record');
+select is((select count(*)::int from orders where id in (:'order_a', :'order_b')), 2, 'staff read every order');
+select is((select count(*)::int from jobs where id in (:'job_a', :'job_b')), 2, 'staff read every job');
+select is((select count(*)::int from job_directories where job_id in (:'job_a', :'job_b')), 2, 'staff read every job''s directories');
+select is((select count(*)::int from job_results where job_id in (:'job_a', :'job_b')), 2, 'staff read every job''s attempts');
+select is((select count(*)::int from job_reports where job_id in (:'job_a', :'job_b')), 2, 'staff read every report');
+select is((select count(*)::int from customer_logos where customer_id in (:'cust_a', :'cust_b')), 2, 'staff read every logo');
+reset role;
+
+-- Staff on the portal's dashboard (dbolt_staff, a member of authenticated): the same. -------
+select set_config('request.jwt.claims', jsonb_build_object('sub', :'staff_user', 'role', 'authenticated',
+  'app_metadata', jsonb_build_object('role', 'staff'))::text, true) \gset
+set local role dbolt_staff;
+select is((select count(*)::int from jobs where id in (:'job_a', :'job_b')), 2, 'staff as dbolt_staff read every job');
+reset role;
+
+select * from finish();
+rollback;
