@@ -45,19 +45,6 @@ select (select count(*) from jobs) as jobs,
        (select count(*) from job_directories where status = 'submitted') as submitted
 """
 
-# jobs_report_attempt's optional arguments, all unset as in a plain confirmed success; the
-# named query lists them all, so every call passes them.
-NO_DETAILS: dict[str, Any] = {
-    "error_code": None,
-    "message": None,
-    "listing_url": None,
-    "action_required": None,
-    "duration_ms": None,
-    "captcha_kind": None,
-    "captcha_solved": None,
-    "proxy": None,
-}
-
 
 def start_cluster() -> None:
     localdb.start()

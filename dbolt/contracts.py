@@ -74,7 +74,10 @@ class ReleaseRequest(LeaseRequest):
 
 
 class AttemptReport(Request):
-    """One submission attempt, reported right after it ended."""
+    """One submission attempt, reported right after it ended.
+
+    The one definition of a report's fields: each one but the lease token is a job_results
+    column of the same name, and `record()` is what jobs_report_attempt reads as that row."""
 
     lease_token: uuid.UUID
     directory_id: DirectoryId
@@ -92,6 +95,11 @@ class AttemptReport(Request):
     artifacts: dict[Code, Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=dict, max_length=20
     )
+
+    def record(self) -> dict[str, Any]:
+        """The attempt as JSON for jobs_report_attempt's `report`: every field but the lease
+        token, which proves the right to report and is passed on its own."""
+        return self.model_dump(mode="json", exclude={"lease_token"})
 
 
 # Orchestrator → worker ---------------------------------------------------------------------

@@ -263,21 +263,14 @@ class JobRunner:
 
     async def _report(self, work: Work, result: AttemptResult, duration_ms: int) -> None:
         a, directory = self.assignment, work.directory
-        report = AttemptReport(
-            lease_token=a.lease_token,
-            directory_id=directory.directory_id,
-            attempt=work.attempt,
-            outcome=result.outcome,
-            confirmed=result.confirmed,
-            error_code=result.error_code,
-            message=result.message,
-            listing_url=result.listing_url,  # type: ignore[arg-type]
-            action_required=result.action_required,
-            duration_ms=duration_ms,
-            captcha_kind=result.captcha_kind,
-            captcha_solved=result.captcha_solved,
-            proxy=result.proxy,
-            artifacts=result.artifacts,
+        report = AttemptReport.model_validate(
+            {
+                "lease_token": a.lease_token,
+                "directory_id": directory.directory_id,
+                "attempt": work.attempt,
+                "duration_ms": duration_ms,
+                **result.reported(),
+            }
         )
         log.info(
             "attempt",

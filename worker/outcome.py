@@ -6,13 +6,17 @@ Success is never assumed: only a confirmation seen on the page makes a confirmed
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from dbolt.contracts import Outcome
 
 
 @dataclass
 class AttemptResult:
+    """What the site answered, gathered during the attempt. Its fields (but `filled`) are
+    those of dbolt.contracts.AttemptReport, so the report is built from them by name."""
+
     outcome: Outcome
     confirmed: bool = False
     error_code: str | None = None
@@ -28,6 +32,11 @@ class AttemptResult:
     @property
     def transient(self) -> bool:
         return self.outcome is Outcome.transient_error
+
+    def reported(self) -> dict[str, Any]:
+        """This result's fields of the attempt report: all but the worker's own log of what
+        it filled in."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "filled"}
 
 
 class AttemptFailed(Exception):

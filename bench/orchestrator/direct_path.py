@@ -17,9 +17,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
-from bench.common import NO_DETAILS
 from bench.orchestrator import processes
-from bench.orchestrator.drain import Claim, Drained, drain
+from bench.orchestrator.drain import Claim, Drained, confirmed_success, drain
 from bench.orchestrator.results import RunResult, RunSettings
 from dbolt.sql import Queries
 from dbolt.sql.gateway import Row
@@ -55,16 +54,12 @@ class SqlDoor:
 
     async def report(self, claim: Claim, directory_id: str) -> None:
         # The arguments the orchestrator's /attempts handler passes for the same report.
+        report = confirmed_success(claim, directory_id)
         await self._call(
             "jobs_report_attempt",
             job_id=claim.job_id,
             lease_token=claim.lease_token,
-            directory_id=directory_id,
-            attempt=1,
-            outcome="success",
-            confirmed=True,
-            artifacts=Jsonb({}),
-            **NO_DETAILS,
+            report=Jsonb(report.record()),
         )
 
     async def complete(self, claim: Claim) -> None:

@@ -14,12 +14,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from dbolt.contracts import AttemptReport, Outcome
+
 
 @dataclass(frozen=True)
 class Claim:
     job_id: uuid.UUID
     lease_token: uuid.UUID
     directory_ids: tuple[str, ...]
+
+
+def confirmed_success(claim: Claim, directory_id: str) -> AttemptReport:
+    """The report both doors send: a confirmed success on the first attempt (the SQL door
+    passes its `record()`, as the orchestrator's /attempts handler does)."""
+    return AttemptReport(
+        lease_token=claim.lease_token,
+        directory_id=directory_id,
+        attempt=1,
+        outcome=Outcome.success,
+        confirmed=True,
+    )
 
 
 class Door(Protocol):

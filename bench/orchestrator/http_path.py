@@ -12,9 +12,8 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from bench.orchestrator import processes, server
-from bench.orchestrator.drain import Claim, Drained, drain
+from bench.orchestrator.drain import Claim, Drained, confirmed_success, drain
 from bench.orchestrator.results import RunResult, RunSettings, ServerSide
-from dbolt.contracts import AttemptReport, Outcome
 from dbolt.orchestrator_client import OrchestratorClient
 
 REQUEST_TIMEOUT_SECONDS = 30.0
@@ -35,13 +34,7 @@ class HttpDoor:
         return Claim(assignment.job_id, assignment.lease_token, directory_ids)
 
     async def report(self, claim: Claim, directory_id: str) -> None:
-        report = AttemptReport(
-            lease_token=claim.lease_token,
-            directory_id=directory_id,
-            attempt=1,
-            outcome=Outcome.success,
-            confirmed=True,
-        )
+        report = confirmed_success(claim, directory_id)
         state = await self.client.report_attempt(claim.job_id, report)
         # The client keeps an undeliverable report in its outbox and answers None; in a
         # benchmark that is a failed request, not something to resend later.

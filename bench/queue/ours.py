@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from psycopg.types.json import Jsonb
 
-from bench.common import NO_DETAILS, bench_directory_ids, count_finished, prefill_jobs
+from bench.common import bench_directory_ids, count_finished, prefill_jobs
 from bench.queue import databases
 from bench.queue.sync_client import SyncClient
 from dbolt.sql import Queries
@@ -30,16 +30,17 @@ class OursClient(SyncClient):
         ):
             lease = {"job_id": job["id"], "lease_token": job["lease_token"]}
             for directory_id in DIRECTORY_IDS:
+                # A confirmed first-attempt success; the fields it leaves out are null. A
+                # plain dict, not the pydantic contract, so this process loads no more than
+                # the queue client needs (its memory is measured).
+                report = {
+                    "directory_id": directory_id,
+                    "attempt": 1,
+                    "outcome": "success",
+                    "confirmed": True,
+                }
                 self.queries.fetch_one(
-                    self.conn,
-                    "jobs_report_attempt",
-                    **lease,
-                    directory_id=directory_id,
-                    attempt=1,
-                    outcome="success",
-                    confirmed=True,
-                    artifacts=Jsonb({}),
-                    **NO_DETAILS,
+                    self.conn, "jobs_report_attempt", **lease, report=Jsonb(report)
                 )
             self.queries.fetch_one(self.conn, "jobs_complete", **lease)
             cycles += 1

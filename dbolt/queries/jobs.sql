@@ -38,21 +38,7 @@ select * from jobs_start_directory(
 
 -- name: jobs_report_attempt
 select * from jobs_report_attempt(
-  job_id => %(job_id)s,
-  lease_token => %(lease_token)s,
-  directory_id => %(directory_id)s,
-  attempt => %(attempt)s,
-  outcome => %(outcome)s::attempt_outcome,
-  confirmed => %(confirmed)s,
-  error_code => %(error_code)s,
-  message => %(message)s,
-  listing_url => %(listing_url)s,
-  action_required => %(action_required)s,
-  duration_ms => %(duration_ms)s,
-  captcha_kind => %(captcha_kind)s,
-  captcha_solved => %(captcha_solved)s,
-  proxy => %(proxy)s,
-  artifacts => %(artifacts)s::jsonb
+  job_id => %(job_id)s, lease_token => %(lease_token)s, report => %(report)s::jsonb
 );
 
 -- name: jobs_complete

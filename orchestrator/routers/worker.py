@@ -127,19 +127,7 @@ async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> Di
             "jobs_report_attempt",
             job_id=job_id,
             lease_token=body.lease_token,
-            directory_id=body.directory_id,
-            attempt=body.attempt,
-            outcome=body.outcome.value,
-            confirmed=body.confirmed,
-            error_code=body.error_code,
-            message=body.message,
-            listing_url=str(body.listing_url) if body.listing_url else None,
-            action_required=body.action_required,
-            duration_ms=body.duration_ms,
-            captcha_kind=body.captcha_kind,
-            captcha_solved=body.captcha_solved,
-            proxy=body.proxy,
-            artifacts=Jsonb(body.artifacts),
+            report=Jsonb(body.record()),
         )
     assert row is not None
     return _directory_state(row)

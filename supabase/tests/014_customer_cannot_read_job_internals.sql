@@ -16,9 +16,8 @@ select dev.create_paid_order('mallory@example.com', 'starter') as order_m \gset
 select user_id as user_m from customers where email = 'mallory@example.com' \gset
 select id as job_m from jobs_enqueue(:'order_m') \gset
 select id as claimed, lease_token as token from jobs_next('worker-secret-7', 300) \gset
-select jobs_report_attempt(job_id => :'job_m', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'transient_error', error_code => 'timeout', proxy => 'proxy-pool-eu-3',
-  artifacts => '{"screenshot": "artifacts/job/attempt-1.png"}') \gset
+select jobs_report_attempt(job_id => :'job_m', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "transient_error", "error_code": "timeout", "proxy": "proxy-pool-eu-3", "artifacts": {"screenshot": "artifacts/job/attempt-1.png"}}') \gset
 select gen_random_uuid() as staff_user \gset
 
 -- The customer, as the Data API would run their request ----------------------------------

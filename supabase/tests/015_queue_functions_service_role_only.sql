@@ -10,7 +10,7 @@ insert into queue_functions values
   ('public.jobs_next(text, int)'),
   ('public.jobs_heartbeat(uuid, uuid, int)'),
   ('public.jobs_start_directory(uuid, uuid, text)'),
-  ('public.jobs_report_attempt(uuid, uuid, text, int, public.attempt_outcome, boolean, text, text, text, text, int, text, boolean, text, jsonb)'),
+  ('public.jobs_report_attempt(uuid, uuid, jsonb)'),
   ('public.jobs_complete(uuid, uuid)'),
   ('public.jobs_release(uuid, uuid, text)'),
   ('public.jobs_reap_expired(int)'),

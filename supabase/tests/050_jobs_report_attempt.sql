@@ -1,10 +1,11 @@
 -- jobs_report_attempt: one job_results row per attempt and the directory's next state from
 -- the outcome. Success counts only when confirmed; transient errors retry up to 3 attempts;
 -- permanent ones fail at once; a resend is acknowledged, not applied twice; a submitted
--- directory never takes another attempt; a stale lease is refused.
+-- directory never takes another attempt; a stale lease is refused; the report is one jsonb
+-- record whose keys are job_results' columns, and a bad one is refused naming the field.
 begin;
 set search_path = public, extensions;
-select plan(45);
+select plan(53);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -23,9 +24,8 @@ select lease_token as token from jobs_next('worker-1', 300) \gset
 select is((jobs_start_directory(:'job', :'token', 'dir-a')).status::text, 'in_progress',
   'jobs_start_directory moves a queued directory to in_progress');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-     attempt => 1, outcome => 'success', confirmed => true,
-     listing_url => 'https://a.example/listing/1', duration_ms => 1200)).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "https://a.example/listing/1", "duration_ms": 1200}')).status::text,
   'submitted', 'a confirmed success returns the directory as submitted');
 select results_eq(
   format($$ select status::text, attempts, last_outcome::text, listing_url, submitted_at is not null
@@ -40,8 +40,8 @@ select results_eq(
 
 -- success without confirmation -> needs_review ------------------------------------------
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-     attempt => 1, outcome => 'success', confirmed => false)).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": false}')).status::text,
   'needs_review', 'an unconfirmed success is filed as needs_review (success is never assumed)');
 select results_eq(
   format($$ select status::text, submitted_at from job_directories where job_id = %L and directory_id = 'dir-b' $$, :'job'),
@@ -50,13 +50,13 @@ select results_eq(
 
 -- needs_action must say what -------------------------------------------------------------
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-c',
-             attempt => 1, outcome => 'needs_action') $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-c", "attempt": 1, "outcome": "needs_action"}') $$, :'job', :'token'),
   'DB005', 'action_required is required when outcome is needs_action',
   'needs_action without action_required is refused with DB005');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-c',
-     attempt => 1, outcome => 'needs_action', action_required => 'verify the email sent to the owner')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-c", "attempt": 1, "outcome": "needs_action", "action_required": "verify the email sent to the owner"}')).status::text,
   'needs_action', 'needs_action with action_required is accepted');
 select is(
   (select action_required from job_directories where job_id = :'job' and directory_id = 'dir-c'),
@@ -64,21 +64,21 @@ select is(
 
 -- transient errors retry until the third attempt ----------------------------------------
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-d',
-             attempt => 1, outcome => 'transient_error') $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-d", "attempt": 1, "outcome": "transient_error"}') $$, :'job', :'token'),
   'DB005', 'error_code is required when outcome is transient_error',
   'a transient error without error_code is refused with DB005');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-d',
-     attempt => 1, outcome => 'transient_error', error_code => 'timeout')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-d", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}')).status::text,
   'queued', 'transient error on attempt 1: back to queued');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-d',
-     attempt => 2, outcome => 'transient_error', error_code => 'captcha_unsolved')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-d", "attempt": 2, "outcome": "transient_error", "error_code": "captcha_unsolved"}')).status::text,
   'queued', 'transient error on attempt 2: back to queued');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-d',
-     attempt => 3, outcome => 'transient_error', error_code => 'proxy_error')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-d", "attempt": 3, "outcome": "transient_error", "error_code": "proxy_error"}')).status::text,
   'failed', 'transient error on attempt 3: failed');
 select results_eq(
   format($$ select status::text, attempts, last_error_code from job_directories
@@ -89,38 +89,37 @@ select results_eq(
   $$ values (1, 'timeout'), (2, 'captcha_unsolved'), (3, 'proxy_error') $$,
   'each of the three attempts has its own job_results row');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-d',
-             attempt => 4, outcome => 'transient_error', error_code => 'timeout') $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-d", "attempt": 4, "outcome": "transient_error", "error_code": "timeout"}') $$, :'job', :'token'),
   'DB002', NULL, 'a failed directory takes no fourth attempt (DB002)');
 
 -- permanent errors fail at once ----------------------------------------------------------
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-e',
-             attempt => 1, outcome => 'permanent_error', error_code => '  ') $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-e", "attempt": 1, "outcome": "permanent_error", "error_code": "  "}') $$, :'job', :'token'),
   'DB005', 'error_code is required when outcome is permanent_error',
   'a permanent error with a blank error_code is refused with DB005');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-e',
-     attempt => 1, outcome => 'permanent_error', error_code => 'site_down')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-e", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}')).status::text,
   'failed', 'a permanent error fails the directory on the first attempt');
 
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-s',
-     attempt => 1, outcome => 'skipped', message => 'directory does not list bakeries')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-s", "attempt": 1, "outcome": "skipped", "message": "directory does not list bakeries"}')).status::text,
   'skipped', 'a skipped outcome marks the directory skipped');
 
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-f',
-             attempt => 1, outcome => 'needs_action', confirmed => true, action_required => 'x') $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "needs_action", "confirmed": true, "action_required": "x"}') $$, :'job', :'token'),
   'DB005', 'confirmed can only be true when outcome is success',
   'confirmed = true on a non-success is refused with DB005');
 
 -- Idempotent resend ----------------------------------------------------------------------
 select count(*)::int as results_before from job_results where job_id = :'job' \gset
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-     attempt => 1, outcome => 'success', confirmed => true,
-     listing_url => 'https://a.example/listing/1')).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "https://a.example/listing/1"}')).status::text,
   'submitted', 'resending the same report returns the directory as it is');
 select is((select count(*)::int from job_results where job_id = :'job'), :results_before,
   'the resend wrote no second job_results row');
@@ -129,50 +128,85 @@ select is((select count(*)::int from audit_log where action = 'directory.attempt
   'and audited nothing twice');
 
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-a',
-             attempt => 1, outcome => 'transient_error', error_code => 'timeout') $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}') $$, :'job', :'token'),
   'DB002', NULL, 'a different outcome for an already reported attempt is refused with DB002');
 select throws_like(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-a',
-             attempt => 1, outcome => 'success', confirmed => false) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": false}') $$, :'job', :'token'),
   '%attempt 1 of directory dir-a in job % was already reported as success',
   'a changed confirmation for the same attempt is refused too, naming the first outcome');
 
 -- A submitted directory is never submitted again -----------------------------------------
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-a',
-             attempt => 2, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-a", "attempt": 2, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   'DB002', NULL, 'a new attempt on a submitted directory is refused with DB002');
 select throws_like(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-a',
-             attempt => 2, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-a", "attempt": 2, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   '%is submitted and takes no more attempts', 'the message says the directory is submitted');
 select throws_ok(format($$ select jobs_start_directory(%L, %L, 'dir-a') $$, :'job', :'token'),
   'DB002', NULL, 'a submitted directory cannot be started again');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-b',
-             attempt => 2, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-b", "attempt": 2, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   'DB002', NULL, 'a needs_review directory takes no more attempts either');
 
 -- Wrong attempt number, unknown directory -----------------------------------------------
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-f',
-             attempt => 2, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 2, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   'DB005', 'attempt must be 1 for directory dir-f (got 2)',
   'skipping an attempt number is refused with DB005, naming the expected one');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-f',
-             attempt => 0, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 0, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   'DB005', 'attempt must be 1 for directory dir-f (got 0)', 'attempt 0 is refused with DB005');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-zz',
-             attempt => 1, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-zz", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   'DB003', NULL, 'a directory that is not part of the job is refused with DB003');
+
+-- The report is one record named by job_results' columns; each refusal names the field ---
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "confirmd": true}') $$, :'job', :'token'),
+  'DB005', 'confirmd is not a field of a report', 'a misspelt field is refused by name, not dropped');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "worker_id": "worker-9"}') $$, :'job', :'token'),
+  'DB005', 'worker_id is not a field of a report', 'a column the server sets cannot be reported');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": "one", "outcome": "success"}') $$, :'job', :'token'),
+  'DB005', 'attempt is invalid: invalid input syntax for type integer: "one"',
+  'a value of the wrong type is refused naming the field');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "won"}') $$, :'job', :'token'),
+  'DB005', 'outcome is invalid: invalid input value for enum public.attempt_outcome: "won"',
+  'an unknown outcome is refused naming the field');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"attempt": 1, "outcome": "success"}') $$, :'job', :'token'),
+  'DB005', 'directory_id is required', 'a report without directory_id is refused');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "outcome": "success"}') $$, :'job', :'token'),
+  'DB005', 'attempt is required', 'a report without attempt is refused');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": null}') $$, :'job', :'token'),
+  'DB005', 'outcome is required', 'a report with a null outcome is refused');
+select throws_ok(
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, report => '[]') $$, :'job', :'token'),
+  'DB005', 'report must be a JSON object', 'a report that is not a JSON object is refused');
 
 -- Stale token ---------------------------------------------------------------------------
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => gen_random_uuid(), directory_id => 'dir-f',
-             attempt => 1, outcome => 'success', confirmed => true) $$, :'job'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => gen_random_uuid(),
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job'),
   'DB001', NULL, 'a report with a stale token is refused with DB001');
 select results_eq(
   format($$ select status::text, attempts from job_directories where job_id = %L and directory_id = 'dir-f' $$, :'job'),
@@ -184,20 +218,20 @@ select is((select count(*)::int from job_results where job_id = :'job' and direc
 select jobs_release(:'job', :'token') \gset
 select lease_token as token2 from jobs_next('worker-2', 300) \gset
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-f',
-             attempt => 1, outcome => 'success', confirmed => true) $$, :'job', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
   'DB001', NULL, 'the old holder''s new report is refused after re-claim (DB001)');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-     attempt => 1, outcome => 'success', confirmed => true)).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token',
+     report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}')).status::text,
   'submitted', 'a resend of an already recorded attempt is still acknowledged with the old token');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-a',
-             attempt => 2, outcome => 'success', confirmed => true) $$, :'job', :'token2'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-a", "attempt": 2, "outcome": "success", "confirmed": true}') $$, :'job', :'token2'),
   'DB002', NULL, 'the new holder cannot submit dir-a again either');
 select is(
-  (jobs_report_attempt(job_id => :'job', lease_token => :'token2', directory_id => 'dir-f',
-     attempt => 1, outcome => 'success', confirmed => true)).status::text,
+  (jobs_report_attempt(job_id => :'job', lease_token => :'token2',
+     report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "confirmed": true}')).status::text,
   'submitted', 'the new holder reports dir-f');
 select is((select worker_id from job_results where job_id = :'job' and directory_id = 'dir-f'), 'worker-2',
   'the attempt is attributed to the new holder');

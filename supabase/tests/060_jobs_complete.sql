@@ -19,20 +19,20 @@ select throws_ok(format('select jobs_complete(%L, %L)', :'job', :'token'), 'DB00
 select throws_like(format('select jobs_complete(%L, %L)', :'job', :'token'),
   '%still has 3 directories to do', 'the message counts the directories left');
 
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true, listing_url => 'https://a.example/l') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'transient_error', error_code => 'timeout') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "https://a.example/l"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}') \gset
 select jobs_start_directory(:'job', :'token', 'dir-c') \gset
 
 select throws_like(format('select jobs_complete(%L, %L)', :'job', :'token'),
   '%still has 2 directories to do',
   'a directory back in queued after a transient error and one in progress still block completion');
 
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 2, outcome => 'permanent_error', error_code => 'form_gone') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-c',
-  attempt => 1, outcome => 'success', confirmed => false) \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 2, "outcome": "permanent_error", "error_code": "form_gone"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-c", "attempt": 1, "outcome": "success", "confirmed": false}') \gset
 
 select throws_ok(format('select jobs_complete(%L, gen_random_uuid())', :'job'), 'DB001', NULL,
   'completing with a stale token is refused with DB001');

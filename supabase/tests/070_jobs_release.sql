@@ -13,8 +13,8 @@ select directories_sync($$[
 
 select id as job from jobs_enqueue(dev.create_paid_order('release@example.com', 'starter')) \gset
 select lease_token as token from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_start_directory(:'job', :'token', 'dir-b') \gset
 select is((select running from tiers where name = 'starter'), 1, 'one starter slot in use before release');
 

@@ -17,8 +17,8 @@ select id as claimed1, lease_token as token1 from jobs_next('worker-1', 60) \gse
 select id as claimed2, lease_token as token2 from jobs_next('worker-2', 60) \gset
 select results_eq(format('select %L::uuid, %L::uuid', :'claimed1', :'claimed2'),
   format('select %L::uuid, %L::uuid', :'job1', :'job2'), 'both jobs claimed (oldest first)');
-select jobs_report_attempt(job_id => :'job1', lease_token => :'token1', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job1', lease_token => :'token1',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_start_directory(:'job1', :'token1', 'dir-b') \gset
 
 select throws_ok('select * from jobs_reap_expired(0)', 'DB005', 'max_lost_leases must be positive',
@@ -52,8 +52,8 @@ select results_eq(
 select throws_ok(format('select jobs_heartbeat(%L, %L, 60)', :'job1', :'token1'), 'DB001', NULL,
   'the old token''s heartbeat is refused with DB001');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-b',
-             attempt => 1, outcome => 'success', confirmed => true) $$, :'job1', :'token1'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job1', :'token1'),
   'DB001', NULL, 'the old token''s report is refused with DB001');
 select throws_ok(format('select jobs_complete(%L, %L)', :'job1', :'token1'), 'DB001', NULL,
   'the old token''s completion is refused with DB001');

@@ -16,15 +16,15 @@ select directories_sync($$[
 -- errors) and one submitted (c).
 select id as job from jobs_enqueue(dev.create_paid_order('retry@example.com', 'starter')) \gset
 select lease_token as token from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'permanent_error', error_code => 'site_down') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'permanent_error', error_code => 'form_gone') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-c',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "permanent_error", "error_code": "form_gone"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-c", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select count(*) as dir_d_reports from (
-  select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-d',
-    attempt => a, outcome => 'transient_error', error_code => 'timeout') from generate_series(1, 3) a
+  select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+    report => jsonb_build_object('directory_id', 'dir-d', 'attempt', a, 'outcome', 'transient_error', 'error_code', 'timeout')) from generate_series(1, 3) a
 ) reports \gset
 select jobs_complete(:'job', :'token') \gset
 select results_eq(
@@ -87,13 +87,13 @@ select throws_like(format('select jobs_retry(%L, null, %L)', :'job', 'staff:bob'
 
 -- The raised budget is honoured: dir-d may be attempted again.
 select lease_token as token2 from jobs_next('worker-2', 300) \gset
-select is((jobs_report_attempt(job_id => :'job', lease_token => :'token2', directory_id => 'dir-d',
-  attempt => 4, outcome => 'transient_error', error_code => 'timeout')).status::text, 'queued',
+select is((jobs_report_attempt(job_id => :'job', lease_token => :'token2',
+  report => '{"directory_id": "dir-d", "attempt": 4, "outcome": "transient_error", "error_code": "timeout"}')).status::text, 'queued',
   'after a retry, a fourth transient error leaves dir-d queued (budget raised to 6)');
 
 -- In-progress job: directories are requeued, the job keeps its lease ----------------------
-select jobs_report_attempt(job_id => :'job', lease_token => :'token2', directory_id => 'dir-a',
-  attempt => 2, outcome => 'permanent_error', error_code => 'site_down') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token2',
+  report => '{"directory_id": "dir-a", "attempt": 2, "outcome": "permanent_error", "error_code": "site_down"}') \gset
 select is(jobs_retry(:'job', '{dir-a}', 'staff:carol'), 1, 'a failed directory of an in-progress job can be retried');
 select results_eq(
   format($$ select status::text, lease_token from jobs where id = %L $$, :'job'),

@@ -30,8 +30,8 @@ select throws_like(format('select jobs_pause(%L, %L)', :'job_p', 'staff:alice'),
 select id as claimed, lease_token as token from jobs_next('worker-1', 300) \gset
 select is(:'claimed'::uuid, :'job_r'::uuid, 'jobs_next skips the (older) paused job');
 select jobs_start_directory(:'job_r', :'token', 'dir-a') \gset
-select jobs_report_attempt(job_id => :'job_r', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_r', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select is((select running from tiers where name = 'starter'), 1, 'one starter slot in use');
 
 -- Pause an in-progress job --------------------------------------------------------------
@@ -49,8 +49,8 @@ select results_eq(
   'its in-progress directory is queued; the submitted one is kept');
 select is((select running from tiers where name = 'starter'), 0, 'the slot was released');
 select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L, directory_id => 'dir-a',
-             attempt => 1, outcome => 'success', confirmed => true) $$, :'job_r', :'token'),
+  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
+             report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job_r', :'token'),
   'DB001', NULL, 'the worker''s next report on the paused job is refused with DB001');
 select is_empty('select * from jobs_next(''worker-2'', 300)', 'no paused job is dispatched');
 
@@ -78,8 +78,8 @@ select throws_ok(format('select jobs_pause(%L, %L)', :'job_p', 'staff:alice'), '
 select throws_ok(format('select jobs_resume(%L, %L)', :'job_p', 'staff:alice'), 'DB002', NULL,
   'resuming a cancelled job is refused with DB002');
 select lease_token as token2 from jobs where id = :'job_r' \gset
-select jobs_report_attempt(job_id => :'job_r', lease_token => :'token2', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_r', lease_token => :'token2',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job_r', :'token2') \gset
 select throws_ok(format('select jobs_pause(%L, %L)', :'job_r', 'staff:alice'), 'DB002', NULL,
   'pausing a complete job is refused with DB002');

@@ -21,10 +21,10 @@ select jobs_pause(:'job_paus', 'staff:alice') \gset
 
 select id as claimed, lease_token as token from jobs_next('worker-1', 300) \gset
 select is(:'claimed'::uuid, :'job_run'::uuid, 'set-up: the oldest job is in progress');
-select jobs_report_attempt(job_id => :'job_run', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
-select jobs_report_attempt(job_id => :'job_run', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'permanent_error', error_code => 'site_down') \gset
+select jobs_report_attempt(job_id => :'job_run', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
+select jobs_report_attempt(job_id => :'job_run', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
 select jobs_start_directory(:'job_run', :'token', 'dir-c') \gset
 
 select throws_ok(format('select jobs_cancel(%L, null)', :'job_run'), 'DB005', 'actor is required',
@@ -68,8 +68,8 @@ select id as claimed_done, lease_token as token_done from jobs where id = :'job_
 select is_empty($$ select * from jobs_next('worker-3', 300) $$,
   'nothing else is dispatchable: cancelled jobs are never handed out');
 select count(*) as done_reports from (
-  select jobs_report_attempt(job_id => :'job_done', lease_token => :'token_done', directory_id => d,
-    attempt => 1, outcome => 'success', confirmed => true)
+  select jobs_report_attempt(job_id => :'job_done', lease_token => :'token_done',
+    report => jsonb_build_object('directory_id', d, 'attempt', 1, 'outcome', 'success', 'confirmed', true))
     from unnest(array['dir-a', 'dir-b', 'dir-c', 'dir-d']) d
 ) r \gset
 select jobs_complete(:'job_done', :'token_done') \gset

@@ -12,10 +12,10 @@ select directories_sync($$[
 select dev.create_paid_order('live@example.com', 'starter') as order_id \gset
 select id as job from jobs_enqueue(:'order_id') \gset
 select lease_token as token from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true, listing_url => 'https://a.example/pending') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'success', confirmed => false) \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "https://a.example/pending"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": false}') \gset
 select jobs_complete(:'job', :'token') \gset
 
 select throws_ok(format($$ select jobs_confirm_live(%L, 'dir-a', 'https://a.example/l/1', null) $$, :'job'),

@@ -14,14 +14,14 @@ select id as job from jobs_enqueue(dev.create_paid_order('audit@example.com', 's
 select lease_token as t1 from jobs_next('w1', 300) \gset
 select jobs_heartbeat(:'job', :'t1', 300) \gset
 select jobs_start_directory(:'job', :'t1', 'dir-a') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'t1', directory_id => 'dir-a',
-  attempt => 1, outcome => 'permanent_error', error_code => 'site_down') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'t1',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
 select jobs_release(:'job', :'t1') \gset
 select jobs_pause(:'job', 'staff:alice') \gset
 select jobs_resume(:'job', 'staff:alice') \gset
 select lease_token as t2 from jobs_next('w2', 300) \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'t2', directory_id => 'dir-b',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'t2',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job', :'t2') \gset
 select jobs_retry(:'job', null, 'staff:bob') \gset
 select lease_token as t3 from jobs_next('w3', 300) \gset

@@ -20,12 +20,12 @@ update jobs set created_at = now() - interval '1 minute' where id = :'job_a';
 select id as job_b from jobs_enqueue(:'order_b') \gset
 
 select id as claimed_a, lease_token as token_a from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job_a', lease_token => :'token_a', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_a', lease_token => :'token_a',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job_a', :'token_a') \gset
 select id as claimed_b, lease_token as token_b from jobs_next('worker-2', 300) \gset
-select jobs_report_attempt(job_id => :'job_b', lease_token => :'token_b', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_b', lease_token => :'token_b',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job_b', :'token_b') \gset
 insert into alerts (kind, message) values ('captcha_provider_down', '2Captcha is not answering');
 select gen_random_uuid() as staff_user \gset

@@ -48,8 +48,8 @@ select lease_token as token from jobs_next('worker-1', 300) \gset
 select is((select count(*)::int from realtime.messages where topic = 'jobs'), 2,
   'claiming (pending -> in_progress) sends no job_available');
 select is((select count(*)::int from realtime.messages where event = 'progress'), 0, 'no progress before any directory moved');
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true, listing_url => 'https://a.example/l') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "https://a.example/l"}') \gset
 select results_eq(
   $$ select topic, payload ->> 'directory_id', payload ->> 'status', payload ->> 'from_status',
             (payload ->> 'attempts')::int, payload ->> 'listing_url'
@@ -62,8 +62,8 @@ select results_eq(
 select ok((select bool_and(private and extension = 'broadcast') from realtime.messages), 'every message is a private broadcast');
 
 -- A transient error that leaves a directory queued is not a state change: no progress.
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'transient_error', error_code => 'timeout') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}') \gset
 select is((select count(*)::int from realtime.messages where event = 'progress'), 3,
   'a report that leaves the directory in the same state sends no progress');
 select jobs_start_directory(:'job', :'token', 'dir-b') \gset

@@ -22,14 +22,14 @@ select is(queue_stats() -> 'jobs',
 -- J1 (starter): worked and completed: 4 attempts, one a retry, two captchas, one proxy error.
 select id as j1 from jobs_enqueue(dev.create_paid_order('one@example.com', 'starter')) \gset
 select lease_token as t1 from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'j1', lease_token => :'t1', directory_id => 'dir-a', attempt => 1,
-  outcome => 'success', confirmed => true, captcha_kind => 'image', captcha_solved => true) \gset
-select jobs_report_attempt(job_id => :'j1', lease_token => :'t1', directory_id => 'dir-b', attempt => 1,
-  outcome => 'transient_error', error_code => 'proxy_error', captcha_kind => 'recaptcha_v2', captcha_solved => false) \gset
-select jobs_report_attempt(job_id => :'j1', lease_token => :'t1', directory_id => 'dir-b', attempt => 2,
-  outcome => 'success', confirmed => true) \gset
-select jobs_report_attempt(job_id => :'j1', lease_token => :'t1', directory_id => 'dir-c', attempt => 1,
-  outcome => 'permanent_error', error_code => 'site_down') \gset
+select jobs_report_attempt(job_id => :'j1', lease_token => :'t1',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "captcha_kind": "image", "captcha_solved": true}') \gset
+select jobs_report_attempt(job_id => :'j1', lease_token => :'t1',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "transient_error", "error_code": "proxy_error", "captcha_kind": "recaptcha_v2", "captcha_solved": false}') \gset
+select jobs_report_attempt(job_id => :'j1', lease_token => :'t1',
+  report => '{"directory_id": "dir-b", "attempt": 2, "outcome": "success", "confirmed": true}') \gset
+select jobs_report_attempt(job_id => :'j1', lease_token => :'t1',
+  report => '{"directory_id": "dir-c", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
 select jobs_complete(:'j1', :'t1') \gset
 -- J3 (growth): in progress with worker-2.
 select id as j3 from jobs_enqueue(dev.create_paid_order('three@example.com', 'growth')) \gset

@@ -177,8 +177,8 @@ select is(pg_temp.apply(pg_temp.charge_event('evt_20', 'charge.refunded', 'pi_1'
 -- Refund after the job completed: the job stays complete -------------------------------------
 select id as job_2, lease_token as token_2 from jobs_enqueue((pg_temp.order_for('cs_test_2')).id) \gset
 select id as claimed_2, lease_token as token_2 from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job_2', lease_token => :'token_2', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_2', lease_token => :'token_2',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job_2', :'token_2') \gset
 select results_eq($$ select r ->> 'outcome', r ->> 'job' from (select pg_temp.apply(pg_temp.charge_event('evt_21', 'charge.refunded', 'pi_2')) as r) x $$,
   $$ values ('order_refunded', 'job_complete') $$, 'a refund after completion marks the order refunded');

@@ -19,14 +19,14 @@ select id as job from jobs_enqueue(:'order_a') \gset
 select jobs_pause(:'job', 'staff:ops@directorybolt.test') \gset
 select jobs_resume(:'job', 'staff:ops@directorybolt.test') \gset
 select lease_token as token from jobs_next('worker-secret-7', 300) \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true, listing_url => 'https://a.example/l/1') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'transient_error', error_code => 'timeout') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 2, outcome => 'permanent_error', error_code => 'form_gone') \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token', directory_id => 'dir-c',
-  attempt => 1, outcome => 'needs_action', action_required => 'Click the link Gamma emailed you') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "https://a.example/l/1"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 2, "outcome": "permanent_error", "error_code": "form_gone"}') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token',
+  report => '{"directory_id": "dir-c", "attempt": 1, "outcome": "needs_action", "action_required": "Click the link Gamma emailed you"}') \gset
 
 select is((select count(*)::int from job_reports where job_id = :'job'), 0, 'no report before completion');
 select jobs_complete(:'job', :'token') \gset
@@ -78,8 +78,8 @@ select is(
 -- A staff retry and a new completion replace the details with the new story.
 select jobs_retry(:'job', array['dir-b'], 'staff:ops@directorybolt.test') \gset
 select lease_token as token2 from jobs_next('worker-secret-8', 300) \gset
-select jobs_report_attempt(job_id => :'job', lease_token => :'token2', directory_id => 'dir-b',
-  attempt => 3, outcome => 'success', confirmed => true, listing_url => 'https://b.example/l/2') \gset
+select jobs_report_attempt(job_id => :'job', lease_token => :'token2',
+  report => '{"directory_id": "dir-b", "attempt": 3, "outcome": "success", "confirmed": true, "listing_url": "https://b.example/l/2"}') \gset
 select jobs_complete(:'job', :'token2') \gset
 select results_eq(
   format($$ select e ->> 'directory_id', e ->> 'status', e ->> 'listing_url'

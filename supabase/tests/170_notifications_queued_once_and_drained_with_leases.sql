@@ -95,10 +95,10 @@ select jobs_release(:'job_1', :'token') \gset
 select id as claimed, lease_token as token from jobs_next('worker-2', 300) \gset
 select is((select count(*)::int from notifications where job_id = :'job_1' and kind = 'job_started'), 1,
   'a second claim after a release sends no second job-started email');
-select jobs_report_attempt(job_id => :'job_1', lease_token => :'token', directory_id => 'dir-a',
-  attempt => 1, outcome => 'needs_action', action_required => 'Click the link in the email from A') \gset
-select jobs_report_attempt(job_id => :'job_1', lease_token => :'token', directory_id => 'dir-b',
-  attempt => 1, outcome => 'needs_action', action_required => 'Call B to confirm') \gset
+select jobs_report_attempt(job_id => :'job_1', lease_token => :'token',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "needs_action", "action_required": "Click the link in the email from A"}') \gset
+select jobs_report_attempt(job_id => :'job_1', lease_token => :'token',
+  report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "needs_action", "action_required": "Call B to confirm"}') \gset
 select results_eq(format($$ select kind::text, payload ->> 'first_directory_id' from notifications
                             where job_id = %L and kind = 'needs_action' $$, :'job_1'),
   $$ values ('needs_action', 'dir-a') $$,

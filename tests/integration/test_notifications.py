@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
 from devstack.serving import AppServer
@@ -28,18 +29,16 @@ __all__ = ["stack"]  # the fixture, imported for pytest
 def report(
     conn: psycopg.Connection[Any], job_id: Any, token: Any, directory: str, **kw: Any
 ) -> None:
+    attempt_report = {
+        "directory_id": directory,
+        "attempt": 1,
+        "outcome": kw.get("outcome", "success"),
+        "confirmed": kw.get("confirmed", True),
+        "action_required": kw.get("action"),
+    }
     conn.execute(
-        "select jobs_report_attempt(job_id => %(job)s, lease_token => %(token)s,"
-        " directory_id => %(dir)s, attempt => 1, outcome => %(outcome)s,"
-        " confirmed => %(confirmed)s, action_required => %(action)s)",
-        {
-            "job": job_id,
-            "token": token,
-            "dir": directory,
-            "outcome": kw.get("outcome", "success"),
-            "confirmed": kw.get("confirmed", True),
-            "action": kw.get("action"),
-        },
+        "select jobs_report_attempt(job_id => %s, lease_token => %s, report => %s)",
+        (job_id, token, Jsonb(attempt_report)),
     )
 
 

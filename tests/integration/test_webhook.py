@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 import stripe
+from psycopg.types.json import Jsonb
 
 from dbolt import checkout_proof
 from devstack import jwt_keys
@@ -214,9 +215,12 @@ def test_a_refund_after_completion_leaves_the_job_complete(stack: Stack) -> None
     job_id = enqueue(stack, order)
     token = stack.scalar("select lease_token from jobs_next('worker-1', 300)")
     stack.conn.execute(
-        "select jobs_report_attempt(job_id => %s, lease_token => %s, directory_id => 'dir-a',"
-        " attempt => 1, outcome => 'success', confirmed => true)",
-        (job_id, token),
+        "select jobs_report_attempt(job_id => %s, lease_token => %s, report => %s)",
+        (
+            job_id,
+            token,
+            Jsonb({"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": True}),
+        ),
     )
     stack.conn.execute("select jobs_complete(%s, %s)", (job_id, token))
 

@@ -70,29 +70,21 @@ class Job:
         """Report the directory's next attempt (jobs_report_attempt), as a worker would."""
         assert self.lease is not None
         attempt = self.attempts.get(directory_id, 0) + 1
-        params: dict[str, Any] = {
+        attempt_report: dict[str, Any] = {
+            "directory_id": directory_id,
+            "attempt": attempt,
+            "outcome": outcome,
             "confirmed": outcome == "success",
-            "error_code": None,
-            "message": None,
-            "listing_url": None,
-            "action_required": None,
             "duration_ms": 900,
-            "captcha_kind": None,
-            "captcha_solved": None,
-            "proxy": None,
-            "artifacts": Jsonb({}),
+            **extra,
         }
-        params.update(extra)
         with self._conn() as conn:
             row = QUERIES.fetch_one(
                 conn,
                 "jobs_report_attempt",
                 job_id=self.id,
                 lease_token=self.lease["lease_token"],
-                directory_id=directory_id,
-                attempt=attempt,
-                outcome=outcome,
-                **params,
+                report=Jsonb(attempt_report),
             )
         self.attempts[directory_id] = attempt
         assert row is not None

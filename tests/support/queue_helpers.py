@@ -56,26 +56,20 @@ def report(
     outcome: str = "success",
     **extra: Any,
 ) -> dict[str, Any] | None:
-    params: dict[str, Any] = {
+    """Report an attempt as the orchestrator would: `extra` sets any other field of the
+    report (dbolt.contracts.AttemptReport's names); the ones left out are null."""
+    attempt_report: dict[str, Any] = {
+        "directory_id": directory_id,
+        "attempt": attempt,
+        "outcome": outcome,
         "confirmed": outcome == "success",
-        "error_code": None,
-        "message": None,
-        "listing_url": None,
-        "action_required": None,
         "duration_ms": 1200,
-        "captcha_kind": None,
-        "captcha_solved": None,
-        "proxy": None,
-        "artifacts": Jsonb({}),
+        **extra,
     }
-    params.update(extra)
     return queries.fetch_one(
         conn,
         "jobs_report_attempt",
         job_id=job["id"],
         lease_token=job["lease_token"],
-        directory_id=directory_id,
-        attempt=attempt,
-        outcome=outcome,
-        **params,
+        report=Jsonb(attempt_report),
     )
