@@ -38,7 +38,12 @@ class BusinessIncomplete(DomainError):
 
 
 class InvalidArgument(DomainError):
-    """An argument or a stored value broke a rule; the message names the field or rule."""
+    """An argument or a stored value broke a rule; the message names the field or rule, and
+    `constraint` the table constraint that refused it, if one did (for mapping to a field)."""
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
 
 
 class Conflict(DomainError):
@@ -82,7 +87,7 @@ def to_domain_error(error: psycopg.Error) -> DomainError | None:
     ):
         constraint = error.diag.constraint_name
         suffix = f" (constraint {constraint})" if constraint else ""
-        return InvalidArgument(_message(error) + suffix)
+        return InvalidArgument(_message(error) + suffix, constraint)
     if isinstance(error, psycopg.DataError):
         # Values the database cannot store (a NUL byte, an out-of-range number…).
         return InvalidArgument(_message(error))
