@@ -44,10 +44,13 @@ CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "customers_country_is_iso_alpha2": ("country", "Choose a country from the list"),
     "customers_category_is_listed": ("category", "Choose a category from the list"),
     "customers_hours_are_valid": ("hours-mon", "The opening hours are not valid"),
-    "customers_tagline_is_short": ("tagline", "The tagline must be at most 160 characters"),
+    "customers_tagline_is_short": (
+        "tagline",
+        f"The tagline must be at most {TEXT_RULES['tagline'].max_length} characters",
+    ),
     "customers_description_is_bounded": (
         "description",
-        "The description must be at most 2000 characters",
+        f"The description must be at most {TEXT_RULES['description'].max_length} characters",
     ),
 }
 # jobs_enqueue's refusal (DB005, raised by the function, not a constraint, so it has no name).

@@ -20,12 +20,10 @@ from dbolt.business import (
     WEEKDAYS,
     Business,
     EnteredBusiness,
-    country_name,
-    normalise_phone,
-    normalise_url,
 )
 from dbolt.contracts import Assignment
 from dbolt.sql import InvalidArgument, translate_errors
+from dbolt.typed_values import country_name, normalise_phone, normalise_url
 from portal.business_form import CONSTRAINT_FIELDS, errors_by_field, refused_field
 
 CATEGORIES = {"bakery", "cafe"}

@@ -9,7 +9,7 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from dbolt.business import country_name as country_name_of
+from dbolt.typed_values import country_name as country_name_of
 from worker import pages
 from worker.automap import FieldInfo, plan
 from worker.outcome import permanent

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from dbolt.business import WEEKDAYS, Business, country_name
+from dbolt.business import WEEKDAYS, Business
+from dbolt.typed_values import country_name
 
 # The fields a recipe may name as `value`: the snapshot's own, except the social links (no
 # directory form takes them as one value) and the logo, which a recipe calls `logo_url`

@@ -17,6 +17,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from dbolt import business as rules
+from dbolt import typed_values
 from dbolt.sql import InvalidArgument, InvalidTransition, NotFound
 from portal import business_form, categories
 from portal.database import QuerySession
@@ -70,17 +71,17 @@ def _page(
         order=loaded["order"],
         job=loaded["job"],
         categories=loaded["categories"],
-        countries=rules.countries(),
+        countries=typed_values.countries(),
         weekdays=rules.WEEKDAYS,
         ranges_per_day=rules.RANGES_PER_DAY,
         social_networks=rules.SOCIAL_NETWORKS,
         # The browser's checks take every limit and pattern from the page (business_form.js).
         text_rules=rules.TEXT_RULES,
-        phone_max_length=rules.PHONE_MAX_LENGTH,
-        website_max_length=rules.WEBSITE_MAX_LENGTH,
+        phone_max_length=typed_values.PHONE_MAX_LENGTH,
+        website_max_length=typed_values.WEBSITE_MAX_LENGTH,
         time_pattern=rules.TIME_PATTERN.pattern,
-        host_label_pattern=rules.HOST_LABEL.pattern,
-        url_scheme_pattern=rules.URL_SCHEME.pattern,
+        host_label_pattern=typed_values.HOST_LABEL.pattern,
+        url_scheme_pattern=typed_values.URL_SCHEME.pattern,
         logo_types=business_form.LOGO_TYPES,
         logo_max_bytes=business_form.LOGO_MAX_BYTES,
         logo_url=business_form.logo_path(customer.get("logo_url")),
