@@ -37,7 +37,8 @@ LOGO_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
 _CHOSEN_FIELDS = ("country", "phone", "website", "category")
 
 # Which field a constraint is about (psycopg's diag.constraint_name), so the database's
-# refusal lands next to it. The model's own rules catch all of these first.
+# refusal lands next to it. The model's own rules catch the customers ones first; no rule
+# of the form can foresee jobs_enqueue's (migration 20261204000100).
 CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "customers_phone_is_e164": ("phone", "This is not a valid phone number"),
     "customers_website_is_http_url": ("website", "Enter a web address like example.com"),
@@ -52,9 +53,12 @@ CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
         "description",
         f"The description must be at most {TEXT_RULES['description'].max_length} characters",
     ),
+    "jobs_enqueue_a_directory_accepts_the_business": (
+        "category",
+        "We have no directories for this category in this country yet. "
+        "Choose the closest category, or contact us.",
+    ),
 }
-# jobs_enqueue's refusal (DB005, raised by the function, not a constraint, so it has no name).
-_NO_DIRECTORY = "no enabled directory accepts"
 
 
 def logo_path(stored_url: object) -> str | None:
@@ -204,12 +208,6 @@ def refused_field(error: InvalidArgument) -> tuple[str, str]:
     """(field id, message) for the database's refusal of a form the model accepted."""
     if error.constraint in CONSTRAINT_FIELDS:
         return CONSTRAINT_FIELDS[error.constraint]
-    if _NO_DIRECTORY in str(error):
-        return (
-            "category",
-            "We have no directories for this category in this country yet. "
-            "Choose the closest category, or contact us.",
-        )
     return ("form", "We could not save these details: " + str(error))
 
 

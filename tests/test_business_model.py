@@ -242,14 +242,26 @@ def test_the_form_and_the_worker_share_the_lists() -> None:
 # -- The database's refusals, by constraint name ------------------------------------------------
 
 
-def test_every_mapped_constraint_exists(conn: psycopg.Connection[Any]) -> None:
+def test_every_mapped_customers_constraint_exists(conn: psycopg.Connection[Any]) -> None:
     names = {
         row[0]
         for row in conn.execute(
             "select conname from pg_constraint where conrelid = 'public.customers'::regclass"
         )
     }
-    assert set(CONSTRAINT_FIELDS) <= names
+    assert {name for name in CONSTRAINT_FIELDS if name.startswith("customers_")} <= names
+
+
+def test_an_order_no_directory_accepts_is_refused_at_the_category(
+    conn: psycopg.Connection[Any],
+) -> None:
+    row = conn.execute("select dev.create_paid_order('bob@example.com', 'starter')").fetchone()
+    assert row is not None
+    conn.execute("update directories set enabled = false")
+    with pytest.raises(InvalidArgument) as refused, translate_errors():
+        conn.execute("select jobs_enqueue(%s)", (row[0],))
+    assert refused.value.constraint == "jobs_enqueue_a_directory_accepts_the_business"
+    assert refused_field(refused.value)[0] == "category"
 
 
 @pytest.mark.parametrize(

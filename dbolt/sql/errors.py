@@ -58,7 +58,6 @@ _BY_SQLSTATE: dict[str, type[DomainError]] = {
     "DB001": LeaseLost,
     "DB002": InvalidTransition,
     "DB003": NotFound,
-    "DB005": InvalidArgument,
 }
 
 
@@ -72,6 +71,9 @@ def to_domain_error(error: psycopg.Error) -> DomainError | None:
     sqlstate = error.sqlstate or ""
     if sqlstate in _BY_SQLSTATE:
         return _BY_SQLSTATE[sqlstate](_message(error))
+    if sqlstate == "DB005":
+        # A function's refusal may name the rule it applied (RAISE … USING CONSTRAINT).
+        return InvalidArgument(_message(error), error.diag.constraint_name)
     if sqlstate == "DB004":
         missing = [f for f in (error.diag.message_detail or "").split(",") if f]
         return BusinessIncomplete(_message(error), missing)
