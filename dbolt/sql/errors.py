@@ -39,7 +39,8 @@ class BusinessIncomplete(DomainError):
 
 class InvalidArgument(DomainError):
     """An argument or a stored value broke a rule; the message names the field or rule, and
-    `constraint` the table constraint that refused it, if one did (for mapping to a field)."""
+    `constraint` the constraint that refused it, if one is named (a table's, or a function's
+    RAISE … USING CONSTRAINT), so callers map it to a field without reading the message."""
 
     def __init__(self, message: str, constraint: str | None = None) -> None:
         super().__init__(message)
