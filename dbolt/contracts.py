@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StringConstraints, field_validator
 
+from dbolt.business import Business
+
 WorkerId = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:@-]+$")
 ]
@@ -150,16 +152,16 @@ class Assignment(BaseModel):
     lease_expires_at: datetime
     # The job's snapshot, with the logo as `logo_id` (never a URL): the worker fetches it
     # from its own PORTAL_URL (worker/logo.py).
-    business: dict[str, Any]
+    business: Business
     directories_total: int
     directories: list[DirectoryTask]
 
-    @field_validator("business")
+    @field_validator("business", mode="before")
     @classmethod
-    def _logo_by_id(cls, business: dict[str, Any]) -> dict[str, Any]:
+    def _logo_by_id(cls, business: object) -> object:
         # Runs where the snapshot is handed out (the orchestrator) and again where it is read
-        # (the worker).
-        return business_with_logo_id(business)
+        # (the worker); a Business built here already names its logo by id.
+        return business_with_logo_id(business) if isinstance(business, dict) else business
 
 
 def business_with_logo_id(business: dict[str, Any]) -> dict[str, Any]:

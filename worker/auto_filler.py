@@ -9,9 +9,9 @@ from typing import Any
 
 from playwright.async_api import Page
 
+from dbolt.typed_values import country_name as country_name_of
 from worker import pages
 from worker.automap import FieldInfo, plan
-from worker.business import COUNTRY_NAMES
 from worker.outcome import permanent
 from worker.recipe_runner import RecipeContext, classify_page
 
@@ -99,8 +99,7 @@ async def run_auto(ctx: RecipeContext) -> None:
     url = ctx.directory.get("submit_url") or ctx.directory["homepage"]
     ctx.say(f"  goto {url} (generic filler)")
     await pages.goto(ctx.page, url)
-    country = str(ctx.business.get("country", ""))
-    country_name = COUNTRY_NAMES.get(country, country)
+    country_name = country_name_of(ctx.business.country or "")
     for _ in range(MAX_STEPS):
         target = await _form_target(ctx.page)
         if target is None:

@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dbolt.business import Business
+from worker.business import field_value
+
 AUTOCOMPLETE = {
     "organization": "business_name",
     "street-address": "street_address",
@@ -125,7 +128,7 @@ def _choose_option(options: tuple[tuple[str, str], ...], wanted: list[str]) -> s
 
 
 def plan(
-    fields: list[FieldInfo], business: dict[str, Any], country_name: str
+    fields: list[FieldInfo], business: Business, country_name: str
 ) -> tuple[list[Planned], list[FieldInfo]]:
     """The fields to fill and how, and the fields left alone (for the log)."""
     planned: list[Planned] = []
@@ -141,10 +144,11 @@ def plan(
                 skipped.append(field)
             continue
         business_field, reason = _business_field(field)
-        if business_field is None or business_field in used or not business.get(business_field):
+        known = field_value(business, business_field) if business_field else None
+        if business_field is None or business_field in used or not known:
             skipped.append(field)
             continue
-        raw = str(business[business_field])
+        raw = str(known)
         if field.tag == "select":
             wanted = [raw, country_name] if business_field == "country" else [raw]
             option = _choose_option(field.options, wanted)

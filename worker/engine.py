@@ -17,6 +17,7 @@ from playwright.async_api import Browser, BrowserContext
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
+from dbolt.business import Business
 from dbolt.contracts import Outcome
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.auto_filler import run_auto
@@ -104,7 +105,7 @@ class SubmissionEngine:
     async def attempt(
         self,
         directory: dict[str, Any],
-        business: dict[str, Any],
+        business: Business,
         proxy: Proxy | None = None,
         artifact_name: str = "attempt",
         say: Callable[[str], None] | None = None,

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from worker.business import BUSINESS_FIELDS, TRANSFORMS
+from worker.business import TRANSFORMS, VALUE_FIELDS
 
 
 class _Step(BaseModel):
@@ -29,8 +29,8 @@ class _ValueStep(_Step):
         )
         if not derived and (self.value is None) == (self.literal is None):
             raise ValueError("give exactly one of value or literal")
-        if self.value is not None and self.value not in BUSINESS_FIELDS:
-            raise ValueError(f"value must be a business field ({', '.join(BUSINESS_FIELDS)})")
+        if self.value is not None and self.value not in VALUE_FIELDS:
+            raise ValueError(f"value must be a business field ({', '.join(VALUE_FIELDS)})")
         if self.transform is not None and self.transform not in TRANSFORMS:
             raise ValueError(f"unknown transform {self.transform!r}")
         return self

@@ -10,9 +10,10 @@ from urllib.parse import urljoin
 
 from playwright.async_api import Frame, Page
 
+from dbolt.business import Business
 from dbolt.contracts import Outcome
 from worker import pages
-from worker.business import BusinessValueError, resolve
+from worker.business import BusinessValueError, field_value, resolve
 from worker.captcha import CaptchaSolver, CaptchaUnsolved
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
@@ -58,7 +59,7 @@ _FILL_WIDGET_ANSWER = """
 @dataclass
 class RecipeContext:
     page: Page
-    business: dict[str, Any]
+    business: Business
     directory: dict[str, Any]
     solver: CaptchaSolver | None
     step_timeout_ms: int
@@ -173,7 +174,7 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             element = await _optional_require(target, step.selector, what, timeout, step.optional)
             if element is None:
                 continue
-            if step.optional and step.value and not ctx.business.get(step.value):
+            if step.optional and step.value and not field_value(ctx.business, step.value):
                 continue  # an optional field the business left empty
             text = _value(ctx, step, number)
             if isinstance(step, Fill):
@@ -251,7 +252,7 @@ async def _upload(ctx: RecipeContext, target: pages.Target, step: Upload, what: 
     listing is worth more than the picture) and fails a required one as upload_unavailable."""
     if step.value != "logo_url":
         raise permanent("recipe_invalid", f"{what}: only logo_url can be uploaded")
-    logo_id = ctx.business.get("logo_id")
+    logo_id = ctx.business.logo_id
     element = await _optional_require(
         target, step.selector, what, ctx.step_timeout_ms, step.optional
     )

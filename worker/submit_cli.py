@@ -14,6 +14,7 @@ from typing import Any
 
 from playwright.async_api import async_playwright
 
+from dbolt.business import Business
 from dbolt.contracts import business_with_logo_id
 from dbolt.directories import load_directories
 from worker.captcha import CaptchaSolver
@@ -39,7 +40,7 @@ def load_entry(entry: str, directories_file: Path) -> dict[str, Any]:
 
 
 async def submit(
-    entry: dict[str, Any], business: dict[str, Any], proxy_url: str | None, settings: WorkerSettings
+    entry: dict[str, Any], business: Business, proxy_url: str | None, settings: WorkerSettings
 ) -> AttemptResult:
     solver = (
         CaptchaSolver.connect(
@@ -76,8 +77,8 @@ def run(entry: str, business_file: Path, proxy_url: str | None, directories_file
     settings = WorkerSettings()
     directory = load_entry(entry, directories_file)
     # As the orchestrator hands it out: the logo by id, fetched from PORTAL_URL only.
-    business = business_with_logo_id(json.loads(business_file.read_text()))
-    name = business.get("business_name")
+    business = Business.model_validate(business_with_logo_id(json.loads(business_file.read_text())))
+    name = business.business_name
     print(f"{directory['directory_id']} ({directory.get('mode')}) for {name!r}")
     result = asyncio.run(submit(directory, business, proxy_url, settings))
     print(f"outcome: {result.outcome.value}{' (confirmed)' if result.confirmed else ''}")

@@ -38,7 +38,13 @@ class BusinessIncomplete(DomainError):
 
 
 class InvalidArgument(DomainError):
-    """An argument or a stored value broke a rule; the message names the field or rule."""
+    """An argument or a stored value broke a rule; the message names the field or rule, and
+    `constraint` the constraint that refused it, if one is named (a table's, or a function's
+    RAISE … USING CONSTRAINT), so callers map it to a field without reading the message."""
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
 
 
 class Conflict(DomainError):
@@ -53,7 +59,6 @@ _BY_SQLSTATE: dict[str, type[DomainError]] = {
     "DB001": LeaseLost,
     "DB002": InvalidTransition,
     "DB003": NotFound,
-    "DB005": InvalidArgument,
 }
 
 
@@ -67,6 +72,9 @@ def to_domain_error(error: psycopg.Error) -> DomainError | None:
     sqlstate = error.sqlstate or ""
     if sqlstate in _BY_SQLSTATE:
         return _BY_SQLSTATE[sqlstate](_message(error))
+    if sqlstate == "DB005":
+        # A function's refusal may name the rule it applied (RAISE … USING CONSTRAINT).
+        return InvalidArgument(_message(error), error.diag.constraint_name)
     if sqlstate == "DB004":
         missing = [f for f in (error.diag.message_detail or "").split(",") if f]
         return BusinessIncomplete(_message(error), missing)
@@ -82,7 +90,7 @@ def to_domain_error(error: psycopg.Error) -> DomainError | None:
     ):
         constraint = error.diag.constraint_name
         suffix = f" (constraint {constraint})" if constraint else ""
-        return InvalidArgument(_message(error) + suffix)
+        return InvalidArgument(_message(error) + suffix, constraint)
     if isinstance(error, psycopg.DataError):
         # Values the database cannot store (a NUL byte, an out-of-range number…).
         return InvalidArgument(_message(error))

@@ -7,7 +7,6 @@ once the business is complete (never a second one). Another customer's order is 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -17,6 +16,8 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
+from dbolt import business as rules
+from dbolt import typed_values
 from dbolt.sql import InvalidArgument, InvalidTransition, NotFound
 from portal import business_form, categories
 from portal.database import QuerySession
@@ -32,19 +33,6 @@ router = APIRouter(tags=["customer"])
 MAX_REQUEST_BYTES = business_form.LOGO_MAX_BYTES + 256 * 1024
 LOGO_PATH = re.compile(r"^(?P<id>[0-9a-f-]{36})\.(?P<ext>png|jpg|webp)$")
 LOGO_EXTENSIONS = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
-# Which field a constraint or SQL refusal is about, so the message lands next to it.
-_CONSTRAINT_FIELDS = {
-    "customers_phone_is_e164": ("phone", "This is not a valid phone number"),
-    "customers_website_is_http_url": ("website", "Enter a web address like example.com"),
-    "customers_country_is_iso_alpha2": ("country", "Choose a country from the list"),
-    "customers_category_is_listed": ("category", "Choose a category from the list"),
-    "customers_hours_are_valid": ("hours-mon", "The opening hours are not valid"),
-    "customers_tagline_is_short": ("tagline", "The tagline must be at most 160 characters"),
-    "customers_description_is_bounded": (
-        "description",
-        "The description must be at most 2000 characters",
-    ),
-}
 
 
 def _order_uuid(order_id: str) -> uuid.UUID:
@@ -74,7 +62,7 @@ def _page(
     errors: dict[str, str],
     status_code: int = 200,
 ) -> Response:
-    anchors = {f"hours-{day}": f"hours-{day}-0-open" for day, _ in business_form.WEEKDAYS}
+    anchors = {f"hours-{day}": f"hours-{day}-0-open" for day, _ in rules.WEEKDAYS}
     customer = loaded["customer"] or {}
     return render(
         request,
@@ -83,10 +71,18 @@ def _page(
         order=loaded["order"],
         job=loaded["job"],
         categories=loaded["categories"],
-        countries=business_form.countries(),
-        weekdays=business_form.WEEKDAYS,
-        ranges_per_day=business_form.RANGES_PER_DAY,
-        social_networks=business_form.SOCIAL_NETWORKS,
+        countries=typed_values.countries(),
+        weekdays=rules.WEEKDAYS,
+        ranges_per_day=rules.RANGES_PER_DAY,
+        social_networks=rules.SOCIAL_NETWORKS,
+        # The browser's checks take every limit and pattern from the page (business_form.js).
+        text_rules=rules.TEXT_RULES,
+        phone_max_length=typed_values.PHONE_MAX_LENGTH,
+        website_max_length=typed_values.WEBSITE_MAX_LENGTH,
+        time_pattern=rules.TIME_PATTERN.pattern,
+        host_label_pattern=typed_values.HOST_LABEL.pattern,
+        url_scheme_pattern=typed_values.URL_SCHEME.pattern,
+        logo_types=business_form.LOGO_TYPES,
         logo_max_bytes=business_form.LOGO_MAX_BYTES,
         logo_url=business_form.logo_path(customer.get("logo_url")),
         values=values,
@@ -122,20 +118,6 @@ async def _read_form(request: Request) -> tuple[dict[str, str], bytes | None, bo
     return fields, (logo or None), too_large
 
 
-def _sql_error_field(error: Exception) -> tuple[str, str]:
-    message = str(error)
-    for constraint, target in _CONSTRAINT_FIELDS.items():
-        if constraint in message:
-            return target
-    if "no enabled directory accepts" in message:
-        return (
-            "category",
-            "We have no directories for this category in this country yet. "
-            "Choose the closest category, or contact us.",
-        )
-    return ("form", "We could not save these details: " + message)
-
-
 @router.post("/orders/{order_id}/business")
 async def business_form_save(
     request: Request, order_id: str, viewer: SignedIn, state: PortalStateDep
@@ -169,7 +151,7 @@ async def business_form_save(
     try:
         saved = await _save(state, viewer, order_uuid, result)
     except InvalidArgument as error:
-        field, message = _sql_error_field(error)
+        field, message = business_form.refused_field(error)
         log.warning(
             "business form refused by the database",
             extra={"action": "portal.business_refused", "field": field},
@@ -210,6 +192,7 @@ async def business_form_save(
 async def _save(
     state: PortalState, viewer: Viewer, order_id: uuid.UUID, result: business_form.FormResult
 ) -> dict[str, Any]:
+    assert result.business is not None
     # One transaction: a refused form leaves neither the logo nor any field behind.
     async with state.db.as_viewer(viewer) as q:
         if result.logo is not None:
@@ -223,7 +206,7 @@ async def _save(
         row = await q.fetch_one(
             "customers_save_business",
             order_id=order_id,
-            business=json.dumps(result.business),
+            business=result.business.model_dump_json(),
             remove_logo=result.remove_logo and result.logo is None,
         )
     assert row is not None

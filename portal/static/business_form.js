@@ -1,59 +1,52 @@
-// The Business Info Form's rules in the browser — the same rules, and the same messages, as
-// portal/business_form.py on the server (which stays the authority). The one difference: the
-// phone number is checked here for its shape only; the server checks it against the chosen
-// country with libphonenumber and stores it as E.164.
+// The Business Info Form's rules in the browser, with the same messages as the server (which
+// stays the authority: dbolt/business.py). Every limit, pattern and list comes from the page,
+// which renders the server's (portal/templates/business.html): maxlength, required,
+// data-label, data-min-length, data-pattern, the days and their ranges, the countries, the
+// logo types. The one difference: the phone number is checked here for its shape only; the
+// server checks it against the chosen country with libphonenumber and stores it as E.164.
 (function () {
   "use strict";
   var form = document.getElementById("business-form");
   if (!form) return;
 
-  var DAYS = [["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"],
-    ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
-  var RANGES = 3;
-  var TEXT = {
-    business_name: ["Business name", true, 200],
-    street_address: ["Street address", true, 200],
-    city: ["City or town", true, 100],
-    region: ["State, county or region", true, 100],
-    postal_code: ["Postal code", true, 20],
-    tagline: ["Tagline", false, 160],
-    description: ["Description", false, 2000],
-  };
-  var ORDER = ["business_name", "category", "street_address", "city", "region", "postal_code",
-    "country", "phone", "website"];
-  var POSTAL = /^[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9]$/;
-  var TIME = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
-  var LABEL = /^(?!-)[a-z0-9-]{1,63}$/;
-  var SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/|(javascript|data|mailto|file|tel|ftp):)/i;
+  var TIME = new RegExp(document.getElementById("hours").getAttribute("data-time-pattern"));
+  var LABEL = new RegExp(form.getAttribute("data-host-label"));
+  var SCHEME = new RegExp(form.getAttribute("data-url-scheme"), "i");
   var CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
   var CONTROL_ANY = /[\u0000-\u001f\u007f]/;
-  var logoMax = parseInt(form.getAttribute("data-logo-max-bytes"), 10) || 1048576;
+  var logoMax = parseInt(form.getAttribute("data-logo-max-bytes"), 10);
 
   function el(id) { return document.getElementById(id); }
   function squash(text) { return text.replace(/\s+/g, " ").trim(); }
+  function checked() { return Array.prototype.slice.call(form.querySelectorAll("[data-check]")); }
+  function days() { return checked().filter(function (holder) { return holder.getAttribute("data-check") === "day"; }); }
+  function isText(control) { return !!control.closest('[data-check="text"]'); }
 
   function checkText(name) {
-    var spec = TEXT[name];
-    var label = spec[0].toLowerCase();
-    var raw = el(name).value;
-    var text = name === "description" ? raw.replace(/\r\n/g, "\n").trim() : squash(raw);
-    if (!text) return spec[1] ? "Enter the " + label : null;
-    if ((name === "description" ? CONTROL : CONTROL_ANY).test(text)) {
+    var control = el(name);
+    var label = control.getAttribute("data-label").toLowerCase();
+    var multiline = control.tagName === "TEXTAREA";
+    var raw = control.value;
+    var text = multiline ? raw.replace(/\r\n/g, "\n").trim() : squash(raw);
+    if (!text) return control.required ? "Enter the " + label : null;
+    if ((multiline ? CONTROL : CONTROL_ANY).test(text)) {
       return "The " + label + " contains characters that cannot be stored";
     }
     var length = Array.from(text).length;
-    if (length > spec[2]) {
-      return "The " + label + " must be at most " + spec[2] + " characters (it has " + length + ")";
+    var limit = control.maxLength;
+    if (length > limit) {
+      return "The " + label + " must be at most " + limit + " characters (it has " + length + ")";
     }
-    if (name === "business_name" && length < 2) return "The business name must be at least 2 characters";
-    if (name === "postal_code" && !POSTAL.test(text)) {
-      return "The postal code may only contain letters, digits, spaces and hyphens";
-    }
+    var least = parseInt(control.getAttribute("data-min-length") || "1", 10);
+    if (length < least) return "The " + label + " must be at least " + least + " characters";
+    var pattern = control.getAttribute("data-pattern");
+    if (pattern && !new RegExp(pattern).test(text)) return control.getAttribute("data-pattern-message");
     return null;
   }
 
-  function checkSelect(name, what) {
+  function checkSelect(name) {
     var select = el(name);
+    var what = select.getAttribute("data-label").toLowerCase();
     if (!select.value) return "Choose the " + what;
     for (var i = 0; i < select.options.length; i++) {
       if (select.options[i].value === select.value) return null;
@@ -62,7 +55,7 @@
   }
 
   // Mirrors normalise_url(): scheme added, http(s) only, no credentials, a dotted host name.
-  function checkUrl(raw, what) {
+  function checkUrl(raw, what, limit) {
     var text = raw.trim();
     var example = "Enter a " + what + " like example.com";
     if (/\s/.test(text) || CONTROL_ANY.test(text)) return ["The " + what + " must not contain spaces"];
@@ -77,11 +70,11 @@
     var labels = host.split(".");
     if (labels.length < 2) return [example];
     for (var i = 0; i < labels.length; i++) {
-      if (!LABEL.test(labels[i]) || /-$/.test(labels[i])) return [example];
+      if (!LABEL.test(labels[i])) return [example];
     }
     var tld = labels[labels.length - 1];
     if (tld.length < 2 || !(/^[a-z]+$/.test(tld) || tld.indexOf("xn--") === 0)) return [example];
-    if (url.href.length > 2048) return ["The " + what + " must be at most 2048 characters"];
+    if (url.href.length > limit) return ["The " + what + " must be at most " + limit + " characters"];
     return [null, url];
   }
 
@@ -91,7 +84,8 @@
     if (!el("country").value && text.charAt(0) !== "+") {
       return null; // the country's own error comes first, as on the server
     }
-    if (text.length > 30) return "The phone number must be at most 30 characters";
+    var limit = el("phone").maxLength;
+    if (text.length > limit) return "The phone number must be at most " + limit + " characters";
     var digits = text.replace(/\D/g, "");
     if (!/^\+?[0-9 ()./-]+$/.test(text) || digits.length < 5 || digits.length > 15) {
       return "Enter a phone number, like 0161 496 0000 or +44 161 496 0000";
@@ -101,10 +95,13 @@
 
   function minutes(hhmm) { var p = hhmm.split(":"); return parseInt(p[0], 10) * 60 + parseInt(p[1], 10); }
 
-  function checkDay(day, label) {
+  function checkDay(holder) {
+    var day = holder.getAttribute("data-day");
+    var label = holder.getAttribute("data-label");
     if (el("hours-" + day + "-closed").checked) return [null, 0];
     var ranges = [];
-    for (var n = 0; n < RANGES; n++) {
+    var count = holder.querySelectorAll("[data-range]").length;
+    for (var n = 0; n < count; n++) {
       var opens = el("hours-" + day + "-" + n + "-open").value.trim();
       var closes = el("hours-" + day + "-" + n + "-close").value.trim();
       if (!opens && !closes) continue;
@@ -128,19 +125,17 @@
     if (!input.files || !input.files.length) return null;
     var file = input.files[0];
     if (file.size > logoMax) return "The logo must be at most 1 MB";
-    if (["image/png", "image/jpeg", "image/webp"].indexOf(file.type) < 0) {
+    if (input.accept.split(",").indexOf(file.type) < 0) {
       return "The logo must be a PNG, JPEG or WebP image";
     }
     return null;
   }
 
-  function socialFields() { return Array.prototype.slice.call(form.querySelectorAll("[data-hosts]")); }
-
   function checkSocial(field) {
     var input = field.querySelector("input");
     if (!input.value.trim()) return null;
     var label = field.getAttribute("data-label");
-    var result = checkUrl(input.value, label + " address");
+    var result = checkUrl(input.value, label + " address", input.maxLength);
     if (result[0]) return result[0];
     var host = result[1].hostname;
     var hosts = field.getAttribute("data-hosts").split(" ");
@@ -186,28 +181,31 @@
   function validateAll() {
     var errors = [];
     function record(id, message) { show(id, message); if (message) errors.push([id, message]); }
-    ORDER.forEach(function (name) {
-      if (TEXT[name]) record(name, checkText(name));
-      else if (name === "category") record(name, checkSelect("category", "category"));
-      else if (name === "country") record(name, checkSelect("country", "country"));
-      else if (name === "phone") record(name, checkPhone());
-      else if (name === "website") {
-        var value = el("website").value.trim();
-        record(name, value ? checkUrl(value, "website address")[0] : "Enter the website");
-      }
-    });
     var openDays = 0;
     var dayErrors = 0;
-    DAYS.forEach(function (pair) {
-      var result = checkDay(pair[0], pair[1]);
-      record("hours-" + pair[0], result[0]);
-      if (result[0]) dayErrors++; else openDays += result[1];
+    // In page order, as the server's error summary lists them.
+    checked().forEach(function (holder) {
+      var kind = holder.getAttribute("data-check");
+      var name = holder.getAttribute("data-field");
+      if (kind === "text") record(name, checkText(name));
+      else if (kind === "select") record(name, checkSelect(name));
+      else if (kind === "phone") record(name, checkPhone());
+      else if (kind === "website") {
+        var website = el(name);
+        var value = website.value.trim();
+        record(name, value ? checkUrl(value, "website address", website.maxLength)[0] : "Enter the website");
+      } else if (kind === "logo") record(name, checkLogo());
+      else if (kind === "social") record(name, checkSocial(holder));
+      else if (kind === "day") {
+        var result = checkDay(holder);
+        record(holder.id, result[0]);
+        if (result[0]) dayErrors++; else openDays += result[1];
+        // The week as a whole, once its last day is checked, shown at its first day.
+        if (holder === days()[days().length - 1] && !dayErrors && !openDays) {
+          record(days()[0].id, "Enter the opening hours of at least one day");
+        }
+      }
     });
-    if (!dayErrors && !openDays) record("hours-mon", "Enter the opening hours of at least one day");
-    record("logo", checkLogo());
-    record("tagline", checkText("tagline"));
-    record("description", checkText("description"));
-    socialFields().forEach(function (field) { record(field.querySelector("input").id, checkSocial(field)); });
     return errors;
   }
 
@@ -243,16 +241,15 @@
     if (!target.id) return;
     var day = /^hours-(\w+)-/.exec(target.id);
     if (day) {
-      var label = el("hours-" + day[1]).getAttribute("data-label");
       if (el("hours-" + day[1] + "-error") && !el("hours-" + day[1] + "-error").hidden) {
-        show("hours-" + day[1], checkDay(day[1], label)[0]);
+        show("hours-" + day[1], checkDay(el("hours-" + day[1]))[0]);
       }
       el("hours-" + day[1]).classList.toggle("is-closed", el("hours-" + day[1] + "-closed").checked);
       return;
     }
     var holder = el(target.id + "-error");
     if (!holder || holder.hidden) return;
-    if (TEXT[target.id]) show(target.id, checkText(target.id));
+    if (isText(target)) show(target.id, checkText(target.id));
     else if (target.id === "phone") show("phone", checkPhone());
     else if (target.id === "logo") show("logo", checkLogo());
   });
@@ -260,12 +257,12 @@
   // Live character counts for the bounded free-text fields.
   Array.prototype.slice.call(document.querySelectorAll("[data-counter-for]")).forEach(function (counter) {
     var input = el(counter.getAttribute("data-counter-for"));
-    var limit = TEXT[input.id][2];
+    var limit = input.maxLength;
     function update() { counter.textContent = Array.from(input.value).length + " of " + limit + " used."; }
     input.addEventListener("input", update);
     update();
   });
-  DAYS.forEach(function (pair) {
-    el("hours-" + pair[0]).classList.toggle("is-closed", el("hours-" + pair[0] + "-closed").checked);
+  days().forEach(function (holder) {
+    holder.classList.toggle("is-closed", el(holder.id + "-closed").checked);
   });
 })();

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 from playwright.async_api import async_playwright
 from psycopg.types.json import Jsonb
 
+from dbolt.business import Business
 from dbolt.contracts import Assignment, Outcome
 from dbolt.sql import Queries
 from devstack.proxies.runner import ProxiesThread
@@ -148,7 +149,7 @@ def _directory(
 def _attempt(
     tmp_path: Path,
     directory: dict[str, Any],
-    business: dict[str, Any],
+    business: Business,
     allowed: str = "",
     portal: Server | None = None,
     proxy_url: str | None = None,
@@ -170,7 +171,7 @@ def _attempt(
     return asyncio.run(run())
 
 
-def _business(**extra: Any) -> dict[str, Any]:
+def _business(**extra: Any) -> Business:
     # As the worker receives it: through the wire contract.
     snapshot = {"business_name": "Bluebird Bakery", **extra}
     assignment = Assignment.model_validate(
@@ -409,8 +410,8 @@ def test_logo_url_pointing_at_another_host_is_fetched_from_the_portal_only(
 )
 def test_logo_url_that_names_no_portal_logo_is_dropped_from_the_snapshot(stored: str) -> None:
     business = _business(logo_url=stored)
-    assert "logo_url" not in business
-    assert "logo_id" not in business
+    assert business.logo_id is None
+    assert "logo_url" not in business.model_dump()
 
 
 def test_logo_redirect_off_origin_is_not_followed_and_the_attempt_goes_on_without_it(

@@ -378,3 +378,14 @@ def test_a_refunded_order_cannot_be_submitted(portal_stack: PortalStack, alice: 
     assert response.status_code == 409
     assert "no longer active" in response.text
     assert jobs_of(portal_stack, alice) == []
+
+
+def test_an_order_no_directory_accepts_is_refused_next_to_the_category(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    with psycopg.connect(portal_stack.db_url, autocommit=True) as conn:
+        conn.execute("update directories set enabled = false")
+    response = post_form(portal_stack, alice, valid_form())
+    assert response.status_code == 400
+    assert "no directories for this category" in field_error(response.text, "category")
+    assert jobs_of(portal_stack, alice) == []

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from dbolt.business import Business
 from dbolt.contracts import Outcome
 from worker.automap import FieldInfo, plan
 from worker.business import BusinessValueError, hours_text, resolve
@@ -14,27 +15,29 @@ from worker.outcome import AttemptFailed, AttemptResult, classify_text, from_sta
 from worker.proxies import ProxiesExhausted, ProxyPool, parse_proxy_urls
 from worker.recipe import Fill, RecipeError, parse_recipe
 
-BUSINESS: dict[str, Any] = {
-    "business_name": "Bluebird Bakery",
-    "street_address": "12 Orchard Lane",
-    "city": "Springfield",
-    "region": "IL",
-    "postal_code": "62701",
-    "country": "US",
-    "phone": "+12175550123",
-    "website": "https://bluebird-bakery.example",
-    "category": "bakery",
-    "email": "owner@example.com",
-    "hours": {
-        "mon": [{"open": "07:00", "close": "15:00"}],
-        "tue": [],
-        "wed": [],
-        "thu": [],
-        "sat": [],
-        "sun": [],
-        "fri": [{"open": "07:00", "close": "12:00"}, {"open": "13:00", "close": "18:00"}],
-    },
-}
+BUSINESS = Business.model_validate(
+    {
+        "business_name": "Bluebird Bakery",
+        "street_address": "12 Orchard Lane",
+        "city": "Springfield",
+        "region": "IL",
+        "postal_code": "62701",
+        "country": "US",
+        "phone": "+12175550123",
+        "website": "https://bluebird-bakery.example",
+        "category": "bakery",
+        "email": "owner@example.com",
+        "hours": {
+            "mon": [{"open": "07:00", "close": "15:00"}],
+            "tue": [],
+            "wed": [],
+            "thu": [],
+            "sat": [],
+            "sun": [],
+            "fri": [{"open": "07:00", "close": "12:00"}, {"open": "13:00", "close": "18:00"}],
+        },
+    }
+)
 
 
 @pytest.mark.parametrize(
