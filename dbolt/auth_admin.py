@@ -4,6 +4,12 @@
 creates the user when the address is new (GoTrue then makes it a `signup` link, which also
 confirms the address when used), so one call both finds-or-creates the user and yields the
 token hash our own email carries to the portal's `/auth/confirm`.
+
+`set_staff_role` makes an Auth user staff (`app_metadata.role = staff`) the way it is done in
+production, where nothing may write `auth.users` directly: create the user with a confirmed
+email when the address is new; otherwise find it (generate_link answers the existing user's id
+without emailing anyone) and merge the role into its app_metadata. With `revoke` the role is
+taken away again. `dbolt staff EMAIL [--revoke]` (and `make staff EMAIL=…`) runs it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+STAFF_ROLE = "staff"
 
 
 class AuthAdminError(Exception):
@@ -36,6 +44,24 @@ class MagicLink:
     verification_type: str = "magiclink"
 
 
+@dataclass(frozen=True)
+class StaffAccount:
+    user_id: str
+    email: str
+    created: bool
+    app_role: str | None
+
+
+def _headers(service_role_key: str) -> dict[str, str]:
+    if not service_role_key:
+        raise ValueError("SUPABASE_SERVICE_ROLE_KEY is required for the Auth admin API")
+    return {"apikey": service_role_key, "Authorization": f"Bearer {service_role_key}"}
+
+
+def _admin_url(supabase_url: str) -> str:
+    return f"{supabase_url.rstrip('/')}/auth/v1/admin"
+
+
 def _error(response: httpx.Response) -> AuthAdminError:
     try:
         body: Any = response.json()
@@ -56,15 +82,12 @@ async def generate_magic_link(
     redirect_to: str | None = None,
 ) -> MagicLink:
     """POST {supabase_url}/auth/v1/admin/generate_link (type magiclink) for `email`."""
-    if not service_role_key:
-        raise ValueError("SUPABASE_SERVICE_ROLE_KEY is required for the Auth admin API")
+    headers = _headers(service_role_key)
     body: dict[str, Any] = {"type": "magiclink", "email": email}
     if redirect_to is not None:
         body["redirect_to"] = redirect_to
     response = await http.post(
-        f"{supabase_url.rstrip('/')}/auth/v1/admin/generate_link",
-        json=body,
-        headers={"apikey": service_role_key, "Authorization": f"Bearer {service_role_key}"},
+        f"{_admin_url(supabase_url)}/generate_link", json=body, headers=headers
     )
     if response.status_code != 200:
         raise _error(response)
@@ -79,3 +102,48 @@ async def generate_magic_link(
         )
     except (KeyError, TypeError) as error:
         raise AuthAdminError(response.status_code, "bad_response", f"missing {error}") from None
+
+
+def _check_email(email: str) -> str:
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or any(ch.isspace() for ch in email):
+        raise ValueError(f"EMAIL: {email!r} is not an email address")
+    return email
+
+
+async def set_staff_role(
+    http: httpx.AsyncClient,
+    supabase_url: str,
+    service_role_key: str,
+    email: str,
+    *,
+    revoke: bool = False,
+) -> StaffAccount:
+    """Create or promote `email` to staff (or, with revoke, take the role away)."""
+    email = _check_email(email)
+    headers = _headers(service_role_key)
+    users = f"{_admin_url(supabase_url)}/users"
+    if not revoke:
+        created = await http.post(
+            users,
+            json={"email": email, "email_confirm": True, "app_metadata": {"role": STAFF_ROLE}},
+            headers=headers,
+        )
+        if created.status_code == 200:
+            user = created.json()
+            return StaffAccount(str(user["id"]), email, True, user["app_metadata"].get("role"))
+        error = _error(created)
+        if error.code != "email_exists":
+            raise error
+    # An existing user: generate_link names its id without sending anything.
+    link = await generate_magic_link(http, supabase_url, service_role_key, email)
+    # In app_metadata updates a null value removes the key (GoTrue merges key by key).
+    role: str | None = None if revoke else STAFF_ROLE
+    updated = await http.put(
+        f"{users}/{link.user_id}", json={"app_metadata": {"role": role}}, headers=headers
+    )
+    if updated.status_code != 200:
+        raise _error(updated)
+    user = updated.json()
+    return StaffAccount(str(user["id"]), email, False, user.get("app_metadata", {}).get("role"))

@@ -3,24 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 
+import httpx
 import psycopg
+from pydantic import SecretStr
 
-from dbolt.directories import DirectoryListError, load_directories, sync_directories
-from dbolt.settings import DatabaseSettings, InsecureProductionSettings
+from dbolt.auth_admin import AuthAdminError, StaffAccount, set_staff_role
+from dbolt.directories import (
+    DEFAULT_DIRECTORIES,
+    DirectoryListError,
+    load_directories,
+    sync_directories,
+)
+from dbolt.settings import DatabaseSettingsMixin, InsecureProductionSettings, ServiceSettings
 from dbolt.sql import DomainError, Queries
 
-DEFAULT_DIRECTORIES = Path("directories.json")
+
+class DatabaseCommandSettings(DatabaseSettingsMixin, ServiceSettings):
+    """What the directories and queue commands read: DATABASE_URL."""
+
+
+class StaffCommandSettings(ServiceSettings):
+    """What `dbolt staff` reads: Auth's address and service role key, and the portal's address
+    for the sign-in hint."""
+
+    supabase_url: str = "http://127.0.0.1:54321"
+    supabase_service_role_key: SecretStr = SecretStr("")
+    portal_url: str = "http://127.0.0.1:8300"
 
 
 def _connect() -> psycopg.Connection[tuple[object, ...]]:
     # Settings are read here, not in main(): only the commands that touch the database need
     # (and, in production, are refused without) a real DATABASE_URL. Against the local stack
     # say ENVIRONMENT=development (`make directories-sync` does).
-    settings = DatabaseSettings()
+    settings = DatabaseCommandSettings()
     return psycopg.connect(settings.database_url.get_secret_value(), autocommit=True)
 
 
@@ -61,19 +81,39 @@ def _queue_reap(args: argparse.Namespace) -> int:
     return 0
 
 
-def _submit(args: argparse.Namespace) -> int:
-    # Imported here: the worker's browser stack is only needed by this one command.
-    from worker.submit_cli import run
-
-    code: int = run(args.entry, args.business, args.proxy, args.directories)
-    return code
-
-
 def _staff(args: argparse.Namespace) -> int:
-    # Imported here: the Auth admin call lives with the staff dashboard it serves.
-    from portal.staff.accounts import run
+    """Prints what happened and how to sign in."""
+    settings = StaffCommandSettings()
 
-    return run(args.email, revoke=args.revoke)
+    async def call() -> StaffAccount:
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            return await set_staff_role(
+                http,
+                settings.supabase_url,
+                settings.supabase_service_role_key.get_secret_value(),
+                args.email,
+                revoke=args.revoke,
+            )
+
+    try:
+        account = asyncio.run(call())
+    except httpx.HTTPError as error:
+        print(f"error: Auth at {settings.supabase_url} is unreachable: {type(error).__name__}")
+        return 1
+    except (AuthAdminError, ValueError) as error:
+        print(f"error: {error}")
+        return 1
+    if args.revoke:
+        print(f"{account.email} ({account.user_id}) is no longer staff")
+        return 0
+    verb = "created" if account.created else "promoted"
+    print(f"{account.email} ({account.user_id}) {verb}: app_metadata.role = {account.app_role}")
+    print(
+        f"Sign in at {settings.portal_url}/sign-in with {account.email} (a magic link or code "
+        f"is emailed), then open {settings.portal_url}/staff (a session signed in before this "
+        "sees the role at its next token refresh)"
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,15 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
     reap = queue_commands.add_parser("reap", help="return expired leases to pending")
     reap.add_argument("--max-lost-leases", type=int, default=3)
     reap.set_defaults(handler=_queue_reap)
-
-    submit = groups.add_parser(
-        "submit", help="run one directory entry against a business, without the queue"
-    )
-    submit.add_argument("--entry", required=True, help="a directory id or an entry .json file")
-    submit.add_argument("--business", required=True, type=Path, help="the business as JSON")
-    submit.add_argument("--proxy", help="http://user:pass@host:port to submit through")
-    submit.add_argument("--directories", type=Path, default=DEFAULT_DIRECTORIES)
-    submit.set_defaults(handler=_submit)
 
     staff = groups.add_parser(
         "staff", help="create or promote an Auth user to staff (Auth admin API, service role key)"

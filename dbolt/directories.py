@@ -13,6 +13,8 @@ from psycopg.types.json import Jsonb
 from dbolt.sql import Queries
 
 SCHEMA_PATH = Path(__file__).resolve().with_name("directories.schema.json")
+# The master list, relative to the checkout the commands run in.
+DEFAULT_DIRECTORIES = Path("directories.json")
 
 
 class DirectoryListError(ValueError):

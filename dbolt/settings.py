@@ -1,8 +1,8 @@
 """Configuration from the environment: `.env`, then `.env.local`, then real variables.
 
-Each service subclasses ServiceSettings (or DatabaseSettings, if it may hold database
-credentials: the worker must not) with its own fields. Secrets are SecretStr so they never
-print.
+Each service subclasses ServiceSettings with its own fields; the services that hold database
+credentials add DatabaseSettingsMixin (the worker must not). Secrets are SecretStr so they
+never print.
 
 Fail closed: a service is in production unless ENVIRONMENT=development (or `test`) is said.
 In production, building the settings raises one error naming every variable that is missing,
@@ -17,7 +17,7 @@ import types
 from collections.abc import Iterator
 from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dbolt import production
@@ -112,8 +112,16 @@ class ServiceSettings(BaseSettings):
                 yield from url_passwords(value)
 
 
-class DatabaseSettings(ServiceSettings):
-    """For the services that hold database credentials (orchestrator, webhook, portal, the
-    operator's CLI); never the worker, which reaches the queue through the orchestrator."""
+class DatabaseSettingsMixin(BaseModel):
+    """The database URL and the connection pool's limits, for the services that hold database
+    credentials (orchestrator, webhook, portal, the operator's CLI); never the worker, which
+    reaches the queue through the orchestrator. Listed before ServiceSettings:
+
+        class PortalSettings(DatabaseSettingsMixin, ServiceSettings): ...
+    """
 
     database_url: SecretStr = SecretStr(LOCAL_DATABASE_URL)
+    db_pool_min_size: int = 1
+    db_pool_max_size: int = 10
+    # Bounds both a checkout from the pool and each connect attempt (dbolt/sql/pool.py).
+    db_timeout_seconds: float = 5.0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import DatabaseSettings
+from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
 
 
-class OrchestratorSettings(DatabaseSettings):
+class OrchestratorSettings(DatabaseSettingsMixin, ServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8100
 
@@ -21,8 +21,7 @@ class OrchestratorSettings(DatabaseSettings):
     worker_stale_seconds: int = 120
     max_body_bytes: int = 64 * 1024
 
-    db_pool_min_size: int = 1
-    db_pool_max_size: int = 10
+    # The orchestrator's own pool timeout (the mixin's default is 5 s).
     db_timeout_seconds: float = 3.0
     retry_after_seconds: int = 5
 

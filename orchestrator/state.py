@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from orchestrator.database import Database
+from dbolt.sql.database import Database
 from orchestrator.metrics import Metrics, QueueSnapshot
 from orchestrator.settings import OrchestratorSettings
 
@@ -30,10 +30,5 @@ class AppState:
     @classmethod
     def build(cls, settings: OrchestratorSettings) -> AppState:
         snapshot = QueueSnapshot()
-        db = Database(
-            settings.database_url.get_secret_value(),
-            min_size=settings.db_pool_min_size,
-            max_size=settings.db_pool_max_size,
-            timeout=settings.db_timeout_seconds,
-        )
+        db = Database.from_settings(settings, name="orchestrator")
         return cls(settings=settings, db=db, snapshot=snapshot, metrics=Metrics(snapshot))

@@ -1,4 +1,4 @@
-"""The portal's way to the database: every customer read under the customer's own JWT.
+"""The portal's layer over dbolt's Database: every customer read under the customer's own JWT.
 
 `as_viewer` opens a transaction as role `authenticated` (staff: `dbolt_staff`) with the
 viewer's verified claims in `request.jwt.claims` — what PostgREST does for a request — so
@@ -18,8 +18,8 @@ from typing import Any
 import psycopg
 
 from dbolt.sql import Queries
+from dbolt.sql.database import Database
 from dbolt.sql.gateway import Row
-from dbolt.sql.pool import AsyncPool, connection, make_async_pool
 from portal.viewer import Viewer
 
 
@@ -37,22 +37,13 @@ class QuerySession:
         return await self.queries.afetch_one(self.conn, name, **params)
 
 
-class PortalDatabase:
-    def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
-        self.queries = Queries.load()
-        self.pool: AsyncPool = make_async_pool(
-            url, name="portal", min_size=min_size, max_size=max_size, timeout=timeout
-        )
-
-    async def open(self) -> None:
-        await self.pool.open(wait=False)
-
-    async def close(self) -> None:
-        await self.pool.close()
+class PortalDatabase(Database):
+    """dbolt's Database plus the two ways the portal runs queries. The inherited fetch_all and
+    fetch_one run as the service role, as as_service does; customer reads use as_viewer."""
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        async with connection(self.pool) as conn, conn.transaction():
+        async with self.connection() as conn, conn.transaction():
             yield conn
 
     @contextlib.asynccontextmanager

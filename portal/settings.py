@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import SecretStr, model_validator
 
-from dbolt.settings import DatabaseSettings
+from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
 
 
-class PortalSettings(DatabaseSettings):
+class PortalSettings(DatabaseSettingsMixin, ServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8300
     # Where customers reach the portal: links in emails and Stripe's success_url use it.
@@ -36,10 +36,6 @@ class PortalSettings(DatabaseSettings):
     # Session cookies carry the Secure flag in production (the default there, and refused
     # if turned off); locally they must travel over plain http, so it is off by default.
     cookie_secure: bool = False
-
-    db_pool_min_size: int = 1
-    db_pool_max_size: int = 10
-    db_timeout_seconds: float = 5.0
 
     @model_validator(mode="after")
     def _secure_cookies_in_production(self) -> PortalSettings:

@@ -25,12 +25,7 @@ class PortalState:
         http = httpx.AsyncClient(timeout=10.0)
         return cls(
             settings=settings,
-            db=PortalDatabase(
-                settings.database_url.get_secret_value(),
-                min_size=settings.db_pool_min_size,
-                max_size=settings.db_pool_max_size,
-                timeout=settings.db_timeout_seconds,
-            ),
+            db=PortalDatabase.from_settings(settings, name="portal"),
             http=http,
             tokens=TokenVerifier(http, settings.jwks_url),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import DatabaseSettings
+from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
 
 # The Stripe stand-in's documented local signing secret (devstack/stripe/settings.py);
 # production refuses it (dbolt/local_defaults.py).
@@ -14,7 +14,7 @@ LOCAL_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - a local default, refuse
 LOCAL_CHECKOUT_SIGNING_SECRET = "local-dev-checkout-signing-secret"  # noqa: S105
 
 
-class WebhookSettings(DatabaseSettings):
+class WebhookSettings(DatabaseSettingsMixin, ServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8200
 
@@ -42,10 +42,6 @@ class WebhookSettings(DatabaseSettings):
     reminder_after_seconds: int = 2 * 24 * 3600
     max_reminders: int = 3
     reminder_check_seconds: float = 300.0
-
-    db_pool_min_size: int = 1
-    db_pool_max_size: int = 10
-    db_timeout_seconds: float = 5.0
 
     @property
     def portal_base(self) -> str:

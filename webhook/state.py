@@ -9,7 +9,7 @@ from typing import Annotated, cast
 import httpx
 from fastapi import Depends, Request
 
-from webhook.database import Database
+from dbolt.sql.database import Database
 from webhook.settings import WebhookSettings
 
 
@@ -25,13 +25,7 @@ class WebhookState:
 
     @classmethod
     def build(cls, settings: WebhookSettings) -> WebhookState:
-        db = Database(
-            settings.database_url.get_secret_value(),
-            min_size=settings.db_pool_min_size,
-            max_size=settings.db_pool_max_size,
-            timeout=settings.db_timeout_seconds,
-        )
-        return cls(settings=settings, db=db)
+        return cls(settings=settings, db=Database.from_settings(settings, name="webhook"))
 
 
 def current_state(request: Request) -> WebhookState:

@@ -1,5 +1,5 @@
 """The worker's configuration (environment, `.env`, `.env.local`). It holds no database
-credentials, not even a DATABASE_URL field (ServiceSettings, not DatabaseSettings): a
+credentials, not even a DATABASE_URL field (no DatabaseSettingsMixin): a
 DATABASE_URL in its environment is never read; everything goes through the orchestrator."""
 
 from __future__ import annotations

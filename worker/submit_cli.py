@@ -1,14 +1,16 @@
-"""`dbolt submit`: one directory entry against one business, without the queue.
+"""`python -m worker submit`: one directory entry against one business, without the queue.
 
 For ops trying a recipe or the generic filler against a site: prints every step, the value
 typed into each field, and the outcome; exits 0 only for a confirmed success.
+
+    python -m worker submit --entry sandbox-plain --business business.json [--proxy URL]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from playwright.async_api import async_playwright
 
 from dbolt.business import Business
 from dbolt.contracts import business_with_logo_id
-from dbolt.directories import load_directories
+from dbolt.directories import DEFAULT_DIRECTORIES, load_directories
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.main import CHROMIUM_ARGS
@@ -100,5 +102,12 @@ def run(entry: str, business_file: Path, proxy_url: str | None, directories_file
     return 0 if result.outcome.value == "success" and result.confirmed else 1
 
 
-if __name__ == "__main__":
-    sys.exit(run(sys.argv[1], Path(sys.argv[2]), None, Path("directories.json")))
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--entry", required=True, help="a directory id or an entry .json file")
+    parser.add_argument("--business", required=True, type=Path, help="the business as JSON")
+    parser.add_argument("--proxy", help="http://user:pass@host:port to submit through")
+    parser.add_argument("--directories", type=Path, default=DEFAULT_DIRECTORIES)
+
+
+def run_arguments(args: argparse.Namespace) -> int:
+    return run(args.entry, args.business, args.proxy, args.directories)

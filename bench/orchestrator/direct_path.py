@@ -3,7 +3,7 @@
 Concurrency is shaped like the orchestrator's, so the comparison isolates the HTTP door: the
 same number of asyncio tasks as simulated workers, sharing a psycopg AsyncConnectionPool of
 the orchestrator's size and settings (autocommit, liveness check at checkout), one
-checkout per call as `orchestrator.database.Database` does. (64 threads with 64 connections
+checkout per call as `dbolt.sql.database.Database` does. (64 threads with 64 connections
 would measure a different database load, not the cost of the door.)
 """
 

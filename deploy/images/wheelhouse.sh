@@ -45,7 +45,7 @@ fi
 echo "==> wheelhouse: project wheel" >&2
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
-packages=(dbolt orchestrator worker webhook portal devstack)
+packages=(dbolt orchestrator worker webhook portal)
 git ls-files --cached --others --exclude-standard -- pyproject.toml "${packages[@]}" |
   while read -r file; do [ -e "$file" ] && printf '%s\0' "$file"; done |
   xargs -0 cp --parents -t "$src"

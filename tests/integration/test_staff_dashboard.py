@@ -27,6 +27,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg.types.json import Jsonb
 
+from dbolt.auth_admin import set_staff_role
 from dbolt.sql import Queries
 from devstack import jwt_keys
 from devstack.serving import AppServer
@@ -34,7 +35,6 @@ from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from orchestrator.loops import check_directory_failures
 from orchestrator.state import AppState
-from portal.staff.accounts import set_staff_role
 from tests.support.orchestrator_harness import STAFF_KEY, build, free_port, serve, settings_for
 from tests.support.portal_harness import PORTAL_URL, access_token, portal_app
 from tests.support.queue_helpers import create_job, enable_test_directories, report

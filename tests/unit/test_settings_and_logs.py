@@ -9,10 +9,10 @@ import pytest
 from pydantic import SecretStr
 
 from dbolt.log import JsonFormatter, scrub
-from dbolt.settings import DatabaseSettings
+from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
 
 
-class ExampleSettings(DatabaseSettings):
+class ExampleSettings(DatabaseSettingsMixin, ServiceSettings):
     staff_api_key: SecretStr = SecretStr("local-dev")
 
 

@@ -1,34 +1,55 @@
-"""The orchestrator's one way to the database: a psycopg async pool behind the named queries.
+"""A service's one way to the database: a psycopg async pool behind the named queries.
 
 The pool (dbolt.sql.pool) is opened without waiting, so the service starts (and answers 503)
 while the database is down, and it replaces broken connections by itself when the database
 returns: no restart needed. Every failure to reach the database becomes DatabaseUnavailable,
-and `reachable`/`last_error` feed /healthz.
+and `reachable`/`last_error`/`unreachable_since` feed the orchestrator's /healthz.
+
+    db = Database.from_settings(settings, name="webhook")
+    await db.open()
+    row = await db.fetch_one("webhook_health")
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Self
 
+import psycopg
 from psycopg_pool import PoolClosed, PoolTimeout
 
-from dbolt.sql import DatabaseUnavailable, Queries
-from dbolt.sql.gateway import Row
+from dbolt.settings import DatabaseSettingsMixin
+from dbolt.sql.errors import DatabaseUnavailable
+from dbolt.sql.gateway import Queries, Row
 from dbolt.sql.pool import AsyncPool, connection, make_async_pool
 
 
 class Database:
-    def __init__(self, url: str, *, min_size: int, max_size: int, timeout: float) -> None:
+    def __init__(
+        self, url: str, *, name: str, min_size: int, max_size: int, timeout: float
+    ) -> None:
         self.queries = Queries.load()
+        # `name` is the pool's (psycopg_pool's logs and stats say which service it is).
         self.pool: AsyncPool = make_async_pool(
-            url, name="orchestrator", min_size=min_size, max_size=max_size, timeout=timeout
+            url, name=name, min_size=min_size, max_size=max_size, timeout=timeout
         )
         self.reachable = False
         self.last_error: str | None = None
         self.unreachable_since: float | None = None
         # Set when the database comes back, until someone records the outage.
         self.last_outage_seconds: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: DatabaseSettingsMixin, *, name: str) -> Self:
+        return cls(
+            settings.database_url.get_secret_value(),
+            name=name,
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            timeout=settings.db_timeout_seconds,
+        )
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
@@ -48,17 +69,23 @@ class Database:
         if self.unreachable_since is None:
             self.unreachable_since = time.monotonic()
 
-    async def fetch_all(self, name: str, **params: Any) -> list[Row]:
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """A pooled connection; the database counts as reachable once the caller's work on it
+        succeeded, and unreachable when it raised DatabaseUnavailable."""
         try:
             async with connection(self.pool) as conn:
-                rows = await self.queries.afetch_all(conn, name, **params)
+                yield conn
         except DatabaseUnavailable as error:
             # No connection from the pool in time: its own error says more (/healthz shows it).
             cause = error.__cause__
             self._mark(cause if isinstance(cause, PoolTimeout | PoolClosed) else error)
             raise
         self._mark(None)
-        return rows
+
+    async def fetch_all(self, name: str, **params: Any) -> list[Row]:
+        async with self.connection() as conn:
+            return await self.queries.afetch_all(conn, name, **params)
 
     async def fetch_one(self, name: str, **params: Any) -> Row | None:
         rows = await self.fetch_all(name, **params)
