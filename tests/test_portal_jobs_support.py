@@ -23,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from dbolt.sql import Queries
 from devstack.serving import AppServer
+from portal.auth.cookies import ACCESS_COOKIE
 from portal.routers.jobs import TIMING_EXTRA, StreamTiming
-from portal.session_cookies import ACCESS_COOKIE
 from tests.portal_harness import Customer, PortalStack, portal_app
 from tests.queue_helpers import enable_test_directories
 

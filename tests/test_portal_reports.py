@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from pypdf import PdfReader
 
+from portal.auth.cookies import ACCESS_COOKIE
 from portal.reports.pdf import PdfRenderer
 from portal.routers.jobs import PDF_EXTRA
-from portal.session_cookies import ACCESS_COOKIE
 from tests.portal_harness import PortalStack, access_token
 from tests.test_portal_jobs_support import Job, finished_job, make_job, served_portal
 
