@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from dbolt.sql import Queries
 from devstack.serving import AppServer
 from portal.auth.cookies import ACCESS_COOKIE
-from portal.routers.jobs import TIMING_EXTRA, StreamTiming
+from portal.jobs.live import TIMING_EXTRA, StreamTiming
 from tests.portal_harness import Customer, PortalStack, portal_app
 from tests.queue_helpers import enable_test_directories
 

@@ -15,8 +15,8 @@ import httpx
 from pypdf import PdfReader
 
 from portal.auth.cookies import ACCESS_COOKIE
+from portal.jobs.report import PDF_EXTRA
 from portal.reports.pdf import PdfRenderer
-from portal.routers.jobs import PDF_EXTRA
 from tests.portal_harness import PortalStack, access_token
 from tests.test_portal_jobs_support import Job, finished_job, make_job, served_portal
 
