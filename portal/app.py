@@ -10,11 +10,8 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from portal import errors
-from portal.middleware import (
-    OriginGuardMiddleware,
-    SecurityHeadersMiddleware,
-    SessionMiddleware,
-)
+from portal.auth.session_middleware import SessionMiddleware
+from portal.middleware import OriginGuardMiddleware, SecurityHeadersMiddleware
 from portal.routers import account, business, health, onboarding, public, sign_in
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes

@@ -1,111 +1,109 @@
-"""Supabase Realtime for the portal: a signed-in user's private topic as an async iterator,
-for server-sent event streams (the job page and the staff dashboard).
+"""The one relay from Supabase Realtime to the portal's server-sent event streams: the
+customer's job page (topic `customer:<uid>`) and the staff dashboard (topic `staff`).
 
-The portal joins with the viewer's own access token — never the service-role key — so
-Realtime's own authorisation (our RLS policies on realtime.messages) decides what the viewer
-may hear: `customer:<their uid>` for a customer, `staff` for staff.
-
-    async with contextlib.aclosing(broadcasts(settings, viewer.access_token,
-                                              f"customer:{viewer.user_id}")) as feed:
-        async for message in feed:          # {"event": "progress", "payload": {...}}
-            ...
-
-The iterator raises RealtimeUnavailable when Realtime cannot be reached, refuses the join,
-or drops the channel later (e.g. the token expired): callers fall back to re-reading the
-database on a timer and may try again. It never reconnects by itself, so a caller always
-knows whether it is live.
+A `Feed` names the private topic, the broadcasts wanted and the pause before joining again.
+The relay joins it with the viewer's own access token — the authorisation: Realtime lets the
+join through only if RLS on realtime.messages admits that user to the topic — and tells its
+`Listener` when it joined, each broadcast, and when the channel was lost (or never joined);
+then it waits and joins again, the pause doubling up to the feed's ceiling. What the browser
+is sent is each stream's own business (portal.jobs.live, portal.staff.live); both end when
+the access token expires, and the browser's EventSource comes back with a refreshed one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncGenerator, Callable, Iterable
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from realtime import AsyncRealtimeClient, RealtimeSubscribeStates
-from realtime.types import BroadcastPayload, RealtimeChannelOptions
+import anyio
+from starlette.responses import StreamingResponse
 
-log = logging.getLogger(__name__)
-
-JOIN_TIMEOUT_SECONDS = 10.0
-
-
-class RealtimeSettings(Protocol):
-    """What broadcasts() needs of a settings object (PortalSettings has both)."""
-
-    @property
-    def supabase_url(self) -> str: ...
-
-    @property
-    def supabase_anon_key(self) -> Any: ...  # SecretStr
+from portal.realtime import RealtimeSettings, broadcasts
+from portal.viewer import Viewer
 
 
-class RealtimeUnavailable(Exception):
-    """Realtime could not be joined, or the channel was lost; the message says why."""
+@dataclass(frozen=True)
+class Feed:
+    topic: str
+    events: tuple[str, ...]
+    rejoin_seconds: float = 5.0
+    rejoin_max_seconds: float = 60.0
 
 
-def _options() -> RealtimeChannelOptions:
-    options: Any = {
-        "config": {
-            "private": True,
-            "broadcast": {"self": False, "ack": False},
-            "presence": {"key": "", "enabled": False},
-        }
-    }
-    return options  # type: ignore[no-any-return]
+class Listener(Protocol):
+    def joined(self) -> None: ...
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None: ...
+
+    def lost(self, error: Exception | None) -> None:
+        """The channel is gone (`error` says why, None if it simply ended): not live."""
 
 
-async def broadcasts(
-    settings: RealtimeSettings,
-    access_token: str,
-    topic: str,
-    events: Iterable[str] = ("*",),
-    *,
-    on_joined: Callable[[], None] | None = None,
-    join_timeout: float = JOIN_TIMEOUT_SECONDS,
-) -> AsyncGenerator[dict[str, Any], None]:
-    """Each broadcast on private `topic` as {"event", "payload"}, until the channel is lost."""
-    anon_key = settings.supabase_anon_key.get_secret_value()
-    url = settings.supabase_url.rstrip("/") + "/realtime/v1"
-    inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    client = AsyncRealtimeClient(url, anon_key or None, auto_reconnect=False)
+async def relay(
+    settings: RealtimeSettings, access_token: str, feed: Feed, listener: Listener
+) -> None:
+    """Follows `feed` until cancelled, rejoining after each loss."""
+    delay = feed.rejoin_seconds
 
-    def on_broadcast(message: BroadcastPayload) -> None:
-        inbox.put_nowait(("broadcast", message))
+    def joined() -> None:
+        nonlocal delay
+        delay = feed.rejoin_seconds
+        listener.joined()
 
-    def on_state(state: RealtimeSubscribeStates, error: Exception | None = None) -> None:
-        if state == RealtimeSubscribeStates.SUBSCRIBED:
-            inbox.put_nowait(("joined", None))
-        else:
-            inbox.put_nowait(("lost", f"{state.value}: {error}" if error else state.value))
+    while True:
+        lost: Exception | None = None
+        try:
+            messages = broadcasts(settings, access_token, feed.topic, feed.events, on_joined=joined)
+            async with contextlib.aclosing(messages):
+                async for message in messages:
+                    payload = message["payload"]
+                    listener.broadcast(
+                        message["event"], payload if isinstance(payload, dict) else {}
+                    )
+        except Exception as error:  # RealtimeUnavailable, or anything else: not live, say so
+            lost = error
+        listener.lost(lost)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, feed.rejoin_max_seconds)
 
+
+@contextlib.asynccontextmanager
+async def relaying(
+    settings: RealtimeSettings, viewer: Viewer, feed: Feed, listener: Listener
+) -> AsyncIterator[None]:
+    """Runs the relay for the viewer while the stream lasts."""
+    task = asyncio.create_task(relay(settings, viewer.access_token, feed, listener))
     try:
-        try:
-            await asyncio.wait_for(client.connect(), join_timeout)
-            await client.set_auth(access_token)
-            channel = client.channel(topic, _options())
-            for event in events:
-                channel.on_broadcast(event, on_broadcast)
-            await channel.subscribe(on_state)
-        except Exception as error:  # any failure to reach Realtime means: not live
-            raise RealtimeUnavailable(f"{type(error).__name__}: {error}") from error
-        joined = False
-        while True:
-            try:
-                kind, item = await asyncio.wait_for(inbox.get(), None if joined else join_timeout)
-            except TimeoutError:
-                raise RealtimeUnavailable(f"no answer to joining {topic}") from None
-            if kind == "joined":
-                joined = True
-                if on_joined is not None:
-                    on_joined()
-            elif kind == "lost":
-                raise RealtimeUnavailable(str(item))
-            elif joined:
-                yield {"event": str(item.get("event", "")), "payload": item.get("payload") or {}}
+        yield
     finally:
-        try:
-            await client.close()
-        except Exception:  # closing a dead socket is best effort
-            log.debug("realtime close failed", extra={"action": "portal.realtime_close_failed"})
+        task.cancel()
+        # The browser went away (Starlette cancels the stream): let the relay close its
+        # Realtime socket even though we are being cancelled.
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
+            await asyncio.gather(task, return_exceptions=True)
+
+
+def token_expires_at(viewer: Viewer) -> float:
+    """When the token the channel is joined with expires (epoch seconds): the stream ends then."""
+    return float(viewer.claims.get("exp") or (time.time() + 3600))
+
+
+def sse(event: str, data: Mapping[str, Any], event_id: int | None = None) -> str:
+    """One server-sent event."""
+    id_line = f"id: {event_id}\n" if event_id is not None else ""
+    body = json.dumps(data, separators=(",", ":"), default=str)
+    return f"event: {event}\n{id_line}data: {body}\n\n"
+
+
+def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    """The stream as a response no cache or proxy buffers."""
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from portal.auth_tokens import TokenVerifier
+from portal.auth.tokens import TokenVerifier
 from portal.database import PortalDatabase
 from portal.settings import PortalSettings
 

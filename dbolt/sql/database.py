@@ -7,7 +7,7 @@ and `reachable`/`last_error`/`unreachable_since` feed the orchestrator's /health
 
     db = Database.from_settings(settings, name="webhook")
     await db.open()
-    row = await db.fetch_one("webhook_health")
+    row = await db.fetch_one("database_ping")
 """
 
 from __future__ import annotations

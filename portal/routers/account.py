@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from portal.dependencies import PortalStateDep, SignedIn
-from portal.routers.public import format_amount
+from portal.pricing import format_amount
 from portal.templating import render
 
 router = APIRouter(tags=["customer"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Annotated, Any
 
 import httpx
@@ -12,66 +11,19 @@ from starlette.responses import RedirectResponse, Response
 
 from dbolt.sql import InvalidArgument
 from portal.dependencies import MaybeViewer, PortalStateDep
+from portal.pricing import format_amount, stripe_prices
 from portal.state import PortalState
 from portal.templating import render
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["customer"])
 
-PRICES_EXTRA = "portal_customer.prices"
-# Prices change rarely; a page view should not cost a Stripe call.
-PRICES_TTL_SECONDS = 300.0
 FEATURES = {
     "starter": "Core national directories and maps",
     "growth": "Adds regional and industry directories",
     "professional": "Adds niche and local citation sites",
     "enterprise": "Every directory we support, proxy-protected",
 }
-
-
-class _PriceCache:
-    def __init__(self) -> None:
-        self.fetched_at = float("-inf")
-        self.by_tier: dict[str, dict[str, Any]] = {}
-
-
-async def stripe_prices(state: PortalState) -> dict[str, dict[str, Any]]:
-    """Each package's Stripe Price (lookup_key = tier), cached; empty when Stripe cannot say."""
-    cache = state.extras.setdefault(PRICES_EXTRA, _PriceCache())
-    assert isinstance(cache, _PriceCache)
-    if time.monotonic() - cache.fetched_at < PRICES_TTL_SECONDS:
-        return cache.by_tier
-    settings = state.settings
-    try:
-        response = await state.http.get(
-            f"{settings.stripe_api_base.rstrip('/')}/v1/prices",
-            params={"active": "true", "limit": "100"},
-            headers={"Authorization": f"Bearer {settings.stripe_secret_key.get_secret_value()}"},
-        )
-        response.raise_for_status()
-        prices = response.json().get("data", [])
-    except (httpx.HTTPError, ValueError) as error:
-        log.warning(
-            "stripe prices unavailable",
-            extra={"action": "portal.prices_unavailable", "error": type(error).__name__},
-        )
-        return cache.by_tier
-    cache.by_tier = {
-        str(price["lookup_key"]): price
-        for price in prices
-        if isinstance(price, dict) and price.get("lookup_key") and price.get("type") == "one_time"
-    }
-    cache.fetched_at = time.monotonic()
-    return cache.by_tier
-
-
-def format_amount(amount: int | None, currency: str | None) -> str | None:
-    if amount is None or not currency:
-        return None
-    symbols = {"usd": "$", "eur": "€", "gbp": "£"}
-    whole = f"{amount / 100:,.2f}".removesuffix(".00")
-    symbol = symbols.get(currency.lower())
-    return f"{symbol}{whole}" if symbol else f"{whole} {currency.upper()}"
 
 
 async def _tiers(state: PortalState, viewer: MaybeViewer) -> list[dict[str, Any]]:

@@ -9,8 +9,16 @@ directory site's scripts never run in the portal's origin.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Literal
+
+from fastapi import HTTPException
+from starlette.responses import FileResponse
+
+from dbolt.sql import NotFound
+from portal.state import PortalState
+from portal.viewer import Viewer
 
 Kind = Literal["screenshot", "html"]
 MEDIA_TYPES: dict[str, str] = {"screenshot": "image/png", "html": "text/html; charset=utf-8"}
@@ -75,3 +83,26 @@ def kept(artifacts_dir: Path, recorded: object) -> dict[str, bool]:
             except ArtifactRefused:
                 found[kind] = False
     return found
+
+
+async def attempt_file(
+    state: PortalState, viewer: Viewer, job_id: uuid.UUID, attempt_id: int, kind: Kind
+) -> FileResponse:
+    """The attempt's kept screenshot or page, under the staff user's JWT; 404 when the
+    attempt is not there or its file was not kept."""
+    async with state.db.as_viewer(viewer) as q:
+        row = await q.fetch_one("job_results_get_artifacts", job_id=job_id, attempt_id=attempt_id)
+    if row is None:
+        raise NotFound(f"attempt {attempt_id} of job {job_id} not found")
+    try:
+        path = resolve(state.settings.artifacts_dir, row["artifacts"].get(kind), kind)
+    except ArtifactRefused as error:
+        raise HTTPException(404, f"No {kind} was kept for this attempt ({error}).") from None
+    headers = HTML_HEADERS if kind == "html" else IMAGE_HEADERS
+    return FileResponse(
+        path,
+        media_type=MEDIA_TYPES[kind],
+        headers=dict(headers),
+        content_disposition_type="inline",
+        filename=f"job-{job_id}-attempt-{attempt_id}{SUFFIXES[kind]}",
+    )

@@ -1,7 +1,8 @@
-"""Chart data from the database (staff_chart_series, staff_directory_success) and small
-server-rendered SVG bar charts of it: no JavaScript library, no CDN.
+"""Chart data from the database (staff_chart_series, staff_directory_success) and the charts
+page's small server-rendered SVG bar charts of it: no JavaScript library, no CDN.
 
-Windows map to bucket sizes so a chart keeps a readable number of bars.
+Windows (?window=, `ChartWindow`) map to bucket sizes so a chart keeps a readable number of
+bars.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from html import escape
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Depends, HTTPException
 from markupsafe import Markup
 
 from portal.database import QuerySession
@@ -40,6 +42,18 @@ WINDOWS = {
 }
 DEFAULT_WINDOW = "24h"
 OUTCOMES = ("success", "needs_action", "transient_error", "permanent_error", "skipped")
+
+
+def chart_window(window: str = "") -> Window:
+    """The ?window= query parameter: a 422 naming the offered windows if it is not one."""
+    if window == "":
+        return WINDOWS[DEFAULT_WINDOW]
+    if window not in WINDOWS:
+        raise HTTPException(422, f"window must be one of: {', '.join(WINDOWS)}")
+    return WINDOWS[window]
+
+
+ChartWindow = Annotated[Window, Depends(chart_window)]
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -116,6 +130,51 @@ async def chart_data(q: QuerySession, window: Window) -> dict[str, Any]:
 
 
 # -- SVG --------------------------------------------------------------------------------------
+def page_charts(window: Window, data: dict[str, Any]) -> dict[str, Markup]:
+    """The charts page's five charts of `data` (chart_data's), by name."""
+    starts = [b["start"] for b in data["buckets"]]
+    b = data["buckets"]
+    return {
+        "completed": bar_chart(
+            "chart-completed",
+            f"Jobs completed per {window.bucket_label}",
+            starts,
+            [("completed", "s-ok", [x["jobs_completed"] for x in b])],
+        ),
+        "outcomes": bar_chart(
+            "chart-outcomes",
+            f"Directory attempts by outcome per {window.bucket_label}",
+            starts,
+            [
+                (o.replace("_", " "), f"s-{o}", [x["attempts_by_outcome"][o] for x in b])
+                for o in OUTCOMES
+            ],
+        ),
+        "retry_rate": bar_chart(
+            "chart-retry-rate",
+            f"Retry rate per {window.bucket_label}",
+            starts,
+            [("retry rate", "s-warn", [x["retry_rate"] or 0 for x in b])],
+            percent=True,
+        ),
+        "captchas": bar_chart(
+            "chart-captchas",
+            f"Captchas solved and failed per {window.bucket_label}",
+            starts,
+            [
+                ("solved", "s-ok", [x["captchas_solved"] for x in b]),
+                ("failed", "s-bad", [x["captchas_failed"] for x in b]),
+            ],
+        ),
+        "proxy": bar_chart(
+            "chart-proxy",
+            f"Proxy rotation failures per {window.bucket_label}",
+            starts,
+            [("proxy failures", "s-bad", [x["proxy_failures"] for x in b])],
+        ),
+    }
+
+
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from devstack.supabase_api.auth_settings import AuthSettings
-from portal.customer_auth import VERIFIER_MAX_AGE
-from portal.routers.sign_in import CODE_PATTERN
+from portal.auth.cookies import VERIFIER_MAX_AGE
+from portal.auth.sign_in_form import CODE_PATTERN
 
 CONFIG = Path(__file__).resolve().parents[2] / "supabase" / "config.toml"
 

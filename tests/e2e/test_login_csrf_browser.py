@@ -28,7 +28,7 @@ from devstack import jwt_keys
 from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
-from portal.session_cookies import ACCESS_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE
 from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import portal_app
 

@@ -22,7 +22,7 @@ import httpx
 import psycopg
 import pytest
 
-from portal.session_cookies import ACCESS_COOKIE, REFRESH_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 from tests.support.e2e_stack import Stack, running_stack
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
-from portal.session_cookies import ACCESS_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE
 from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import access_token, portal_app
 

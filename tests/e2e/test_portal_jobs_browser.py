@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from portal.session_cookies import ACCESS_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE
 from tests.integration.test_portal_jobs import REALTIME_ONLY
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import Job, finished_job, make_job, served_portal

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from portal.jobs.live import StreamTiming
 from portal.reports.progress import build_progress, estimate_completion, format_duration
-from portal.routers.jobs import StreamTiming
 from tests.support.orchestrator_harness import wait_for
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import EventStream, make_job, served_portal

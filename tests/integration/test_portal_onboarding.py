@@ -20,7 +20,7 @@ from devstack.stripe import Settings as StripeSettings
 from devstack.stripe import create_app as create_stripe_app
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
-from portal.session_cookies import ACCESS_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE
 from tests.support.portal_harness import PORTAL_URL, portal_app, sign_in_cookies
 
 STRIPE_KEY = "sk_test_portal_onboarding"

@@ -25,8 +25,8 @@ from devstack.supabase_api.auth_settings import AuthSettings
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from portal import rate_limit
+from portal.auth.cookies import ACCESS_COOKIE
 from portal.rate_limit import Limit, RateLimiter
-from portal.session_cookies import ACCESS_COOKIE
 from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import portal_app
 

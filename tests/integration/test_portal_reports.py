@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 from pypdf import PdfReader
 
+from portal.auth.cookies import ACCESS_COOKIE
+from portal.jobs.report import PDF_EXTRA
 from portal.reports.pdf import PdfRenderer
-from portal.routers.jobs import PDF_EXTRA
-from portal.session_cookies import ACCESS_COOKIE
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import Job, finished_job, make_job, served_portal
 

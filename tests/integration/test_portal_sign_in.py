@@ -16,8 +16,8 @@ import pytest
 from supabase_auth import SyncGoTrueAdminAPI
 
 from devstack import jwt_keys
-from portal.customer_auth import VERIFIER_COOKIE, safe_next
-from portal.session_cookies import ACCESS_COOKIE, REFRESH_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE, REFRESH_COOKIE, VERIFIER_COOKIE
+from portal.auth.sign_in_form import safe_next
 from tests.support.portal_harness import Customer, PortalStack
 
 MAIL_DEADLINE = 10.0

@@ -11,8 +11,8 @@ from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
 from devstack import jwt_keys
+from portal.auth.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 from portal.dependencies import PortalStateDep, SignedIn, StaffViewer
-from portal.session_cookies import ACCESS_COOKIE, REFRESH_COOKIE
 from tests.support.portal_harness import PortalStack, access_token
 
 probe = APIRouter()

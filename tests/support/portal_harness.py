@@ -22,7 +22,7 @@ from devstack.supabase_api.auth_settings import AuthSettings
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from portal.app import create_app
-from portal.session_cookies import ACCESS_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE
 from portal.settings import PortalSettings
 from tests.support.orchestrator_harness import free_port
 

@@ -23,8 +23,8 @@ from psycopg.types.json import Jsonb
 
 from dbolt.sql import Queries
 from devstack.serving import AppServer
-from portal.routers.jobs import TIMING_EXTRA, StreamTiming
-from portal.session_cookies import ACCESS_COOKIE
+from portal.auth.cookies import ACCESS_COOKIE
+from portal.jobs.live import TIMING_EXTRA, StreamTiming
 from tests.support.portal_harness import Customer, PortalStack, portal_app
 from tests.support.queue_helpers import enable_test_directories
 

@@ -1,30 +1,24 @@
-"""Supabase Auth for the customer pages, through the official client (supabase_auth).
+"""Supabase Auth through the official client (supabase_auth), one client per request.
 
 The client was written for one user per process; the portal serves many, so each request gets
 a fresh client with no session persistence or refresh timer. The PKCE code verifier it keeps
 between "send me a link" and "I clicked it" lives in a short-lived HttpOnly cookie
-(`VerifierStorage`), so the link works in the browser that asked for it and nowhere else.
+(`VerifierStorage`, portal.auth.cookies), so the link works in the browser that asked for it
+and nowhere else.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from starlette.requests import Request
-from starlette.responses import Response
 from supabase_auth import AsyncGoTrueClient, AsyncSupportedStorage
 from supabase_auth._async.gotrue_admin_api import AsyncGoTrueAdminAPI
 from supabase_auth.types import AuthFlowType, Session
 
-from portal.session_cookies import set_session
+from portal.auth.cookies import VERIFIER_COOKIE
 from portal.state import PortalState
 
-log = logging.getLogger(__name__)
-
-VERIFIER_COOKIE = "dbolt_pkce"
-# As long as Auth keeps an emailed link valid (GoTrue's default OTP expiry).
-VERIFIER_MAX_AGE = 3600
 STORAGE_KEY = "dbolt-auth"
 _VERIFIER_KEY = f"{STORAGE_KEY}-code-verifier"
 
@@ -116,41 +110,3 @@ async def session_from_token_hash(state: PortalState, token_hash: str, kind: str
     if response.session is None:
         raise LookupError("Auth verified the link but returned no session")
     return response.session
-
-
-def sign_in_response(state: PortalState, response: Response, session: Session) -> None:
-    """Puts the session in the HttpOnly cookies and forgets any code verifier."""
-    secure = state.settings.cookie_secure
-    set_session(
-        response,
-        session.access_token,
-        session.refresh_token,
-        session.expires_in or 3600,
-        secure=secure,
-    )
-    response.delete_cookie(VERIFIER_COOKIE, path="/", httponly=True, samesite="lax", secure=secure)
-
-
-def keep_verifier(state: PortalState, response: Response, storage: VerifierStorage) -> None:
-    if storage.verifier:
-        response.set_cookie(
-            VERIFIER_COOKIE,
-            storage.verifier,
-            max_age=VERIFIER_MAX_AGE,
-            httponly=True,
-            samesite="lax",
-            secure=state.settings.cookie_secure,
-            path="/",
-        )
-
-
-def safe_next(raw: str | None, default: str = "/account") -> str:
-    """A local path to go to after signing in; anything else (another site, a scheme, a
-    protocol-relative or backslash trick, control characters) becomes `default`."""
-    if not raw or len(raw) > 2000:
-        return default
-    if not raw.startswith("/") or raw.startswith(("//", "/\\")):
-        return default
-    if any(ch in raw for ch in "\\\r\n\t") or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in raw):
-        return default
-    return raw

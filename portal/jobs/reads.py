@@ -1,0 +1,45 @@
+"""The customer's job, its directories and report, read under their JWT: another customer's
+job is simply not there (NotFound, a 404 — never a 403)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from dbolt.sql import NotFound
+from portal.reports.progress import JobProgress
+from portal.state import PortalState
+from portal.viewer import Viewer
+
+NOT_YOURS = "There is nothing here, or it is not yours to see."
+
+
+def job_uuid(job_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(job_id)
+    except ValueError:
+        raise NotFound(NOT_YOURS) from None
+
+
+async def read_job(
+    state: PortalState, viewer: Viewer, job_id: uuid.UUID, *, with_report: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+    """The job, its directories and (if asked) its report, in one snapshot under the JWT."""
+    async with state.db.as_viewer(viewer) as q:
+        job = await q.fetch_one("jobs_get_own", job_id=job_id, user_id=viewer.user_id)
+        if job is None:
+            raise NotFound(NOT_YOURS)
+        directories = await q.fetch_all(
+            "job_directories_list_own", job_id=job_id, user_id=viewer.user_id
+        )
+        report = None
+        if with_report:
+            report = await q.fetch_one("job_reports_get_own", job_id=job_id, user_id=viewer.user_id)
+    return job, directories, report
+
+
+def report_url(progress: JobProgress) -> str | None:
+    """Where the job's report is, once the job is complete and the report written."""
+    if progress.status == "complete" and progress.job.get("has_report"):
+        return f"/jobs/{progress.job['id']}/report"
+    return None
