@@ -88,11 +88,11 @@ class ClientConnection:
 
     async def serve(self) -> None:
         try:
-            while self.proxy.mode is not Mode.REFUSE and await self._serve_one():
-                pass
             if self.proxy.mode is Mode.REFUSE:
-                # Accept, then close without a word.
-                self.proxy.record(RequestRecord("-", "-", 0, error="refused (mode refuse)"))
+                self._refuse()
+                return
+            while await self._serve_one():
+                pass
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError):
             pass  # the client went away or stalled; its record (if any) is already written
         except Exception:
@@ -105,6 +105,10 @@ class ClientConnection:
             self.writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
+
+    def _refuse(self) -> None:
+        # Accept, then close without a word.
+        self.proxy.record(RequestRecord("-", "-", 0, error="refused (mode refuse)"))
 
     async def _serve_one(self) -> bool:
         """Serve one request; True when the client connection stays open for another."""
@@ -121,7 +125,10 @@ class ClientConnection:
             self._answer(unreadable, error)
             self.proxy.record(unreadable)
             return False
-        if request is None or self.proxy.mode is Mode.REFUSE:
+        if request is None:
+            return False
+        if self.proxy.mode is Mode.REFUSE:
+            self._refuse()
             return False
 
         started = time.monotonic()
