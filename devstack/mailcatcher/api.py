@@ -1,4 +1,4 @@
-"""The JSON API for tests: list (newest first, `?to=`), read, raw source, delete."""
+"""The JSON API for tests: list (newest first, `?to=`), read, raw source, delete all."""
 
 from __future__ import annotations
 
@@ -54,10 +54,3 @@ async def delete_all(mailbox: MailboxDep) -> dict[str, int]:
     deleted = mailbox.clear()
     log.info("mailbox cleared", extra={"action": "mailcatcher.cleared", "deleted": deleted})
     return {"deleted": deleted}
-
-
-@router.delete("/messages/{message_id}")
-async def delete_one(message_id: str, mailbox: MailboxDep) -> dict[str, int]:
-    if not mailbox.delete(message_id):
-        raise HTTPException(404, f"no message {message_id!r}")
-    return {"deleted": 1}

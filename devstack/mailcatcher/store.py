@@ -38,10 +38,6 @@ class Mailbox:
         with self._lock:
             return self._messages.get(message_id)
 
-    def delete(self, message_id: str) -> bool:
-        with self._lock:
-            return self._messages.pop(message_id, None) is not None
-
     def clear(self) -> int:
         with self._lock:
             count = len(self._messages)

@@ -4,7 +4,7 @@
     POST /_admin/proxies/<index>/mode     {"mode": "ok" | "refuse" | "error" | "auth"}
     POST /_admin/reset                    every proxy back to mode ok, counters zeroed
 
-A few lines over our own HTTP/1.1 reader rather than a web framework: it shares the loop and
+Served over the proxies' own h11 wiring rather than a web framework: it shares the loop and
 the state with the proxies, and this process keeps its signal handling to itself.
 """
 
@@ -18,9 +18,11 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from devstack.proxies import http1
-from devstack.proxies.http1 import HttpError
+import h11
+
+from devstack.proxies import wire
 from devstack.proxies.state import Mode, ProxyState
+from devstack.proxies.wire import HttpError
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,9 @@ class AdminApi:
         self.proxies = {proxy.index: proxy for proxy in proxies}
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER)
         try:
-            status, body = await self._handle(reader)
+            status, body = await self._handle(conn, reader)
         except HttpError as error:
             status, body = error.status, {"detail": error.reason}
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -42,29 +45,21 @@ class AdminApi:
         try:
             if status:
                 payload = json.dumps(body).encode()
-                writer.write(
-                    http1.serialise(
-                        f"HTTP/1.1 {status} {http1.REASONS.get(status, 'Error')}",
-                        [
-                            ("Content-Type", "application/json"),
-                            ("Content-Length", str(len(payload))),
-                            ("Connection", "close"),
-                        ],
-                    )
-                    + payload
-                )
+                writer.write(wire.short_response(status, payload, [], "application/json"))
                 await writer.drain()
         finally:
             writer.close()
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
 
-    async def _handle(self, reader: asyncio.StreamReader) -> tuple[int, dict[str, Any]]:
-        head = await http1.read_head(reader)
-        if head is None:
+    async def _handle(
+        self, conn: h11.Connection, reader: asyncio.StreamReader
+    ) -> tuple[int, dict[str, Any]]:
+        request = await wire.read_request(reader, conn)
+        if request is None:
             return 0, {}
-        method, _, rest = head.start_line.partition(" ")
-        path = rest.rsplit(" ", 1)[0].split("?", 1)[0]
+        method = request.method.decode()
+        path = request.target.decode("latin-1").split("?", 1)[0]
         if method == "GET" and path == "/_admin/stats":
             return 200, self.stats()
         if method == "POST" and path == "/_admin/reset":
@@ -74,7 +69,7 @@ class AdminApi:
             return 200, self.stats()
         match = _MODE_PATH.match(path)
         if method == "POST" and match:
-            return 200, self._set_mode(int(match.group(1)), await _json_body(reader, head))
+            return 200, self._set_mode(int(match.group(1)), await _json_body(conn, reader))
         if path == "/_admin/stats" or path == "/_admin/reset" or match:
             raise HttpError(405, f"{method} is not allowed on {path}")
         raise HttpError(404, f"no such admin endpoint: {path}")
@@ -98,11 +93,12 @@ class AdminApi:
         return proxy.snapshot()
 
 
-async def _json_body(reader: asyncio.StreamReader, head: http1.Head) -> dict[str, Any]:
-    framing = http1.request_framing(head)
-    if framing.kind is not http1.Framing.LENGTH or framing.length > MAX_BODY_BYTES:
-        raise HttpError(400, f"body: a JSON object with Content-Length up to {MAX_BODY_BYTES}")
-    raw = await reader.readexactly(framing.length)
+async def _json_body(conn: h11.Connection, reader: asyncio.StreamReader) -> dict[str, Any]:
+    raw = b""
+    while not isinstance(event := await wire.next_event(conn, reader), h11.EndOfMessage):
+        if not isinstance(event, h11.Data) or len(raw) + len(event.data) > MAX_BODY_BYTES:
+            raise HttpError(400, f"body: a JSON object of up to {MAX_BODY_BYTES} bytes")
+        raw += event.data
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

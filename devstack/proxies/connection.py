@@ -1,8 +1,9 @@
 """One client connection to one proxy: forward absolute-URI requests, or tunnel a CONNECT.
 
-Toward the origin every request gets a fresh connection with `Connection: close` (simple and
-correct); toward the client the connection is kept alive when HTTP/1.1 framing allows.
-Every request ends in exactly one RequestRecord, whatever happened.
+h11 keeps both sides framed (devstack/proxies/wire.py). Toward the origin every request gets a
+fresh connection with `Connection: close` (simple and correct); toward the client the
+connection is kept alive while HTTP/1.1 allows. Every request ends in exactly one
+RequestRecord, whatever happened.
 """
 
 from __future__ import annotations
@@ -17,15 +18,12 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from devstack.proxies import http1
-from devstack.proxies.http1 import BodyFraming, Framing, Head, HttpError
+import h11
+
+from devstack.proxies import wire
 from devstack.proxies.state import Mode, ProxyState, RequestRecord
-from devstack.proxies.targets import (
-    Target,
-    absolute_target,
-    authority_target,
-    connect_address,
-)
+from devstack.proxies.targets import Target, absolute_target, authority_target, connect_address
+from devstack.proxies.wire import HttpError
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +31,15 @@ log = logging.getLogger(__name__)
 # answers itself (Proxy-Authorization, Expect).
 _HOP_BY_HOP = frozenset(
     {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "upgrade",
-        "expect",
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authorization",
+        b"proxy-authenticate",
+        b"te",
+        b"trailer",
+        b"upgrade",
+        b"expect",
     }
 )
 
@@ -51,18 +49,17 @@ class Credentials:
     user: str
     password: str = field(repr=False)  # never in a repr, so never in a log
 
-    def accepts(self, header: str | None) -> bool:
+    def accepts(self, header: bytes | None) -> bool:
         if header is None:
             return False
-        scheme, _, encoded = header.partition(" ")
-        if scheme.lower() != "basic":
+        scheme, _, encoded = header.partition(b" ")
+        if scheme.lower() != b"basic":
             return False
         try:
             given = base64.b64decode(encoded.strip(), validate=True)
         except (binascii.Error, ValueError):
             return False
-        expected = f"{self.user}:{self.password}".encode()
-        return hmac.compare_digest(given, expected)
+        return hmac.compare_digest(given, f"{self.user}:{self.password}".encode())
 
 
 @dataclass(frozen=True)
@@ -110,35 +107,37 @@ class ClientConnection:
                 await self.writer.wait_closed()
 
     def _refuse(self) -> None:
+        # Accept, then close without a word.
         self.proxy.record(RequestRecord("-", "-", 0, error="refused (mode refuse)"))
 
     async def _serve_one(self) -> bool:
         """Serve one request; True when the client connection stays open for another."""
+        # One h11 connection per request: the head is read off the stream by us, so nothing
+        # of the next request can be waiting inside h11.
+        client = h11.Connection(h11.SERVER)
         try:
             async with asyncio.timeout(self.timeouts.keep_alive):
-                head = await http1.read_head(self.reader)
+                request = await wire.read_request(self.reader, client)
         except TimeoutError:
             return False
         except HttpError as error:
             unreadable = RequestRecord("-", "-", error.status, error=error.reason)
-            await self._answer(unreadable, error)
+            self._answer(unreadable, error)
             self.proxy.record(unreadable)
             return False
-        if head is None:
+        if request is None:
             return False
         if self.proxy.mode is Mode.REFUSE:
             self._refuse()
             return False
 
         started = time.monotonic()
-        method, uri, version = _request_line(head)
-        record = RequestRecord(method or "-", _loggable_target(method, uri), 0)
+        method, uri = request.method.decode(), request.target.decode("latin-1")
+        record = RequestRecord(method, _loggable_target(method, uri), 0)
         try:
-            if not method:
-                raise HttpError(400, "malformed request line")
             if self.proxy.mode is Mode.ERROR:
                 raise HttpError(502, "upstream failure (mode error)")
-            given = head.get("proxy-authorization")
+            given = _header(request, b"proxy-authorization")
             if given is None:
                 record.challenge = True
                 raise HttpError(407, "proxy authentication required (no credentials sent)")
@@ -147,14 +146,14 @@ class ClientConnection:
             if method == "CONNECT":
                 await self._tunnel(authority_target(uri), record)
                 return False
-            return await self._forward(head, method, version, absolute_target(uri), record)
+            return await self._forward(client, request, absolute_target(uri), record)
         except HttpError as error:
             record.error = error.reason
             # Once the origin's head has gone out, its status stands and the connection is
             # simply cut; before that, the client gets our own answer.
             if record.bytes_to_client == 0:
                 record.status = error.status
-                await self._answer(record, error)
+                self._answer(record, error)
             return False
         except (ConnectionError, TimeoutError, asyncio.IncompleteReadError) as error:
             record.error = record.error or f"connection lost: {type(error).__name__}"
@@ -164,24 +163,21 @@ class ClientConnection:
             record.seconds = time.monotonic() - started
             self.proxy.record(record)
 
-    async def _answer(self, record: RequestRecord, error: HttpError) -> None:
-        extra = [("Proxy-Status", _proxy_status(self.proxy.name, error))]
+    def _answer(self, record: RequestRecord, error: HttpError) -> None:
+        headers = [("Proxy-Status", _proxy_status(self.proxy.name, error))]
         if error.status == 407:
-            extra.append(("Proxy-Authenticate", 'Basic realm="dbolt"'))
-        response = http1.simple_response(error.status, f"{error.reason}\n", extra)
+            headers.append(("Proxy-Authenticate", 'Basic realm="dbolt"'))
+        response = wire.short_response(error.status, f"{error.reason}\n".encode(), headers)
         record.bytes_to_client = len(response)
         with contextlib.suppress(ConnectionError, OSError):
             self.writer.write(response)
-            await self.writer.drain()
 
     async def _open(self, target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         # Checked here, before any socket exists: a refused target never leaves the machine.
         address = connect_address(target.host)
         try:
             async with asyncio.timeout(self.timeouts.connect):
-                return await asyncio.open_connection(
-                    address, target.port, limit=http1.MAX_HEAD_BYTES
-                )
+                return await asyncio.open_connection(address, target.port)
         except TimeoutError:
             raise HttpError(
                 504, f"connecting to {target.authority} timed out", "connection_timeout"
@@ -198,31 +194,42 @@ class ClientConnection:
             raise HttpError(502, f"cannot connect to {target.authority}: {cause}", kind) from None
 
     async def _forward(
-        self, head: Head, method: str, version: str, target: Target, record: RequestRecord
+        self, client: h11.Connection, request: h11.Request, target: Target, record: RequestRecord
     ) -> bool:
-        request_framing = http1.request_framing(head)
-        client_keeps_alive = version == "HTTP/1.1" and "close" not in (
-            head.tokens("connection") + head.tokens("proxy-connection")
+        keep_alive = request.http_version == b"1.1" and b"close" not in (
+            wire.tokens(request.headers.raw_items(), b"connection")
+            | wire.tokens(request.headers.raw_items(), b"proxy-connection")
         )
         origin_reader, origin_writer = await self._open(target)
+        origin = h11.Connection(h11.CLIENT)
         try:
-            origin_writer.write(self._origin_head(head, method, target, request_framing))
-            if "100-continue" in head.tokens("expect") and request_framing.kind is not Framing.NONE:
-                # We consume the body before the origin answers, so we say "go on" ourselves.
-                self.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            record.bytes_to_origin = await http1.relay_body(
-                self.reader, origin_writer, request_framing
-            )
-            await origin_writer.drain()
-            response, status = await self._origin_response(origin_reader)
-            framing = http1.response_framing(response, status, method)
-            keep_alive = client_keeps_alive and framing.kind is not Framing.UNTIL_CLOSE
-            record.status = status
-            client_head = self._client_head(response, keep_alive, status)
-            self.writer.write(client_head)
-            record.bytes_to_client = len(client_head)
-            record.bytes_to_client += await http1.relay_body(origin_reader, self.writer, framing)
-            await self.writer.drain()
+            await wire.send(origin, origin_writer, _origin_request(request, target, self.proxy))
+            if client.they_are_waiting_for_100_continue:
+                # We read the body before the origin answers, so we say "go on" ourselves.
+                await wire.send(
+                    client,
+                    self.writer,
+                    h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue"),
+                )
+            while not isinstance(event := await self._from_client(client), h11.EndOfMessage):
+                if not isinstance(event, h11.Data):
+                    raise ConnectionError("the client closed the connection inside the body")
+                record.bytes_to_origin += len(event.data)
+                await wire.send(origin, origin_writer, event)
+            await wire.send(origin, origin_writer, h11.EndOfMessage())
+            # Bytes past this request (a pipelined one) stay unread by us: close after it.
+            keep_alive = keep_alive and not client.trailing_data[0]
+            response = await self._origin_response(origin, origin_reader, client)
+            record.status = response.status_code
+            head = _client_response(response, self.proxy, keep_alive)
+            record.bytes_to_client = await wire.send(client, self.writer, head)
+            while not isinstance(
+                event := await self._from_origin(origin, origin_reader), h11.EndOfMessage
+            ):
+                if not isinstance(event, h11.Data):
+                    raise ConnectionError("the origin closed the connection inside the body")
+                record.bytes_to_client += await wire.send(client, self.writer, event)
+            record.bytes_to_client += await wire.send(client, self.writer, h11.EndOfMessage())
             record.relayed = True
             return keep_alive
         finally:
@@ -231,71 +238,53 @@ class ClientConnection:
             # counters and the request log already include it.
             origin_writer.close()
 
-    def _origin_head(self, head: Head, method: str, target: Target, framing: BodyFraming) -> bytes:
-        named_by_connection = set(head.tokens("connection"))
-        headers = [("Host", target.host_header)]
-        via = None
-        for name, value in head.headers:
-            lowered = name.lower()
-            if lowered in _HOP_BY_HOP or lowered in named_by_connection or lowered == "host":
-                continue
-            if lowered == "content-length" and framing.kind is Framing.CHUNKED:
-                continue  # Transfer-Encoding wins; forwarding both invites smuggling
-            if lowered == "via":
-                via = value if via is None else f"{via}, {value}"
-                continue
-            headers.append((name, value))
-        own_via = f"1.1 {self.proxy.name}"
-        headers.append(("Via", own_via if via is None else f"{via}, {own_via}"))
-        headers.append(("Connection", "close"))
-        return http1.serialise(f"{method} {target.path} HTTP/1.1", headers)
+    async def _from_client(self, client: h11.Connection) -> h11.Event | type[h11.PAUSED]:
+        try:
+            return await wire.next_event(client, self.reader)
+        except h11.RemoteProtocolError as error:
+            # A broken chunk, or the client gone inside its body.
+            raise HttpError(400, f"malformed request body: {error}") from None
 
-    async def _origin_response(self, origin: asyncio.StreamReader) -> tuple[Head, int]:
+    async def _from_origin(
+        self, origin: h11.Connection, reader: asyncio.StreamReader
+    ) -> h11.Event | type[h11.PAUSED]:
+        try:
+            return await wire.next_event(origin, reader, self.timeouts.idle)
+        except TimeoutError:
+            raise HttpError(
+                504, "the origin did not answer in time", "http_response_timeout"
+            ) from None
+        except ConnectionError as error:
+            raise HttpError(
+                502, f"the origin dropped the connection: {error}", "connection_terminated"
+            ) from None
+        except h11.RemoteProtocolError as error:
+            raise HttpError(
+                502, f"bad response from the origin: {error}", "http_protocol_error"
+            ) from None
+
+    async def _origin_response(
+        self, origin: h11.Connection, reader: asyncio.StreamReader, client: h11.Connection
+    ) -> h11.Response:
         while True:
-            try:
-                async with asyncio.timeout(self.timeouts.idle):
-                    response = await http1.read_head(origin)
-            except TimeoutError:
-                raise HttpError(
-                    504, "the origin did not answer in time", "http_response_timeout"
-                ) from None
-            except ConnectionError as error:
-                raise HttpError(
-                    502, f"the origin dropped the connection: {error}", "connection_terminated"
-                ) from None
-            except HttpError as error:
-                raise HttpError(
-                    502, f"bad response from the origin: {error.reason}", "http_protocol_error"
-                ) from None
-            if response is None:
-                raise HttpError(
-                    502,
-                    "the origin closed the connection without answering",
-                    "connection_terminated",
-                )
-            status = _status_code(response)
-            if status == 101:
-                raise HttpError(502, "protocol upgrades are not supported", "http_upgrade_failed")
-            if 100 <= status < 200:
+            event = await self._from_origin(origin, reader)
+            if isinstance(event, h11.Response):
+                return event
+            if isinstance(event, h11.InformationalResponse):
                 # Interim responses (100 Continue, 103 Early Hints) pass straight through.
-                self.writer.write(self._client_head(response, keep_alive=True))
+                await wire.send(
+                    client,
+                    self.writer,
+                    h11.InformationalResponse(
+                        status_code=event.status_code,
+                        headers=_end_to_end(event),
+                        reason=event.reason,
+                    ),
+                )
                 continue
-            return response, status
-
-    def _client_head(self, response: Head, keep_alive: bool, status: int | None = None) -> bytes:
-        named_by_connection = set(response.tokens("connection"))
-        headers = [
-            (name, value)
-            for name, value in response.headers
-            if name.lower() not in _HOP_BY_HOP and name.lower() not in named_by_connection
-        ]
-        headers.append(("Via", f"1.1 {self.proxy.name}"))
-        if status is not None:
-            # RFC 9209: the status came from the origin, so a relayed 502 is the site's own.
-            headers.append(("Proxy-Status", f"{self.proxy.name}; received-status={status}"))
-        if not keep_alive:
-            headers.append(("Connection", "close"))
-        return http1.serialise(response.start_line, headers)
+            raise HttpError(
+                502, "the origin closed the connection without answering", "connection_terminated"
+            )
 
     async def _tunnel(self, target: Target, record: RequestRecord) -> None:
         origin_reader, origin_writer = await self._open(target)
@@ -336,7 +325,7 @@ class ClientConnection:
         copied = 0
         while True:
             async with asyncio.timeout(self.timeouts.idle):
-                piece = await source.read(http1.PIECE_BYTES)
+                piece = await source.read(wire.PIECE_BYTES)
             if not piece:
                 break
             sink.write(piece)
@@ -346,6 +335,48 @@ class ClientConnection:
             with contextlib.suppress(OSError):
                 sink.write_eof()
         return copied
+
+
+def _header(request: h11.Request, name: bytes) -> bytes | None:
+    return next((value for key, value in request.headers if key == name), None)
+
+
+def _end_to_end(
+    message: h11.Request | h11.Response | h11.InformationalResponse,
+) -> list[tuple[bytes, bytes]]:
+    """The fields worth forwarding, as sent: not hop-by-hop, not named by Connection."""
+    items = message.headers.raw_items()
+    named = wire.tokens(items, b"connection")
+    return [(k, v) for k, v in items if k.lower() not in _HOP_BY_HOP | named]
+
+
+def _origin_request(request: h11.Request, target: Target, proxy: ProxyState) -> h11.Request:
+    headers = [(b"Host", target.host_header.encode())]
+    chunked = b"chunked" in wire.tokens(request.headers.raw_items(), b"transfer-encoding")
+    via: list[bytes] = []
+    for name, value in _end_to_end(request):
+        lowered = name.lower()
+        if lowered == b"host" or (lowered == b"content-length" and chunked):
+            continue  # Transfer-Encoding wins; forwarding both invites smuggling
+        if lowered == b"via":
+            via.append(value)
+            continue
+        headers.append((name, value))
+    headers.append((b"Via", b", ".join([*via, f"1.1 {proxy.name}".encode()])))
+    headers.append((b"Connection", b"close"))
+    return h11.Request(method=request.method, target=target.path, headers=headers)
+
+
+def _client_response(response: h11.Response, proxy: ProxyState, keep_alive: bool) -> h11.Response:
+    headers = _end_to_end(response)
+    headers.append((b"Via", f"1.1 {proxy.name}".encode()))
+    # RFC 9209: the status came from the origin, so a relayed 502 is the site's own.
+    headers.append(
+        (b"Proxy-Status", f"{proxy.name}; received-status={response.status_code}".encode())
+    )
+    if not keep_alive:
+        headers.append((b"Connection", b"close"))
+    return h11.Response(status_code=response.status_code, headers=headers, reason=response.reason)
 
 
 def _proxy_status(proxy_name: str, error: HttpError) -> str:
@@ -363,18 +394,3 @@ def _loggable_target(method: str, uri: str) -> str:
         return absolute_target(uri).loggable
     except HttpError:
         return "-"
-
-
-def _request_line(head: Head) -> tuple[str, str, str]:
-    """(method, target, version); ("", "", "") when the line is malformed."""
-    parts = head.start_line.split(" ")
-    if len(parts) != 3 or not parts[0].isalpha() or parts[2] not in ("HTTP/1.1", "HTTP/1.0"):
-        return "", "", ""
-    return parts[0].upper(), parts[1], parts[2]
-
-
-def _status_code(response: Head) -> int:
-    parts = response.start_line.split(" ", 2)
-    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-        raise HttpError(502, "malformed status line from the origin", "http_protocol_error")
-    return int(parts[1])

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from devstack.proxies import http1
+from devstack.proxies import wire
 from devstack.proxies.admin import AdminApi
 from devstack.proxies.connection import ClientConnection, Credentials, Timeouts
 from devstack.proxies.state import ProxyState
@@ -74,7 +74,7 @@ class ProxyService:
                     functools.partial(self._serve_client, proxy),
                     LOOPBACK,
                     proxy.port,
-                    limit=http1.MAX_HEAD_BYTES,
+                    limit=wire.MAX_HEAD_BYTES,
                 )
                 self._servers.append(server)
                 proxy.port = server.sockets[0].getsockname()[1]
@@ -84,7 +84,7 @@ class ProxyService:
                 )
             if self.config.admin_port is not None:
                 server = await asyncio.start_server(
-                    self.admin.serve, LOOPBACK, self.config.admin_port, limit=http1.MAX_HEAD_BYTES
+                    self.admin.serve, LOOPBACK, self.config.admin_port, limit=wire.MAX_HEAD_BYTES
                 )
                 self._servers.append(server)
                 self.admin_port = server.sockets[0].getsockname()[1]

@@ -12,7 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from devstack.proxies.http1 import HttpError
+from devstack.proxies.wire import HttpError
 
 
 @dataclass(frozen=True)

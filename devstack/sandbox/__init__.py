@@ -3,7 +3,7 @@ handle (forms of every shape, captchas, duplicates, outages, rate limits, verifi
 
 `python -m devstack.sandbox --port 8400` serves it; tests build it with `create_app(settings)`
 or run it on a free port with `SandboxServer`. It records every submission it accepts:
-`GET /_admin/submissions`, `GET /_admin/requests`, `POST /_admin/reset`.
+`GET /_admin/submissions` (each with the `Via` it came through), `POST /_admin/reset`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The app factory: every site's router, the admin endpoints and the request counter."""
+"""The app factory: every site's router and the admin endpoints."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="DirectoryBolt sandbox", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.sandbox = Sandbox(settings or Settings.from_env())
     app.add_exception_handler(PageError, page_error_response)
-    app.middleware("http")(admin.count_requests)
     app.include_router(admin.router)
     app.include_router(home.router)
     for router in (

@@ -27,7 +27,7 @@ async def index() -> HTMLResponse:
         "<h1>DirectoryBolt sandbox</h1>\n<p>Fake business directories for tests and the demo."
         "</p>\n"
         f'<ul>\n{items}\n</ul>\n<p>Admin: <a href="/_admin/submissions">submissions</a>, '
-        '<a href="/_admin/requests">requests</a>, <code>POST /_admin/reset</code>.</p>'
+        "<code>POST /_admin/reset</code>.</p>"
     )
     return page("DirectoryBolt sandbox", body)
 

@@ -54,22 +54,8 @@ class Submission:
 
 
 @dataclass
-class RequestCount:
-    total: int = 0
-    via_proxy: int = 0
-
-    def as_json(self) -> dict[str, int]:
-        return {
-            "total": self.total,
-            "via_proxy": self.via_proxy,
-            "direct": self.total - self.via_proxy,
-        }
-
-
-@dataclass
 class SandboxState:
     submissions: list[Submission] = field(default_factory=list)
-    requests: dict[str, RequestCount] = field(default_factory=dict)
     # Business names whose first submission the flaky site has already failed.
     flaky_failed: set[str] = field(default_factory=set)
     # Business names the duplicate site already lists.
@@ -103,14 +89,8 @@ class SandboxState:
                 return submission
         return None
 
-    def count_request(self, site: str, *, via_proxy: bool) -> None:
-        count = self.requests.setdefault(site, RequestCount())
-        count.total += 1
-        count.via_proxy += via_proxy
-
     def reset(self) -> None:
         # Ids keep counting, so a listing URL from before the reset never points at a new one.
         self.submissions.clear()
-        self.requests.clear()
         self.flaky_failed.clear()
         self.listed_names = {name_key(n) for n in PRE_LISTED}

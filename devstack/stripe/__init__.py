@@ -1,9 +1,9 @@
 """Stand-in for the part of Stripe's API DirectoryBolt uses (`STRIPE_API_BASE`).
 
-Checkout Sessions (create, retrieve, list, line items, expire), prices, events, a hosted test
-checkout page at `/checkout/{session_id}` whose Pay button completes the session, and signed
-webhooks delivered in the background with Stripe's retry behaviour (scaled down for local
-use). `/_admin/*` lets tests refund, dispute, fail async payments, resend events and reset.
+Checkout Sessions (create, update metadata, retrieve), the price list, a hosted test checkout
+page at `/checkout/{session_id}` whose Pay button completes the session, and signed webhooks
+delivered in the background with Stripe's retry behaviour (scaled down for local use).
+`/_admin/*` lets tests pay, refund, dispute, settle delayed payments and resend events.
 Test mode only: every object has `livemode: false` and ids carry `_test_` where Stripe's do.
 Run it with `python -m devstack.stripe`.
 """

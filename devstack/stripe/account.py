@@ -9,8 +9,6 @@ event loop only, so no lock is needed.
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from devstack.stripe.errors import StripeError, no_such
@@ -35,13 +33,6 @@ Outcome = Literal["card", "debit_fails", "debit_pending"]
 AsyncState = Literal["pending", "failed", "succeeded"]
 
 
-@dataclass
-class IdempotentReply:
-    fingerprint: str
-    status: int
-    body: dict[str, Any]
-
-
 class Account:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -50,17 +41,7 @@ class Account:
         self._products = {price.id: new_id("prod", 14) for price in settings.prices}
         self.sessions: dict[str, CheckoutSession] = {}
         self.events: dict[str, Event] = {}
-        self.idempotent: dict[str, IdempotentReply] = {}
         self._async: dict[str, AsyncState] = {}
-
-    def reset(self) -> None:
-        """Forget every session, event and pending delivery; endpoints back to the settings."""
-        self.webhooks.cancel_all()
-        self.webhooks.endpoints = list(self.settings.webhook_urls)
-        self.sessions.clear()
-        self.events.clear()
-        self.idempotent.clear()
-        self._async.clear()
 
     # -- prices -----------------------------------------------------------------------------
     def price(self, price_id: str) -> dict[str, Any]:
@@ -85,11 +66,7 @@ class Account:
                 for price, quantity in request.items
             ],
             customer_email=request.customer_email,
-            client_reference_id=request.client_reference_id,
             metadata=request.metadata,
-            payment_intent_metadata=request.payment_intent_metadata,
-            locale=request.locale,
-            expires_at=request.expires_at,
         )
         self.sessions[session.id] = session
         log.info(
@@ -107,23 +84,7 @@ class Account:
         session = self.sessions.get(session_id)
         if session is None:
             raise no_such("checkout.session", session_id, param)
-        if session.status == "open" and session.expires_at <= time.time():
-            # Stripe expires sessions on its own schedule; here, when one is next looked at.
-            self._expire(session)
         return session
-
-    def _expire(self, session: CheckoutSession) -> Event:
-        session.status = "expired"
-        return self._record("checkout.session.expired", session.to_json())
-
-    async def expire(self, session: CheckoutSession) -> Event:
-        if session.status != "open":
-            raise StripeError(
-                400, 'Only Checkout Sessions with a status in ["open"] can be expired.'
-            )
-        event = self._expire(session)
-        await self._wait([event])
-        return event
 
     # -- paying -----------------------------------------------------------------------------
     async def pay(
@@ -185,7 +146,6 @@ class Account:
             payment_intent=session.payment_intent,
             email=session.paid_email,
             name=session.customer_name,
-            metadata=dict(session.payment_intent_metadata),
         )
 
     # -- after the payment ------------------------------------------------------------------
@@ -229,7 +189,7 @@ class Account:
             raise no_such("event", event_id)
         return event
 
-    def _record(
+    async def _publish(
         self, event_type: str, data_object: dict[str, Any], request: str | None = None
     ) -> Event:
         event = Event(event_type, data_object, self.settings.api_version, request_id=request)
@@ -245,15 +205,5 @@ class Account:
                 "endpoints": len(event.deliveries),
             },
         )
+        await self.webhooks.wait_first_attempts(event.deliveries, self.settings.pay_wait_seconds)
         return event
-
-    async def _publish(
-        self, event_type: str, data_object: dict[str, Any], request: str | None = None
-    ) -> Event:
-        event = self._record(event_type, data_object, request)
-        await self._wait([event])
-        return event
-
-    async def _wait(self, events: list[Event]) -> None:
-        deliveries = [d for event in events for d in event.deliveries]
-        await self.webhooks.wait_first_attempts(deliveries, self.settings.pay_wait_seconds)

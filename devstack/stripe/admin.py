@@ -1,9 +1,10 @@
 """Test controls, not part of Stripe: what the dashboard and the banks would do.
 
-Read every event with its delivery attempts, refund, dispute, settle delayed payments, resend
-an event (the same event id, as the dashboard's Resend does), change the webhook endpoints,
-reset. Actions that emit an event answer with it (deliveries included) once its first
-delivery attempts are made or pay_wait_seconds have passed.
+List the sessions, pay one without a browser, read every event with its delivery attempts,
+refund, dispute, settle delayed payments (each an event our webhook handles), resend an event
+(the same event id, as the dashboard's Resend does), change the webhook endpoints. Actions
+that emit an event answer with it (deliveries included) once its first delivery attempts are
+made or pay_wait_seconds have passed.
 """
 
 from __future__ import annotations
@@ -79,11 +80,6 @@ async def list_events(
     return {"events": [event.admin_json() for event in events]}
 
 
-@router.get("/events/{event_id}")
-async def get_event(event_id: str, account: AccountDep) -> dict[str, Any]:
-    return account.event(event_id).admin_json()
-
-
 @router.post("/events/{event_id}/resend")
 async def resend_event(event_id: str, request: Request, account: AccountDep) -> dict[str, Any]:
     """One attempt per endpoint (or to `{"url": …}` only), answered with its result."""
@@ -102,6 +98,7 @@ async def resend_event(event_id: str, request: Request, account: AccountDep) -> 
 
 @router.get("/sessions")
 async def list_sessions(account: AccountDep) -> dict[str, Any]:
+    """Every session, newest first: what a test checks our checkout function created."""
     return {"sessions": [s.to_json() for s in reversed(account.sessions.values())]}
 
 
@@ -179,14 +176,6 @@ async def set_endpoints(request: Request, account: AccountDep) -> dict[str, Any]
         extra={"action": "stripe.endpoints_changed", "endpoints": account.webhooks.endpoints},
     )
     return {"urls": list(account.webhooks.endpoints)}
-
-
-@router.post("/reset")
-async def reset(account: AccountDep) -> dict[str, Any]:
-    """Forget every session and event, cancel pending deliveries, endpoints back to start."""
-    account.reset()
-    log.info("stripe stand-in reset", extra={"action": "stripe.reset"})
-    return {"sessions": 0, "events": 0, "webhook_endpoints": list(account.webhooks.endpoints)}
 
 
 def _answer(event: Event) -> dict[str, Any]:

@@ -1,17 +1,14 @@
-"""Stripe's REST API under /v1, as far as DirectoryBolt uses it.
+"""Stripe's REST API under /v1, as far as DirectoryBolt calls it.
 
-`POST /v1/checkout/sessions`, `GET /v1/checkout/sessions[/{id}[/line_items]]`,
-`POST /v1/checkout/sessions/{id}/expire`, `GET /v1/prices[/{id}]`, `GET /v1/events/{id}`.
-Requests are form-encoded as Stripe's are and authenticated with the secret key (Bearer, or
-Basic with the key as user name, as curl -u sends it). `Idempotency-Key` is honoured on
-POSTs: the same key and parameters replay the first answer.
+`POST /v1/checkout/sessions` and `POST /v1/checkout/sessions/{id}` (the checkout Edge
+Function creates a session, then signs its metadata), `GET /v1/checkout/sessions/{id}` (the
+portal's onboarding page), `GET /v1/prices` (the portal's pricing page). Requests are
+form-encoded as Stripe's are and authenticated with the secret key as a Bearer token. Any
+other /v1 path is Stripe's 404, so product code cannot come to rely on one unnoticed.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
 import hmac
 import logging
 from typing import Annotated, Any, cast
@@ -19,13 +16,12 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from devstack.stripe.account import Account, IdempotentReply
+from devstack.stripe.account import Account
 from devstack.stripe.errors import StripeError, bad_param
 from devstack.stripe.forms import decode_form, decode_pairs
 from devstack.stripe.ids import request_id
-from devstack.stripe.objects import line_items_list
 from devstack.stripe.session_params import metadata as checked_metadata
-from devstack.stripe.session_params import parse_expand, parse_session_request
+from devstack.stripe.session_params import parse_session_request
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +41,8 @@ AccountDep = Annotated[Account, Depends(current_account)]
 
 
 def _presented_key(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer":
-        return credentials.strip()
-    if scheme.lower() == "basic":
-        try:
-            user, _, _ = base64.b64decode(credentials.strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return ""
-        return user
-    return None
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    return credentials.strip() if scheme.lower() == "bearer" else None
 
 
 def _masked(key: str) -> str:
@@ -79,11 +66,8 @@ def authorise(request: Request, account: AccountDep) -> None:
 router = APIRouter(prefix="/v1", tags=["Stripe API"], dependencies=[Depends(authorise)])
 
 
-def reply(body: dict[str, Any], status: int = 200, replayed: bool = False) -> JSONResponse:
-    headers = {"Request-Id": request_id()}
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(body, status_code=status, headers=headers)
+def reply(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, headers={"Request-Id": request_id()})
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -111,59 +95,14 @@ def _limit(params: dict[str, Any]) -> int:
 
 @router.post("/checkout/sessions")
 async def create_checkout_session(request: Request, account: AccountDep) -> JSONResponse:
-    body = await request.body()
-    key = request.headers.get("idempotency-key")
-    fingerprint = hashlib.sha256(body).hexdigest()
-    if key:
-        earlier = account.idempotent.get(key)
-        if earlier is not None:
-            if earlier.fingerprint != fingerprint:
-                raise StripeError(
-                    400,
-                    "Keys for idempotent requests can only be used with the same parameters "
-                    "they were first used with. Try using a key other than "
-                    f"'{key}' if you meant to execute a different request.",
-                    type_="idempotency_error",
-                )
-            return reply(earlier.body, earlier.status, replayed=True)
-    # A request refused by validation is not remembered (Stripe saves a result only once the
-    # endpoint started executing), so a corrected retry under the same key goes through.
-    params = await _form(request)
-    session_request = parse_session_request(params, account.settings)
+    session_request = parse_session_request(await _form(request), account.settings)
     session = account.create_session(session_request, str(request.base_url).rstrip("/"))
-    answer = session.to_json("line_items" in session_request.expand)
-    if key:
-        account.idempotent[key] = IdempotentReply(fingerprint, 200, answer)
-    return reply(answer)
-
-
-@router.get("/checkout/sessions")
-async def list_checkout_sessions(request: Request, account: AccountDep) -> JSONResponse:
-    params = _query(request)
-    limit = _limit(params)
-    payment_intent = params.get("payment_intent")
-    sessions = [
-        s
-        for s in reversed(account.sessions.values())
-        if payment_intent is None or s.payment_intent == payment_intent
-    ]
-    return reply(
-        {
-            "object": "list",
-            "data": [s.to_json() for s in sessions[:limit]],
-            "has_more": len(sessions) > limit,
-            "url": "/v1/checkout/sessions",
-        }
-    )
+    return reply(session.to_json())
 
 
 @router.get("/checkout/sessions/{session_id}")
-async def retrieve_checkout_session(
-    session_id: str, request: Request, account: AccountDep
-) -> JSONResponse:
-    expand = parse_expand(_query(request).get("expand"))
-    session = account.session(session_id)
-    return reply(session.to_json("line_items" in expand))
+async def retrieve_checkout_session(session_id: str, account: AccountDep) -> JSONResponse:
+    return reply(account.session(session_id).to_json())
 
 
 @router.post("/checkout/sessions/{session_id}")
@@ -175,9 +114,8 @@ async def update_checkout_session(
     `metadata` unsets all."""
     params = await _form(request)
     for name in params:
-        if name not in ("metadata", "expand"):
+        if name != "metadata":
             raise bad_param(name, f"Received unknown parameter: {name}", "parameter_unknown")
-    expand = parse_expand(params.get("expand"))
     session = account.session(session_id)
     raw = params.get("metadata")
     if raw == "":
@@ -194,18 +132,6 @@ async def update_checkout_session(
     else:
         raise bad_param("metadata", "Invalid hash: metadata must be a set of key-value pairs.")
     session.metadata = checked_metadata(merged, "metadata")
-    return reply(session.to_json("line_items" in expand))
-
-
-@router.get("/checkout/sessions/{session_id}/line_items")
-async def list_line_items(session_id: str, account: AccountDep) -> JSONResponse:
-    return reply(line_items_list(account.session(session_id)))
-
-
-@router.post("/checkout/sessions/{session_id}/expire")
-async def expire_checkout_session(session_id: str, account: AccountDep) -> JSONResponse:
-    session = account.session(session_id)
-    await account.expire(session)
     return reply(session.to_json())
 
 
@@ -223,20 +149,10 @@ async def list_prices(request: Request, account: AccountDep) -> JSONResponse:
     )
 
 
-@router.get("/prices/{price_id}")
-async def retrieve_price(price_id: str, account: AccountDep) -> JSONResponse:
-    return reply(account.price(price_id))
-
-
-@router.get("/events/{event_id}")
-async def retrieve_event(event_id: str, account: AccountDep) -> JSONResponse:
-    return reply(account.event(event_id).to_json())
-
-
 @router.api_route("/{path:path}", methods=["GET", "POST", "DELETE"], include_in_schema=False)
 async def unrecognised(path: str, request: Request) -> JSONResponse:
     raise StripeError(
         404,
         f"Unrecognized request URL ({request.method}: /v1/{path}). The local Stripe stand-in "
-        "covers checkout sessions, prices and events only.",
+        "covers what DirectoryBolt calls: checkout sessions and the price list.",
     )

@@ -1,4 +1,4 @@
-"""Stripe's form encoding: `line_items[0][price]=…&metadata[tier]=…&expand[]=…` to nested data.
+"""Stripe's form encoding: `line_items[0][price]=…&metadata[tier]=…` to nested data.
 
 stripe-python sends lists as `name[0]`, `name[1]`; curl users and fetch code often send
 `name[]`. Both become Python lists; hashes become dicts; every leaf stays a string, as Stripe

@@ -138,18 +138,13 @@ def checkout_form(
     )
 
 
-def _closed_page(session: CheckoutSession, status: int = 200) -> HTMLResponse:
-    if session.status == "complete":
-        body = (
-            "<h1>This checkout is complete</h1>\n"
-            f"<p>Payment status: {escape(session.payment_status)}.</p>\n"
-            f'<p><a href="{escape(session.success_redirect())}">Continue</a></p>'
-        )
-        return _page("Checkout complete", body, status)
-    back = ""
-    if session.cancel_url:
-        back = f'<p><a href="{escape(session.cancel_url)}">Go back</a></p>'
-    return _page("Checkout expired", f"<h1>This checkout session has expired</h1>\n{back}", status)
+def _complete_page(session: CheckoutSession, status: int = 200) -> HTMLResponse:
+    body = (
+        "<h1>This checkout is complete</h1>\n"
+        f"<p>Payment status: {escape(session.payment_status)}.</p>\n"
+        f'<p><a href="{escape(session.success_redirect())}">Continue</a></p>'
+    )
+    return _page("Checkout complete", body, status)
 
 
 def _session_or_none(account: AccountDep, session_id: str) -> CheckoutSession | None:
@@ -169,7 +164,7 @@ async def checkout_page(session_id: str, account: AccountDep) -> HTMLResponse:
     if session is None:
         return _not_found()
     if session.status != "open":
-        return _closed_page(session)
+        return _complete_page(session)
     return _page("Checkout", checkout_form(session))
 
 
@@ -179,7 +174,7 @@ async def pay(session_id: str, request: Request, account: AccountDep) -> Respons
     if session is None:
         return _not_found()
     if session.status != "open":
-        return _closed_page(session, 409)
+        return _complete_page(session, 409)
     async with request.form() as form:
         fields = {key: value for key, value in form.items() if isinstance(value, str)}
     email = session.customer_email or fields.get("email", "").strip()

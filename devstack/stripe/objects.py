@@ -11,10 +11,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from devstack.stripe.ids import new_id
 from devstack.stripe.settings import PriceConfig
 
-SessionStatus = Literal["open", "complete", "expired"]
+SessionStatus = Literal["open", "complete"]
+# Stripe's default: a session expires 24 hours after it was created. Locally nothing waits
+# that long, so sessions are never expired here; the field is only reported.
+SESSION_LIFETIME_SECONDS = 24 * 3600
 PaymentStatus = Literal["unpaid", "paid", "no_payment_required"]
 
 
@@ -48,7 +50,6 @@ def price_json(price: PriceConfig, product_id: str, created: int) -> dict[str, A
 
 @dataclass
 class LineItem:
-    id: str
     price: dict[str, Any]  # the price object as it was when the session was created
     description: str
     quantity: int
@@ -56,20 +57,6 @@ class LineItem:
     @property
     def amount(self) -> int:
         return int(self.price["unit_amount"]) * self.quantity
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "object": "item",
-            "amount_discount": 0,
-            "amount_subtotal": self.amount,
-            "amount_tax": 0,
-            "amount_total": self.amount,
-            "currency": self.price["currency"],
-            "description": self.description,
-            "price": self.price,
-            "quantity": self.quantity,
-        }
 
 
 @dataclass
@@ -80,7 +67,6 @@ class Charge:
     payment_intent: str
     email: str
     name: str | None
-    metadata: dict[str, str]
     created: int = field(default_factory=now)
     amount_refunded: int = 0
     disputed: bool = False
@@ -108,7 +94,7 @@ class Charge:
             "failure_code": None,
             "failure_message": None,
             "livemode": False,
-            "metadata": dict(self.metadata),
+            "metadata": {},
             "outcome": {"network_status": "approved_by_network", "type": "authorized"},
             "paid": True,
             "payment_intent": self.payment_intent,
@@ -158,13 +144,7 @@ class CheckoutSession:
     cancel_url: str | None
     line_items: list[LineItem]
     customer_email: str | None
-    client_reference_id: str | None
     metadata: dict[str, str]
-    # payment_intent_data[metadata]: Stripe copies it onto the PaymentIntent and its charge,
-    # which is how a refund or dispute event can be traced back to an order.
-    payment_intent_metadata: dict[str, str]
-    locale: str | None
-    expires_at: int
     created: int = field(default_factory=now)
     status: SessionStatus = "open"
     payment_status: PaymentStatus = "unpaid"
@@ -186,7 +166,7 @@ class CheckoutSession:
         # Stripe replaces the literal template only, wherever it appears in the URL.
         return self.success_url.replace("{CHECKOUT_SESSION_ID}", self.id)
 
-    def to_json(self, expand_line_items: bool = False) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         customer_details: dict[str, Any] | None = None
         if self.status == "complete":
             customer_details = {
@@ -197,7 +177,7 @@ class CheckoutSession:
                 "tax_exempt": "none",
                 "tax_ids": [],
             }
-        body: dict[str, Any] = {
+        return {
             "id": self.id,
             "object": "checkout.session",
             "adaptive_pricing": None,
@@ -208,7 +188,7 @@ class CheckoutSession:
             "automatic_tax": {"enabled": False, "liability": None, "status": None},
             "billing_address_collection": None,
             "cancel_url": self.cancel_url,
-            "client_reference_id": self.client_reference_id,
+            "client_reference_id": None,
             "client_secret": None,
             "consent": None,
             "consent_collection": None,
@@ -225,11 +205,11 @@ class CheckoutSession:
             "customer_creation": "if_required",
             "customer_details": customer_details,
             "customer_email": self.customer_email,
-            "expires_at": self.expires_at,
+            "expires_at": self.created + SESSION_LIFETIME_SECONDS,
             "invoice": None,
             "invoice_creation": {"enabled": False, "invoice_data": None},
             "livemode": False,
-            "locale": self.locale,
+            "locale": None,
             "metadata": dict(self.metadata),
             "mode": "payment",
             "payment_intent": self.payment_intent,
@@ -252,19 +232,7 @@ class CheckoutSession:
             "ui_mode": "hosted",
             "url": self.url if self.status == "open" else None,
         }
-        if expand_line_items:
-            body["line_items"] = line_items_list(self)
-        return body
-
-
-def line_items_list(session: CheckoutSession) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": [item.to_json() for item in session.line_items],
-        "has_more": False,
-        "url": f"/v1/checkout/sessions/{session.id}/line_items",
-    }
 
 
 def new_line_item(price: PriceConfig, price_object: dict[str, Any], quantity: int) -> LineItem:
-    return LineItem(new_id("li"), price_object, price.product_name, quantity)
+    return LineItem(price_object, price.product_name, quantity)

@@ -1,13 +1,13 @@
 """Validating `POST /v1/checkout/sessions` parameters, with Stripe's messages and `param` names.
 
-A parameter the stand-in does not model is refused as unknown rather than silently ignored,
-so product code never relies on something only real Stripe would honour.
+The parameters modelled are the ones the checkout Edge Function sends. Any other is refused as
+unknown rather than silently ignored, so product code never relies on something only real
+Stripe would honour.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,26 +18,8 @@ from devstack.stripe.settings import PriceConfig, Settings
 _EMAIL = re.compile(r"^[^\s@]+@[^\s@]+\.[^\s@]+$")
 _MAX_URL = 5000
 _MAX_QUANTITY = 999_999
-EXPANDABLE = frozenset({"line_items"})
-# Accepted because they change nothing a test-mode card payment would show.
-_IGNORED = frozenset(
-    {"payment_method_types", "allow_promotion_codes", "billing_address_collection", "submit_type"}
-)
 _KNOWN = frozenset(
-    {
-        "mode",
-        "line_items",
-        "success_url",
-        "cancel_url",
-        "customer_email",
-        "metadata",
-        "client_reference_id",
-        "payment_intent_data",
-        "locale",
-        "expires_at",
-        "ui_mode",
-        "expand",
-    }
+    {"mode", "line_items", "success_url", "cancel_url", "customer_email", "metadata"}
 )
 
 
@@ -47,12 +29,7 @@ class SessionRequest:
     success_url: str
     cancel_url: str | None
     customer_email: str | None
-    client_reference_id: str | None
     metadata: dict[str, str]
-    payment_intent_metadata: dict[str, str]
-    locale: str | None
-    expires_at: int
-    expand: frozenset[str]
 
 
 def unknown(param: str) -> StripeError:
@@ -66,42 +43,22 @@ def unknown(param: str) -> StripeError:
 
 def parse_session_request(params: dict[str, Any], settings: Settings) -> SessionRequest:
     for name in params:
-        if name not in _KNOWN and name not in _IGNORED:
+        if name not in _KNOWN:
             raise unknown(name)
     mode = _string(params, "mode", required=True)
     if mode in ("subscription", "setup"):
         raise bad_param("mode", f"mode={mode} is not supported by the local Stripe stand-in.")
     if mode != "payment":
         raise bad_param("mode", "Invalid mode: must be one of payment, setup, or subscription")
-    ui_mode = _string(params, "ui_mode")
-    if ui_mode not in (None, "hosted"):
-        raise bad_param("ui_mode", "The local Stripe stand-in supports ui_mode=hosted only.")
     success_url = _url(params, "success_url", required=True)
     assert success_url is not None
-    created = int(time.time())
     return SessionRequest(
         items=_line_items(params.get("line_items"), settings),
         success_url=success_url,
         cancel_url=_url(params, "cancel_url"),
         customer_email=_email(params),
-        client_reference_id=_bounded(params, "client_reference_id", 200),
         metadata=metadata(params.get("metadata"), "metadata"),
-        payment_intent_metadata=_payment_intent_metadata(params.get("payment_intent_data")),
-        locale=_string(params, "locale"),
-        expires_at=_expires_at(params, created, settings.session_ttl_seconds),
-        expand=parse_expand(params.get("expand")),
     )
-
-
-def parse_expand(value: Any) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise bad_param("expand", "Invalid array: expand must be a list of strings.")
-    for index, name in enumerate(value):
-        if name not in EXPANDABLE:
-            raise bad_param(f"expand[{index}]", f"This property cannot be expanded ({name}).")
-    return frozenset(value)
 
 
 def metadata(value: Any, param: str) -> dict[str, str]:
@@ -185,13 +142,6 @@ def _string(params: dict[str, Any], name: str, required: bool = False) -> str | 
     return value
 
 
-def _bounded(params: dict[str, Any], name: str, limit: int) -> str | None:
-    value = _string(params, name)
-    if value is not None and len(value) > limit:
-        raise bad_param(name, f"Invalid {name}: must be at most {limit} characters.")
-    return value
-
-
 def _url(params: dict[str, Any], name: str, required: bool = False) -> str | None:
     value = _string(params, name, required)
     if value is None:
@@ -208,29 +158,3 @@ def _email(params: dict[str, Any]) -> str | None:
     if value is not None and (len(value) > 512 or not _EMAIL.match(value)):
         raise bad_param("customer_email", f"Invalid email address: {value}", "email_invalid")
     return value
-
-
-def _payment_intent_metadata(value: Any) -> dict[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise bad_param("payment_intent_data", "Invalid hash: payment_intent_data.")
-    for key in value:
-        if key != "metadata":
-            raise unknown(f"payment_intent_data[{key}]")
-    return metadata(value.get("metadata"), "payment_intent_data[metadata]")
-
-
-def _expires_at(params: dict[str, Any], created: int, default_ttl: int) -> int:
-    value = _string(params, "expires_at")
-    if value is None:
-        return created + default_ttl
-    if not value.isdigit():
-        raise bad_param("expires_at", f"Invalid integer: {value}", "parameter_invalid_integer")
-    # Stripe's window: at least 30 minutes and at most 24 hours after creation.
-    if not created + 1800 <= int(value) <= created + 24 * 3600:
-        raise bad_param(
-            "expires_at",
-            "The `expires_at` timestamp must be between 30 minutes and 24 hours from now.",
-        )
-    return int(value)

@@ -61,7 +61,6 @@ class Settings:
     # receiver has usually recorded the payment by the time the browser lands on success_url.
     # Delivery goes on in the background either way.
     pay_wait_seconds: float = 2.0
-    session_ttl_seconds: int = 24 * 3600  # Stripe's default expires_at
     api_version: str = API_VERSION
 
     def __post_init__(self) -> None:

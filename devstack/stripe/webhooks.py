@@ -89,7 +89,6 @@ class Event:
     id: str = field(default_factory=lambda: new_id("evt"))
     created: int = field(default_factory=lambda: int(time.time()))
     request_id: str | None = None
-    idempotency_key: str | None = None
     deliveries: list[Delivery] = field(default_factory=list)
 
     @property
@@ -107,7 +106,7 @@ class Event:
             "data": {"object": self.data_object},
             "livemode": False,
             "pending_webhooks": self.pending_webhooks,
-            "request": {"id": self.request_id, "idempotency_key": self.idempotency_key},
+            "request": {"id": self.request_id, "idempotency_key": None},
             "type": self.type,
         }
 
@@ -123,15 +122,12 @@ class WebhookDispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def close(self) -> None:
-        self.cancel_all()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
-
-    def cancel_all(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         self._tasks.clear()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     def dispatch(self, event: Event) -> list[Delivery]:
         """Start delivering `event` to every current endpoint, in the background."""

@@ -1,11 +1,10 @@
 """Stand-in for the 2Captcha HTTP API (`TWOCAPTCHA_BASE_URL`), as wide as DirectoryBolt uses it.
 
-The JSON API (`/createTask`, `/getTaskResult`, `/getBalance`, `/reportCorrect`,
-`/reportIncorrect`) and the legacy `in.php` / `res.php` endpoints, for image captchas and the
-reCAPTCHA v2, hCaptcha and Turnstile token kinds. Nobody solves anything: an image's answer is
-read from its PNG `tEXt` chunk `dbolt-answer`, and a token is an HMAC of the site key that the
-sandbox directories verify with the same `CAPTCHA_SHARED_SECRET`. `/_admin/*` lets tests make
-the provider fail or hang. Run it with `python -m devstack.twocaptcha`.
+The JSON API's `/createTask` and `/getTaskResult` (what worker/captcha.py calls), for image
+captchas and the reCAPTCHA v2, hCaptcha and Turnstile token kinds. Nobody solves anything: an
+image's answer is read from its PNG `tEXt` chunk `dbolt-answer`, and a token is an HMAC of the
+site key that the sandbox directories verify with the same `CAPTCHA_SHARED_SECRET`.
+`/_admin/*` lets tests make the provider fail or hang. Run it with `python -m devstack.twocaptcha`.
 """
 
 from __future__ import annotations

@@ -34,13 +34,13 @@ async def set_mode(change: ModeChange, store: StoreDep) -> dict[str, str]:
 
 @router.get("/stats")
 async def stats(store: StoreDep) -> dict[str, Any]:
-    """Tasks created / solved / failed / reported incorrect, per kind and in total."""
+    """Tasks created / solved / failed, per kind and in total."""
     return store.stats()
 
 
 @router.post("/reset")
 async def reset(store: StoreDep) -> dict[str, Any]:
-    """Forget every task and counter; mode back to `ok`, balance back to the start."""
+    """Forget every task and counter; mode back to `ok`."""
     store.reset()
     log.info("captcha stand-in reset", extra={"action": "twocaptcha.reset"})
     return store.stats()

@@ -1,4 +1,4 @@
-"""2Captcha's JSON API: createTask, getTaskResult, getBalance, reportCorrect/reportIncorrect.
+"""2Captcha's JSON API as the worker calls it: createTask, then getTaskResult until ready.
 
 Every endpoint is a POST of a JSON object carrying `clientKey`; errors are HTTP 200 with
 `errorId` > 0 (raised as CaptchaApiError and rendered by the app's handler). The body is
@@ -97,23 +97,3 @@ async def get_task_result(request: Request, store: StoreDep) -> dict[str, Any]:
         "endTime": int(task.settled_at or task.created_at),
         "solveCount": 1,
     }
-
-
-@router.post("/getBalance")
-async def get_balance(request: Request, store: StoreDep) -> dict[str, Any]:
-    await _authorised_body(request, store)
-    return {"errorId": 0, "balance": float(store.balance)}
-
-
-@router.post("/reportCorrect")
-async def report_correct(request: Request, store: StoreDep) -> dict[str, Any]:
-    body = await _authorised_body(request, store)
-    store.report(_task_id(body), correct=True)
-    return {"errorId": 0, "status": "success"}
-
-
-@router.post("/reportIncorrect")
-async def report_incorrect(request: Request, store: StoreDep) -> dict[str, Any]:
-    body = await _authorised_body(request, store)
-    store.report(_task_id(body), correct=False)
-    return {"errorId": 0, "status": "success"}

@@ -1,11 +1,11 @@
-"""The app factory: the JSON API, the legacy API and the test controls over one task store."""
+"""The app factory: the JSON API and the test controls over one task store."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from devstack.twocaptcha import admin, api, legacy
+from devstack.twocaptcha import admin, api
 from devstack.twocaptcha.errors import CaptchaApiError
 from devstack.twocaptcha.settings import Settings
 from devstack.twocaptcha.tasks import TaskStore
@@ -24,7 +24,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.store = TaskStore(settings or Settings.from_env())
     app.include_router(api.router)
-    app.include_router(legacy.router)
     app.include_router(admin.router)
     app.add_exception_handler(CaptchaApiError, _api_error)
     return app

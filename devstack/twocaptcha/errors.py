@@ -1,8 +1,7 @@
 """2Captcha's error codes, with the numeric ids its JSON API reports them under.
 
-Both APIs answer errors with HTTP 200: the JSON API as `{"errorId": n, "errorCode": ...,
-"errorDescription": ...}`, the legacy one as the bare code (or `{"status": 0, "request": code}`
-with `json=1`). Clients must look at the body, never only at the status code.
+Errors are answered with HTTP 200 as `{"errorId": n, "errorCode": ..., "errorDescription": ...}`:
+clients must look at the body, never only at the status code.
 """
 
 from __future__ import annotations
@@ -16,9 +15,7 @@ _ERRORS: dict[str, tuple[int, str]] = {
     # the sandbox may serve tiny PNGs.
     "ERROR_ZERO_CAPTCHA_FILESIZE": (3, "The image is empty"),
     "ERROR_TOO_BIG_CAPTCHA_FILESIZE": (4, "Image size is more than 100 kB"),
-    "ERROR_ZERO_BALANCE": (10, "You don't have funds on your account"),
     "ERROR_CAPTCHA_UNSOLVABLE": (12, "We are unable to solve your captcha"),
-    "ERROR_NO_SUCH_METHOD": (14, "Request made to API with a method that does not exist"),
     "ERROR_IMAGE_TYPE_NOT_SUPPORTED": (15, "The image can not be processed"),
     "ERROR_NO_SUCH_CAPCHA_ID": (16, "You've provided incorrect captcha ID in the request"),
     "ERROR_TASK_ABSENT": (22, "task property is missing in your createTask method call"),
@@ -30,24 +27,11 @@ _ERRORS: dict[str, tuple[int, str]] = {
 }
 
 
-# Codes only the legacy in.php / res.php endpoints use; they have no JSON-API id.
-LEGACY_ONLY = frozenset(
-    {
-        "ERROR_GOOGLEKEY",
-        "ERROR_PAGEURL",
-        "ERROR_UPLOAD",
-        "ERROR_WRONG_ID_FORMAT",
-        "ERROR_WRONG_CAPTCHA_ID",
-        "ERROR_EMPTY_ACTION",
-    }
-)
-
-
 class CaptchaApiError(Exception):
     """A request 2Captcha would refuse; `code` is its ERROR_* code."""
 
     def __init__(self, code: str, detail: str = "") -> None:
-        if code not in _ERRORS and code not in LEGACY_ONLY:
+        if code not in _ERRORS:
             raise ValueError(f"unknown 2Captcha error code {code!r}")
         super().__init__(f"{code}: {detail}" if detail else code)
         self.code = code

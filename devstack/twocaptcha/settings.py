@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from decimal import Decimal
 
 DEFAULT_API_KEY = "local-dev-2captcha-key"
 DEFAULT_SHARED_SECRET = "local-dev-captcha-secret"  # noqa: S105 - the documented local default
@@ -19,7 +18,6 @@ class Settings:
     # How long a task stays "processing": long enough that a client polls at least once,
     # as it must against the real service.
     solve_delay_seconds: float = 0.5
-    starting_balance: Decimal = Decimal("100.00000")
 
     @classmethod
     def from_env(cls) -> Settings:

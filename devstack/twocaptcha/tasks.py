@@ -60,7 +60,6 @@ class Task:
     ready_at: float  # store clock
     state: State = "processing"
     settled_at: float | None = None  # wall clock
-    reported: str | None = None  # "correct" / "incorrect" once the client said so
 
     def solution(self) -> dict[str, str]:
         """The `solution` object 2Captcha returns for this kind of task."""
@@ -81,7 +80,6 @@ class KindStats:
     created: int = 0
     solved: int = 0
     failed: int = 0
-    reported_incorrect: int = 0
 
 
 class TaskStore:
@@ -89,7 +87,6 @@ class TaskStore:
         self.settings = settings
         self.clock = clock
         self.mode = Mode.OK
-        self.balance = settings.starting_balance
         self._tasks: dict[int, Task] = {}
         self._pending: set[int] = set()
         self._stats: dict[Kind, KindStats] = {}
@@ -98,9 +95,8 @@ class TaskStore:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every task and counter, back to mode `ok` and the starting balance."""
+        """Forget every task and counter, back to mode `ok`."""
         self.mode = Mode.OK
-        self.balance = self.settings.starting_balance
         self._tasks.clear()
         self._pending.clear()
         self._stats = {kind: KindStats() for kind in Kind}
@@ -127,8 +123,6 @@ class TaskStore:
         return self._create(kind, solving.captcha_token(self.settings.shared_secret, website_key))
 
     def _create(self, kind: Kind, answer: str | None) -> Task:
-        if self.balance <= 0:
-            raise CaptchaApiError("ERROR_ZERO_BALANCE")
         self._last_id = next(self._ids)
         task = Task(
             id=self._last_id,
@@ -161,13 +155,6 @@ class TaskStore:
             raise CaptchaApiError("ERROR_NO_SUCH_CAPCHA_ID")
         return task
 
-    def report(self, task_id: int, correct: bool) -> Task:
-        task = self.get(task_id)
-        task.reported = "correct" if correct else "incorrect"
-        if not correct:
-            self._stats[task.kind].reported_incorrect += 1
-        return task
-
     def stats(self) -> dict[str, Any]:
         self._settle_due()
         per_kind = {kind.value: vars(stats).copy() for kind, stats in self._stats.items()}
@@ -176,7 +163,6 @@ class TaskStore:
             totals.update(counts)
         return {
             "mode": self.mode.value,
-            "balance": float(self.balance),
             "processing": len(self._pending),
             "tasks": per_kind,
             "totals": dict(totals),
@@ -196,8 +182,6 @@ class TaskStore:
             else:
                 task.state = "ready"
                 self._stats[task.kind].solved += 1
-                # 2Captcha charges for solved captchas only.
-                self.balance -= COSTS[task.kind]
             log.info(
                 "captcha task settled",
                 extra={

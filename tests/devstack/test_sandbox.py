@@ -576,18 +576,6 @@ def test_auto_autocomplete_uses_standard_tokens_a_select_and_terms(client: TestC
 # --- admin --------------------------------------------------------------------------------
 
 
-def test_admin_counts_requests_per_site_and_proxy(client: TestClient) -> None:
-    client.get("/plain/")
-    client.post("/plain/submit", data=STANDARD, headers={"Via": PROXY_VIA})
-    client.get("/ratelimited/submit")
-    client.get("/_admin/submissions")
-    client.get("/static/logo.png")
-    assert client.get("/_admin/requests").json() == {
-        "plain": {"total": 2, "via_proxy": 1, "direct": 1},
-        "ratelimited": {"total": 1, "via_proxy": 0, "direct": 1},
-    }
-
-
 def test_admin_filters_submissions_by_site(client: TestClient) -> None:
     client.post("/plain/submit", data=STANDARD)
     client.post("/js-form/submit", data=STANDARD)
@@ -605,7 +593,6 @@ def test_admin_reset_clears_submissions_counts_and_site_state(client: TestClient
 
     assert client.post("/_admin/reset").json() == {"reset": True}
     assert submissions(client) == []
-    assert client.get("/_admin/requests").json() == {}
     # The flaky site fails the first attempt again; the duplicate site forgot Wren Books but
     # still lists the sample business.
     assert client.post("/flaky/submit", data=STANDARD).status_code == 503

@@ -126,8 +126,9 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         yield app, running.url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server(receiver: tuple[Receiver, str]) -> Iterator[AppServer]:
+    """A fresh stand-in per test: no session, event or pending delivery carries over."""
     settings = Settings(
         secret_key=KEY,
         webhook_secret=WHSEC,
@@ -157,7 +158,6 @@ def portal(receiver: tuple[Receiver, str]) -> str:
 @pytest.fixture
 def http(server: AppServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=10, trust_env=False) as client:
-        client.post("/_admin/reset").raise_for_status()
         yield client
 
 
@@ -174,7 +174,6 @@ def session_params(portal: str, **extra: Any) -> dict[str, Any]:
         "cancel_url": f"{portal}/cancel",
         "customer_email": "owner@bakery.example",
         "metadata": {"tier": "growth"},
-        "client_reference_id": "order-42",
     }
     return params | extra
 
@@ -198,10 +197,10 @@ def admin(http: httpx.Client, path: str, body: dict[str, Any] | None = None) -> 
 
 
 def admin_event(http: httpx.Client, event_id: str) -> dict[str, Any]:
-    response = http.get(f"/_admin/events/{event_id}")
+    response = http.get("/_admin/events")
     response.raise_for_status()
-    answer: dict[str, Any] = response.json()
-    return answer
+    found: dict[str, Any] = next(e for e in response.json()["events"] if e["id"] == event_id)
+    return found
 
 
 def wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -242,7 +241,6 @@ def test_create_and_retrieve_a_session(
     assert session.customer_details is None
     assert session.metadata is not None
     assert session.metadata.to_dict() == {"tier": "growth"}
-    assert session.client_reference_id == "order-42"
     assert session.success_url == f"{portal}/success?session_id={{CHECKOUT_SESSION_ID}}"
     assert session.cancel_url == f"{portal}/cancel"
     assert session.payment_intent is None
@@ -252,12 +250,6 @@ def test_create_and_retrieve_a_session(
     again = client.v1.checkout.sessions.retrieve(session.id)
     assert again.to_dict() == session.to_dict()
 
-    expanded = client.v1.checkout.sessions.retrieve(session.id, params={"expand": ["line_items"]})
-    assert expanded.line_items is not None
-    item = expanded.line_items.data[0]
-    assert item.price is not None
-    assert (item.price.id, item.quantity, item.amount_total) == ("price_test_growth", 1, 29900)
-
 
 def test_the_module_level_api_base_works_too(
     server: AppServer, http: httpx.Client, portal: str, monkeypatch: pytest.MonkeyPatch
@@ -266,7 +258,7 @@ def test_the_module_level_api_base_works_too(
     monkeypatch.setattr(stripe, "api_base", server.url)
 
     session = stripe.checkout.Session.create(**session_params(portal))
-    price = stripe.Price.retrieve("price_test_starter")
+    price = stripe.Price.list().data[0]
 
     assert stripe.checkout.Session.retrieve(session.id).id == session.id
     assert (price.unit_amount, price.currency, price.type) == (14900, "usd", "one_time")
@@ -283,8 +275,6 @@ def test_line_items_sum_into_the_total(client: stripe.StripeClient, portal: str)
     )
 
     assert session.amount_total == 2 * 14900 + 29900
-    items = client.v1.checkout.sessions.line_items.list(session.id)
-    assert [i.quantity for i in items.data] == [2, 1]
 
 
 def test_updating_a_session_merges_its_metadata_as_stripe_does(
@@ -302,7 +292,7 @@ def test_updating_a_session_merges_its_metadata_as_stripe_does(
     again = client.v1.checkout.sessions.retrieve(session.id)
     assert again.metadata is not None
     assert again.metadata.to_dict() == {"checkout_proof": "v1.abc"}
-    # Only metadata (and expand) may change: the price paid cannot be edited this way.
+    # Only metadata may change: the price paid cannot be edited this way.
     refused = http.post(
         f"/v1/checkout/sessions/{session.id}",
         data={"line_items[0][price]": "price_test_starter"},
@@ -326,11 +316,11 @@ def test_a_wrong_key_is_refused_with_401(server: AppServer, http: httpx.Client) 
         "sk_test_wrong_key_9876", base_addresses={"api": server.url}, max_network_retries=0
     )
     with pytest.raises(stripe.AuthenticationError) as raised:
-        wrong.v1.prices.retrieve("price_test_growth")
+        wrong.v1.prices.list()
     assert raised.value.http_status == 401
 
-    missing = http.get("/v1/prices/price_test_growth")
-    bad = http.get("/v1/prices/price_test_growth", headers={"Authorization": "Bearer sk_test_zz9"})
+    missing = http.get("/v1/prices")
+    bad = http.get("/v1/prices", headers={"Authorization": "Bearer sk_test_zz9"})
     for response in (missing, bad):
         assert response.status_code == 401
         error = response.json()["error"]
@@ -339,13 +329,6 @@ def test_a_wrong_key_is_refused_with_401(server: AppServer, http: httpx.Client) 
     assert "API key" in missing.json()["error"]["message"]
     # The wrong key is echoed masked, never whole.
     assert "sk_test_zz9" not in bad.text
-
-
-def test_basic_auth_with_the_key_as_user_name_is_accepted(http: httpx.Client) -> None:
-    response = http.get("/v1/prices/price_test_growth", auth=(KEY, ""))
-
-    assert response.status_code == 200
-    assert response.json()["unit_amount"] == 29900
 
 
 @pytest.mark.parametrize(
@@ -368,7 +351,7 @@ def test_basic_auth_with_the_key_as_user_name_is_accepted(http: httpx.Client) ->
         ({"cancel_url": "/relative"}, "cancel_url", "url_invalid"),
         ({"customer_email": "not-an-email"}, "customer_email", "email_invalid"),
         ({"metadata": {"k" * 41: "v"}}, f"metadata[{'k' * 41}]", "parameter_invalid"),
-        ({"client_reference_id": "x" * 201}, "client_reference_id", "parameter_invalid"),
+        ({"client_reference_id": "order-42"}, "client_reference_id", "parameter_unknown"),
         ({"shipping_options": [{"shipping_rate": "s"}]}, "shipping_options", "parameter_unknown"),
     ],
 )
@@ -431,18 +414,6 @@ def test_a_json_body_is_refused(http: httpx.Client) -> None:
     assert "x-www-form-urlencoded" in response.json()["error"]["message"]
 
 
-def test_idempotency_keys_replay_the_first_answer(client: stripe.StripeClient, portal: str) -> None:
-    options: stripe.RequestOptions = {"idempotency_key": "order-42-checkout"}
-    first = create_session(client, portal, options)
-    second = create_session(client, portal, options)
-
-    assert second.id == first.id
-    assert second.last_response is not None
-    assert second.last_response.headers["Idempotent-Replayed"] == "true"
-    with pytest.raises(stripe.IdempotencyError):
-        create_session(client, portal, options, client_reference_id="order-43")
-
-
 def test_unknown_v1_paths_are_404_in_stripes_shape(http: httpx.Client) -> None:
     response = http.get("/v1/customers", headers={"Authorization": f"Bearer {KEY}"})
 
@@ -451,17 +422,15 @@ def test_unknown_v1_paths_are_404_in_stripes_shape(http: httpx.Client) -> None:
 
 
 def test_prices(client: stripe.StripeClient) -> None:
-    price = client.v1.prices.retrieve("price_test_growth")
     listed = client.v1.prices.list()
+    price = listed.data[1]
 
     assert (price.object, price.unit_amount, price.currency) == ("price", 29900, "usd")
     assert price.lookup_key == "growth"
     assert isinstance(price.product, str)
     assert price.product.startswith("prod_")
     assert [p.id for p in listed.data] == ["price_test_starter", "price_test_growth"]
-    with pytest.raises(stripe.InvalidRequestError) as raised:
-        client.v1.prices.retrieve("price_nope")
-    assert raised.value.http_status == 404
+    assert [p.id for p in client.v1.prices.list({"limit": 1}).data] == ["price_test_starter"]
 
 
 def test_prices_and_keys_come_from_the_environment() -> None:
@@ -602,7 +571,6 @@ def test_paying_redirects_to_success_and_delivers_a_signed_event(
     assert (paid["id"], paid["status"], paid["payment_status"]) == (session.id, "complete", "paid")
     assert paid["payment_intent"].startswith("pi_")
     assert paid["metadata"] == {"tier": "growth"}
-    assert paid["client_reference_id"] == "order-42"
     assert paid["customer_details"]["email"] == "owner@bakery.example"
     assert paid["customer_details"]["name"] == "Ada Baker"
     assert paid["url"] is None
@@ -672,20 +640,6 @@ def test_cancelling_leaves_the_session_open(
     assert f'href="{portal}/cancel"' in html
     assert cancelled.status_code == 200
     assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
-
-
-def test_expiring_a_session(
-    client: stripe.StripeClient, http: httpx.Client, hook: Receiver, portal: str
-) -> None:
-    session = create_session(client, portal)
-
-    expired = client.v1.checkout.sessions.expire(session.id)
-
-    assert (expired.status, expired.url) == ("expired", None)
-    assert verified(hook.wait_for(1)[0])["type"] == "checkout.session.expired"
-    assert "has expired" in http.get(f"/checkout/{session.id}").text
-    with pytest.raises(stripe.InvalidRequestError):
-        client.v1.checkout.sessions.expire(session.id)
 
 
 # -- webhook retries ------------------------------------------------------------------------
@@ -770,7 +724,7 @@ def test_events_go_to_every_endpoint(
 def test_refund_emits_charge_refunded(
     client: stripe.StripeClient, http: httpx.Client, hook: Receiver, portal: str
 ) -> None:
-    session = create_session(client, portal, payment_intent_data={"metadata": {"order": "42"}})
+    session = create_session(client, portal)
     pay(http, session.id)
     payment_intent = client.v1.checkout.sessions.retrieve(session.id).payment_intent
 
@@ -784,7 +738,6 @@ def test_refund_emits_charge_refunded(
     assert charge["id"].startswith("ch_")
     assert charge["payment_intent"] == payment_intent
     assert (charge["amount"], charge["amount_refunded"], charge["refunded"]) == (29900, 29900, True)
-    assert charge["metadata"] == {"order": "42"}
     assert verified(received[1])["data"]["object"]["amount_refunded"] == 1000
     assert rest["request"]["id"].startswith("req_")
     refused = http.post(f"/_admin/sessions/{session.id}/refund")
@@ -897,7 +850,7 @@ def test_resend_delivers_the_same_event_again(
     assert http.post("/_admin/events/evt_nope/resend").status_code == 404
 
 
-def test_events_are_listed_newest_first_and_retrievable(
+def test_events_are_listed_newest_first(
     client: stripe.StripeClient, http: httpx.Client, hook: Receiver, portal: str
 ) -> None:
     session = create_session(client, portal)
@@ -909,20 +862,6 @@ def test_events_are_listed_newest_first_and_retrievable(
 
     assert [e["type"] for e in listed] == ["charge.refunded", "checkout.session.completed"]
     assert [e["id"] for e in only_refunds] == [listed[0]["id"]]
-    assert client.v1.events.retrieve(listed[1]["id"]).type == "checkout.session.completed"
-
-
-def test_reset_forgets_sessions_and_events(
-    client: stripe.StripeClient, http: httpx.Client, hook: Receiver, portal: str
-) -> None:
-    session = create_session(client, portal)
-    pay(http, session.id)
-
-    admin(http, "/reset")
-
-    assert http.get("/_admin/events").json() == {"events": []}
-    with pytest.raises(stripe.InvalidRequestError):
-        client.v1.checkout.sessions.retrieve(session.id)
 
 
 # -- the command line -----------------------------------------------------------------------

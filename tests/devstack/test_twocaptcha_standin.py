@@ -1,5 +1,5 @@
 """The 2Captcha stand-in (devstack.twocaptcha) over real HTTP: the JSON API the worker uses,
-the legacy in.php / res.php API, 2Captcha's error codes, and the fail / hang controls.
+2Captcha's error codes, and the fail / hang controls.
 
 The server runs in a thread (uvicorn on a free loopback port); the client is httpx. Results
 are polled with short intervals, never waited for with fixed sleeps.
@@ -20,7 +20,6 @@ import sys
 import time
 import zlib
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -163,7 +162,6 @@ def test_image_without_an_answer_chunk_is_unsolvable(client: httpx.Client) -> No
         "created": 1,
         "solved": 0,
         "failed": 1,
-        "reported_incorrect": 0,
     }
 
 
@@ -209,7 +207,7 @@ def test_tokens_depend_on_the_shared_secret() -> None:
     assert result["solution"]["token"] != expected_token("k")
 
 
-@pytest.mark.parametrize("path", ["/createTask", "/getTaskResult", "/getBalance"])
+@pytest.mark.parametrize("path", ["/createTask", "/getTaskResult"])
 def test_a_wrong_client_key_is_refused(client: httpx.Client, path: str) -> None:
     response = client.post(path, json={"clientKey": "nope", "task": image_task(png("a"))})
 
@@ -274,27 +272,6 @@ def test_unknown_task_ids(client: httpx.Client, task_id: object) -> None:
     assert answer["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
 
 
-def test_balance_is_charged_for_solved_tasks_only(client: httpx.Client) -> None:
-    before = Decimal(str(call(client, "/getBalance")["balance"]))
-    poll(client, create(client, image_task(png("paid"))))
-    poll(client, create(client, image_task(png(None))))
-
-    after = Decimal(str(call(client, "/getBalance")["balance"]))
-
-    assert call(client, "/getBalance")["errorId"] == 0
-    assert before - after == Decimal("0.00100")
-
-
-def test_reporting_an_incorrect_answer_is_counted(client: httpx.Client) -> None:
-    task_id = create(client, image_task(png("wrong")))
-    poll(client, task_id)
-
-    assert call(client, "/reportIncorrect", taskId=task_id) == {"errorId": 0, "status": "success"}
-    assert call(client, "/reportCorrect", taskId=task_id)["errorId"] == 0
-    assert stats(client)["tasks"]["image"]["reported_incorrect"] == 1
-    assert call(client, "/reportIncorrect", taskId=1)["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
-
-
 # -- the test controls ----------------------------------------------------------------------
 def test_fail_mode_makes_every_task_unsolvable(client: httpx.Client) -> None:
     set_mode(client, "fail")
@@ -336,7 +313,6 @@ def test_hang_mode_keeps_tasks_processing(client: httpx.Client) -> None:
         "created": 2,
         "solved": 1,
         "failed": 0,
-        "reported_incorrect": 0,
     }
 
 
@@ -347,7 +323,7 @@ def test_reset_forgets_tasks_and_counters(client: httpx.Client) -> None:
     after = client.post("/_admin/reset").json()
 
     assert after["mode"] == "ok"
-    assert after["totals"] == {"created": 0, "solved": 0, "failed": 0, "reported_incorrect": 0}
+    assert after["totals"] == {"created": 0, "solved": 0, "failed": 0}
     assert call(client, "/getTaskResult", taskId=task_id)["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
 
 
@@ -359,126 +335,6 @@ def test_an_unknown_mode_is_refused_naming_the_field(client: httpx.Client) -> No
     assert stats(client)["mode"] == "ok"
 
 
-# -- the legacy API (what 2captcha-python 2.1.2 calls) --------------------------------------
-def legacy_poll(client: httpx.Client, task_id: str, json_mode: bool) -> tuple[Any, int]:
-    params = {"key": API_KEY, "action": "get", "id": task_id}
-    if json_mode:
-        params["json"] = "1"
-    processing = 0
-    deadline = time.monotonic() + POLL_DEADLINE
-    while time.monotonic() < deadline:
-        response = client.get("/res.php", params=params)
-        assert response.status_code == 200
-        answer: Any = response.json() if json_mode else response.text
-        not_ready = (
-            answer == {"status": 0, "request": "CAPCHA_NOT_READY"}
-            if json_mode
-            else answer == "CAPCHA_NOT_READY"
-        )
-        if not not_ready:
-            return answer, processing
-        processing += 1
-        time.sleep(POLL_INTERVAL)
-    raise AssertionError(f"legacy task {task_id} still not ready")
-
-
-def test_legacy_base64_image_round_trip_in_plain_text(client: httpx.Client) -> None:
-    submitted = client.post(
-        "/in.php",
-        data={"key": API_KEY, "method": "base64", "body": b64(png("Legacy1"))},
-    )
-
-    assert submitted.text.startswith("OK|")
-    answer, processing = legacy_poll(client, submitted.text[3:], json_mode=False)
-    assert processing >= 1
-    assert answer == "OK|Legacy1"
-
-
-def test_legacy_multipart_upload_round_trip_in_json(client: httpx.Client) -> None:
-    submitted = client.post(
-        "/in.php",
-        data={"key": API_KEY, "method": "post", "json": "1"},
-        files={"file": ("captcha.png", png("Multi2"), "image/png")},
-    ).json()
-
-    assert submitted["status"] == 1
-    answer, _ = legacy_poll(client, submitted["request"], json_mode=True)
-    assert answer == {"status": 1, "request": "Multi2"}
-
-
-def test_legacy_userrecaptcha_round_trip(client: httpx.Client) -> None:
-    submitted = client.get(
-        "/in.php",
-        params={
-            "key": API_KEY,
-            "method": "userrecaptcha",
-            "googlekey": "legacy-sitekey",
-            "pageurl": "http://127.0.0.1:9/form",
-            "json": "1",
-        },
-    ).json()
-
-    answer, _ = legacy_poll(client, submitted["request"], json_mode=True)
-    assert answer == {"status": 1, "request": expected_token("legacy-sitekey")}
-
-
-def test_legacy_balance_and_reports(client: httpx.Client) -> None:
-    balance = client.get("/res.php", params={"key": API_KEY, "action": "getbalance"})
-    assert Decimal(balance.text) == Decimal("100")
-
-    task_id = client.post(
-        "/in.php", data={"key": API_KEY, "method": "base64", "body": b64(png("r"))}
-    ).text[3:]
-    reported = client.get("/res.php", params={"key": API_KEY, "action": "reportbad", "id": task_id})
-    assert reported.text == "OK_REPORT_RECORDED"
-
-
-@pytest.mark.parametrize(
-    ("endpoint", "params", "error"),
-    [
-        ("/in.php", {"key": "wrong", "method": "base64", "body": "x"}, "ERROR_KEY_DOES_NOT_EXIST"),
-        (
-            "/in.php",
-            {"key": API_KEY, "method": "base64", "body": ""},
-            "ERROR_ZERO_CAPTCHA_FILESIZE",
-        ),
-        ("/in.php", {"key": API_KEY, "method": "base64", "body": "%%%"}, "ERROR_UPLOAD"),
-        ("/in.php", {"key": API_KEY, "method": "post"}, "ERROR_ZERO_CAPTCHA_FILESIZE"),
-        (
-            "/in.php",
-            {"key": API_KEY, "method": "userrecaptcha", "pageurl": "http://x/"},
-            "ERROR_GOOGLEKEY",
-        ),
-        ("/in.php", {"key": API_KEY, "method": "userrecaptcha", "googlekey": "k"}, "ERROR_PAGEURL"),
-        ("/in.php", {"key": API_KEY, "method": "geetest"}, "ERROR_NO_SUCH_METHOD"),
-        ("/res.php", {"key": "wrong", "action": "get", "id": "1"}, "ERROR_KEY_DOES_NOT_EXIST"),
-        ("/res.php", {"key": API_KEY, "action": "get", "id": "12x"}, "ERROR_WRONG_ID_FORMAT"),
-        ("/res.php", {"key": API_KEY, "action": "get", "id": "42"}, "ERROR_WRONG_CAPTCHA_ID"),
-        ("/res.php", {"key": API_KEY}, "ERROR_EMPTY_ACTION"),
-    ],
-)
-def test_legacy_errors_in_plain_text_and_json(
-    client: httpx.Client, endpoint: str, params: dict[str, str], error: str
-) -> None:
-    plain = client.post(endpoint, data=params)
-    as_json = client.post(endpoint, data={**params, "json": "1"})
-
-    assert (plain.status_code, plain.text) == (200, error)
-    assert as_json.json() == {"status": 0, "request": error}
-
-
-def test_legacy_unsolvable_in_fail_mode(client: httpx.Client) -> None:
-    set_mode(client, "fail")
-    task_id = client.post(
-        "/in.php", data={"key": API_KEY, "method": "base64", "body": b64(png("n"))}
-    ).text[3:]
-
-    answer, _ = legacy_poll(client, task_id, json_mode=False)
-
-    assert answer == "ERROR_CAPTCHA_UNSOLVABLE"
-
-
-# -- the command line -----------------------------------------------------------------------
 def test_the_command_line_serves_on_the_given_port() -> None:
     port = free_port()
     env = os.environ | {"TWOCAPTCHA_API_KEY": "cli-key", "CAPTCHA_SHARED_SECRET": "cli-secret"}
@@ -493,8 +349,9 @@ def test_the_command_line_serves_on_the_given_port() -> None:
         assert process.stdout is not None
         assert process.stdout.readline().strip() == f"TWOCAPTCHA_BASE_URL=http://127.0.0.1:{port}"
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", trust_env=False, verify=TLS) as http:
-            answer = wait_for_json(http, "/getBalance", {"clientKey": "cli-key"})
-            assert answer["errorId"] == 0
+            # The key from the environment is accepted: the only complaint is the task id.
+            answer = wait_for_json(http, "/getTaskResult", {"clientKey": "cli-key", "taskId": 1})
+            assert answer["errorCode"] == "ERROR_NO_SUCH_CAPCHA_ID"
             created = http.post(
                 "/createTask",
                 json={
