@@ -32,8 +32,8 @@ KEY_PATH = ROOT / ".local" / "keys" / "supabase-signing-key.json"
 DEFAULT_SUPABASE_URL = "http://127.0.0.1:54321"
 ALGORITHM = "ES256"
 
-# The worker's Supabase Auth service account (DESIGN.md: workers join Realtime with their own
-# access token, never the service-role key). Fixed so logs and fixtures can name it.
+# The worker's Supabase Auth service account (docs/architecture.md: workers join Realtime with
+# their own access token, never the service-role key). Fixed so logs and fixtures can name it.
 WORKER_ACCOUNT_ID = "5f0c2a7e-3b1d-4c9a-9e61-0d1b0a7e5c01"
 WORKER_ACCOUNT_EMAIL = "worker@directorybolt.local"
 

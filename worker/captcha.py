@@ -1,7 +1,8 @@
 """2Captcha through its JSON API (createTask / getTaskResult), over httpx.
 
-The PyPI client hard-codes https and has no timeouts (see shared/notes), so this is our
-own small client: TWOCAPTCHA_BASE_URL points it at 2Captcha or at the local stand-in.
+The PyPI client (2captcha-python 2.1.2) speaks only the legacy in.php/res.php endpoints,
+hard-codes https and sets no timeouts, so this is our own small client: TWOCAPTCHA_BASE_URL
+points it at 2Captcha or at the local stand-in (docs/decisions/0009-own-2captcha-client.md).
 """
 
 from __future__ import annotations
