@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Spelt in two pieces so this file does not match its own patterns.
 OUTSIDE_REFERENCES = ("../" + "shared", "DESIGN" + ".md")
 

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from dbolt.contracts import AttemptReport, Outcome
 from dbolt.sql import Queries
-from tests.orchestrator_harness import WORKER
-from tests.queue_helpers import create_job, enable_test_directories
+from tests.support.orchestrator_harness import WORKER
+from tests.support.queue_helpers import create_job, enable_test_directories
 from worker.outcome import AttemptResult
 
 # Columns the database fills itself: a report cannot set them (jobs_report_attempt refuses).

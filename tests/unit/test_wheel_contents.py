@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = {"dbolt", "orchestrator", "worker", "webhook", "portal"}
 IMPORTS_DEVSTACK = re.compile(r"^\s*(from|import)\s+devstack\b", re.MULTILINE)
 
