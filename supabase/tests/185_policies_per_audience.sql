@@ -25,12 +25,12 @@ select id as cust_b from customers where email = 'ben@example.com' \gset
 select id as job_a from jobs_enqueue(:'order_a') \gset
 select id as job_b from jobs_enqueue(:'order_b') \gset
 select lease_token as token_1, id as job_1 from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job_1', lease_token => :'token_1', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_1', lease_token => :'token_1',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job_1', :'token_1') \gset
 select lease_token as token_2, id as job_2 from jobs_next('worker-1', 300) \gset
-select jobs_report_attempt(job_id => :'job_2', lease_token => :'token_2', directory_id => 'dir-a',
-  attempt => 1, outcome => 'success', confirmed => true) \gset
+select jobs_report_attempt(job_id => :'job_2', lease_token => :'token_2',
+  report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
 select jobs_complete(:'job_2', :'token_2') \gset
 insert into customer_logos (customer_id, content_type, content, sha256)
 select id, 'image/png', '\x89'::bytea, repeat('0', 64) from customers where id in (:'cust_a', :'cust_b');
