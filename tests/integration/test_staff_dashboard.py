@@ -520,7 +520,7 @@ def test_artifacts_are_served_from_the_artifacts_dir_and_traversal_is_refused(
             directory,
             outcome="permanent_error",
             error_code="form_gone",
-            artifacts=Jsonb(recorded[directory]),
+            artifacts=recorded[directory],
         )
     ids = dict(
         conn.execute(
@@ -571,7 +571,7 @@ def test_an_artifact_deleted_after_retention_shows_as_deleted_not_as_a_broken_li
         dirs[0],
         outcome="permanent_error",
         error_code="form_gone",
-        artifacts=Jsonb({"screenshot": str(shot), "html": str(page)}),
+        artifacts={"screenshot": str(shot), "html": str(page)},
     )
     (attempt_id,) = conn.execute(
         "select id from job_results where job_id = %s", (job_id,)

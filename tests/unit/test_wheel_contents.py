@@ -45,7 +45,7 @@ def test_the_wheel_holds_the_product_packages_and_their_data_but_not_devstack(
     assert {path.name for path in lib.iterdir()} == PRODUCT
     assert sorted(path.name for path in (lib / "dbolt" / "queries").glob("*.sql"))
     assert (lib / "dbolt" / "directories.schema.json").is_file()
-    assert (lib / "portal" / "countries.json").is_file()
+    assert (lib / "dbolt" / "countries.json").is_file()
     assert list((lib / "portal" / "templates").rglob("*.html"))
     importers = [
         str(path.relative_to(lib))
