@@ -9,13 +9,13 @@ and nowhere else.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.requests import Request
 from supabase_auth import AsyncGoTrueClient, AsyncSupportedStorage
 from supabase_auth._async.gotrue_admin_api import AsyncGoTrueAdminAPI
 from supabase_auth.types import AuthFlowType, Session
 
+from dbolt import auth_admin
+from dbolt.auth_admin import MagicLink
 from portal.auth.cookies import VERIFIER_COOKIE
 from portal.state import PortalState
 
@@ -69,15 +69,6 @@ def auth_client(
     )
 
 
-def admin_api(state: PortalState) -> AsyncGoTrueAdminAPI:
-    service = state.settings.supabase_service_role_key.get_secret_value()
-    return AsyncGoTrueAdminAPI(
-        url=state.settings.auth_url,
-        headers={"apikey": service, "Authorization": f"Bearer {service}"},
-        http_client=state.http,
-    )
-
-
 async def logout(state: PortalState, access_token: str) -> None:
     """Ends this session at Auth (scope "local": the customer's other devices stay signed in).
 
@@ -89,17 +80,14 @@ async def logout(state: PortalState, access_token: str) -> None:
     await api.sign_out(access_token, "local")
 
 
-@dataclass(frozen=True)
-class MagicLink:
-    hashed_token: str
-    verification_type: str
-
-
 async def generate_magic_link(state: PortalState, email: str) -> MagicLink:
     """A sign-in link for `email` from the Auth admin API, handed to us instead of emailed."""
-    response = await admin_api(state).generate_link({"type": "magiclink", "email": email})
-    properties = response.properties
-    return MagicLink(properties.hashed_token, str(properties.verification_type or "magiclink"))
+    return await auth_admin.generate_magic_link(
+        state.http,
+        state.settings.supabase_url,
+        state.settings.supabase_service_role_key.get_secret_value(),
+        email,
+    )
 
 
 async def session_from_token_hash(state: PortalState, token_hash: str, kind: str) -> Session:

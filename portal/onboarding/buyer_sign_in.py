@@ -16,6 +16,7 @@ import httpx
 from supabase_auth.errors import AuthError
 from supabase_auth.types import Session
 
+from dbolt.auth_admin import AuthAdminError
 from dbolt.sql import InvalidTransition, NotFound
 from portal.auth import client as auth
 from portal.state import PortalState
@@ -75,7 +76,7 @@ async def sign_in_buyer(state: PortalState, session_id: str, order_id: uuid.UUID
             },
         )
         raise SignInElsewhere from refusal
-    except (AuthError, LookupError, httpx.HTTPError) as error:
+    except (AuthError, AuthAdminError, LookupError, httpx.HTTPError) as error:
         log.error(
             "onboarding sign-in failed",
             extra={"action": "portal.onboarding_sign_in_failed", "error": type(error).__name__},

@@ -13,9 +13,8 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from portal.auth.cookies import ACCESS_COOKIE
-from tests.integration.test_portal_jobs import REALTIME_ONLY
 from tests.support.portal_harness import PortalStack, access_token
-from tests.support.portal_jobs import Job, finished_job, make_job, served_portal
+from tests.support.portal_jobs import REALTIME_ONLY, Job, finished_job, make_job, served_portal
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

@@ -17,14 +17,14 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dbolt.sql import Queries
-from tests.integration.test_staff_dashboard import (
+from tests.support.queue_helpers import create_job, enable_test_directories, report
+from tests.support.staff_stack import (
     STAFF_EMAIL,
     StaffStack,
     claim,
     seed_history,
     staff_stack,
 )
-from tests.support.queue_helpers import create_job, enable_test_directories, report
 
 CHROMIUM = "/usr/lib/chromium/chromium"
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"

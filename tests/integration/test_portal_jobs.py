@@ -15,13 +15,9 @@ from portal.jobs.live import StreamTiming
 from portal.reports.progress import build_progress, estimate_completion, format_duration
 from tests.support.orchestrator_harness import wait_for
 from tests.support.portal_harness import PortalStack, access_token
-from tests.support.portal_jobs import EventStream, make_job, served_portal
+from tests.support.portal_jobs import REALTIME_ONLY, EventStream, make_job, served_portal
 
 HTML = {"accept": "text/html"}
-# Only Realtime can wake these streams quickly: the timer re-reads are minutes apart.
-REALTIME_ONLY = StreamTiming(
-    heartbeat_seconds=0.5, reread_seconds=300, live_reread_seconds=300, coalesce_seconds=0.05
-)
 
 
 def _text(html: str) -> str:

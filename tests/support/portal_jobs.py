@@ -29,6 +29,10 @@ from tests.support.portal_harness import Customer, PortalStack, portal_app
 from tests.support.queue_helpers import enable_test_directories
 
 QUERIES = Queries.load()
+# Only Realtime can wake these streams quickly: the timer re-reads are minutes apart.
+REALTIME_ONLY = StreamTiming(
+    heartbeat_seconds=0.5, reread_seconds=300, live_reread_seconds=300, coalesce_seconds=0.05
+)
 
 
 @dataclass
