@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(56);
+select plan(59);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -10,14 +10,15 @@ insert into queue_functions values
   ('public.jobs_next(text, int)'),
   ('public.jobs_heartbeat(uuid, uuid, int)'),
   ('public.jobs_start_directory(uuid, uuid, text)'),
+  ('public.jobs_fence_submit(uuid, uuid, text, int)'),
   ('public.jobs_report_attempt(uuid, uuid, jsonb)'),
   ('public.jobs_complete(uuid, uuid)'),
   ('public.jobs_release(uuid, uuid, text)'),
   ('public.jobs_reap_expired(int)'),
   ('public.jobs_retry(uuid, text[], text)'),
-  ('public.jobs_pause(uuid, text)'),
+  ('public.jobs_pause(uuid, text, text)'),
   ('public.jobs_resume(uuid, text)'),
-  ('public.jobs_cancel(uuid, text)'),
+  ('public.jobs_cancel(uuid, text, text)'),
   ('public.jobs_confirm_live(uuid, text, text, text)'),
   ('public.queue_stats()'),
   ('public.directories_sync(jsonb)');

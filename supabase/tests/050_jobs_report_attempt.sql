@@ -219,8 +219,8 @@ select jobs_release(:'job', :'token') \gset
 select lease_token as token2 from jobs_next('worker-2', 300) \gset
 select throws_ok(
   format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
-             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job', :'token'),
-  'DB001', NULL, 'the old holder''s new report is refused after re-claim (DB001)');
+             report => '{"directory_id": "dir-f", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job', gen_random_uuid()),
+  'DB001', NULL, 'a token the job never held is refused after re-claim (DB001); the old holder''s late reports: 051');
 select is(
   (jobs_report_attempt(job_id => :'job', lease_token => :'token',
      report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}')).status::text,

@@ -48,10 +48,12 @@ select results_eq(
   $$ values ('dir-a', 'queued'), ('dir-b', 'submitted') $$,
   'its in-progress directory is queued; the submitted one is kept');
 select is((select running from tiers where name = 'starter'), 0, 'the slot was released');
-select throws_ok(
-  format($$ select jobs_report_attempt(job_id => %L, lease_token => %L,
-             report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job_r', :'token'),
-  'DB001', NULL, 'the worker''s next report on the paused job is refused with DB001');
+-- The worker's report after the pause is a late fact (issue 13): recorded, not refused;
+-- a transient error changes nothing, so the directory waits queued for the resume.
+select is(
+  (jobs_report_attempt(job_id => :'job_r', lease_token => :'token',
+     report => '{"directory_id": "dir-a", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}')).status::text,
+  'queued', 'the worker''s late report on the paused job is recorded and leaves the directory queued');
 select is_empty('select * from jobs_next(''worker-2'', 300)', 'no paused job is dispatched');
 
 -- Resume ----------------------------------------------------------------------------------
