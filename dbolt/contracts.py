@@ -75,6 +75,13 @@ class ReleaseRequest(LeaseRequest):
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+class SubmitFence(LeaseRequest):
+    """The `submitting` fence: this attempt's final submit is about to be sent. Refused
+    (409) when the lease is lost or the directory moved on: the worker must not submit."""
+
+    attempt: int = Field(ge=1, le=100)
+
+
 class AttemptReport(Request):
     """One submission attempt, reported right after it ended.
 
@@ -196,6 +203,14 @@ class JobState(BaseModel):
 class RetryRequest(Request):
     job_id: uuid.UUID
     directory_ids: list[DirectoryId] | None = Field(default=None, min_length=1, max_length=500)
+
+
+# Why staff paused or cancelled a job: the customer reads it on the job page.
+StaffReason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class StaffReasonRequest(Request):
+    reason: StaffReason
 
 
 class RetryResult(BaseModel):

@@ -3,7 +3,8 @@
 Attempt reports are never dropped: one that cannot be delivered (network error, 5xx, 503
 while the database is away) stays in the outbox and is resent, in order, until the
 orchestrator answers. Resending is safe because reports are idempotent per
-(job, directory, attempt). A 409 is an answer, not a delivery failure: the lease is gone.
+(job, directory, attempt). A report whose lease was lost meanwhile is still recorded (a late
+fact); a 409 is an answer, not a delivery failure: the report was refused for good.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from dbolt.contracts import (
     LeaseExtended,
     LeaseRequest,
     ReleaseRequest,
+    SubmitFence,
 )
 
 log = logging.getLogger(__name__)
@@ -139,6 +141,17 @@ class OrchestratorClient:
         response = await self._post(
             f"/jobs/{job_id}/directories/{directory_id}/start",
             LeaseRequest(lease_token=lease_token),
+        )
+        return DirectoryState.model_validate_json(response.content)
+
+    async def fence_submit(
+        self, job_id: uuid.UUID, lease_token: uuid.UUID, directory_id: str, attempt: int
+    ) -> DirectoryState:
+        """Record that this attempt's final submit is about to be sent. Raises unless the
+        orchestrator recorded it: any exception means do not submit."""
+        response = await self._post(
+            f"/jobs/{job_id}/directories/{directory_id}/submitting",
+            SubmitFence(lease_token=lease_token, attempt=attempt),
         )
         return DirectoryState.model_validate_json(response.content)
 

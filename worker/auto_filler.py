@@ -13,7 +13,7 @@ from dbolt.typed_values import country_name as country_name_of
 from worker import pages
 from worker.automap import FieldInfo, plan
 from worker.outcome import permanent
-from worker.recipe_runner import RecipeContext, classify_page
+from worker.recipe_runner import RecipeContext, classify_page, fence_submit
 
 log = logging.getLogger(__name__)
 MAX_STEPS = 6
@@ -137,6 +137,7 @@ async def run_auto(ctx: RecipeContext) -> None:
             raise permanent(
                 "form_unfillable", f"the generic filler could not fill required fields: {names}"
             )
+        await fence_submit(ctx)
         ctx.say("  submit")
         async with target.expect_navigation(wait_until="domcontentloaded") as navigation:
             await element.click()

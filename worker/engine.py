@@ -8,7 +8,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,6 +109,7 @@ class SubmissionEngine:
         proxy: Proxy | None = None,
         artifact_name: str = "attempt",
         say: Callable[[str], None] | None = None,
+        fence: Callable[[], Awaitable[None]] | None = None,
     ) -> AttemptResult:
         """Submit once and say truthfully what happened. Never raises for a site's behaviour."""
         result = AttemptResult(Outcome.success, proxy=proxy.label if proxy else None)
@@ -125,6 +126,7 @@ class SubmissionEngine:
             result,
             say or (lambda _: None),
             self.settings.logos,
+            fence,
         )
         try:
             if directory.get("mode") == "recipe":

@@ -9,6 +9,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -252,6 +253,7 @@ class JobRunner:
                     self.assignment.business,
                     proxy,
                     artifact_name=f"{self.job_id}/{directory.directory_id}-{work.attempt}",
+                    fence=self._fence_for(work),
                 )
         if proxy is not None and self.proxies is not None:
             if result.error_code in ("proxy_error", "rate_limited"):
@@ -260,6 +262,22 @@ class JobRunner:
                 self.proxies.succeeded(proxy)
         self.attempts_made += 1
         await self._report(work, result, int((time.monotonic() - started) * 1000))
+
+    def _fence_for(self, work: Work) -> Callable[[], Awaitable[None]]:
+        """The `submitting` fence of this attempt, for the engine to await before the click."""
+        a = self.assignment
+
+        async def fence() -> None:
+            try:
+                await self.client.fence_submit(
+                    a.job_id, a.lease_token, work.directory.directory_id, work.attempt
+                )
+            except LeaseLostError:
+                # Paused, cancelled or reaped meanwhile: nothing more is submitted for it.
+                self.stop("lease lost")
+                raise
+
+        return fence
 
     async def _report(self, work: Work, result: AttemptResult, duration_ms: int) -> None:
         a, directory = self.assignment, work.directory
@@ -286,10 +304,11 @@ class JobRunner:
         try:
             state = await self.client.report_attempt(a.job_id, report)
         except LeaseLostError:
-            # The lease went (paused or cancelled meanwhile): the queue refuses what it can no
-            # longer attribute. Say loudly what the site answered so staff can reconcile.
+            # A report whose lease was lost is still recorded (a late fact) when the lease
+            # was this job's; a refusal here means the queue could not attribute it at all.
+            # Say loudly what the site answered so staff can reconcile.
             log.error(
-                "attempt result could not be recorded: the lease was revoked",
+                "attempt result refused: the lease was not recognised",
                 extra={
                     "action": "attempt.unrecorded",
                     "job_id": self.job_id,

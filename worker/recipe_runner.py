@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -66,6 +66,24 @@ class RecipeContext:
     result: AttemptResult
     say: Callable[[str], None]
     logos: LogoSource | None = None
+    # The `submitting` fence (JobRunner): awaited right before the click that sends the form;
+    # it raises when the orchestrator did not record it. None outside a job (submit CLI).
+    fence: Callable[[], Awaitable[None]] | None = None
+
+
+async def fence_submit(ctx: RecipeContext) -> None:
+    """Record, through the orchestrator, that the final submit is about to be sent; if that
+    is refused or cannot be recorded, end the attempt WITHOUT submitting: a submit sent
+    without its fence could be sent again after a lost lease (a second listing)."""
+    if ctx.fence is None:
+        return
+    try:
+        await ctx.fence()
+    except Exception as error:
+        # Any failure (refused, unreachable, a bug) means the same thing: do not click.
+        raise transient(
+            "not_submitted", f"the form was not sent: the submit could not be fenced ({error})"
+        ) from None
 
 
 def _value(ctx: RecipeContext, step: Fill | Select, index: int) -> str:
@@ -205,6 +223,7 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             await _captcha(ctx, target, step, number)
         elif isinstance(step, Submit):
             element = await pages.require(target, step.selector, what, timeout)
+            await fence_submit(ctx)
             ctx.say(f"  submit {step.selector}")
             async with target.expect_navigation(wait_until="domcontentloaded") as navigation:
                 await element.click()

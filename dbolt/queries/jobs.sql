@@ -36,6 +36,12 @@ select * from jobs_start_directory(
   job_id => %(job_id)s, lease_token => %(lease_token)s, directory_id => %(directory_id)s
 );
 
+-- name: jobs_fence_submit
+select * from jobs_fence_submit(
+  job_id => %(job_id)s, lease_token => %(lease_token)s, directory_id => %(directory_id)s,
+  attempt => %(attempt)s
+);
+
 -- name: jobs_report_attempt
 select * from jobs_report_attempt(
   job_id => %(job_id)s, lease_token => %(lease_token)s, report => %(report)s::jsonb
@@ -56,13 +62,13 @@ select jobs_retry(
 ) as retried;
 
 -- name: jobs_pause
-select * from jobs_pause(job_id => %(job_id)s, actor => %(actor)s);
+select * from jobs_pause(job_id => %(job_id)s, actor => %(actor)s, reason => %(reason)s);
 
 -- name: jobs_resume
 select * from jobs_resume(job_id => %(job_id)s, actor => %(actor)s);
 
 -- name: jobs_cancel
-select * from jobs_cancel(job_id => %(job_id)s, actor => %(actor)s);
+select * from jobs_cancel(job_id => %(job_id)s, actor => %(actor)s, reason => %(reason)s);
 
 -- name: jobs_confirm_live
 select * from jobs_confirm_live(
@@ -115,7 +121,8 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
 -- holds staff, whom RLS lets read every job, to their own jobs on the customer's pages.
 select j.id, j.order_id, j.tier, j.status, j.created_at, j.started_at, j.completed_at,
        j.updated_at, j.business_snapshot ->> 'business_name' as business_name,
-       exists (select 1 from job_reports r where r.job_id = j.id) as has_report
+       exists (select 1 from job_reports r where r.job_id = j.id) as has_report,
+       j.staff_reason
   from jobs j
   join customers c on c.id = j.customer_id
  where j.id = %(job_id)s and c.user_id = %(user_id)s;

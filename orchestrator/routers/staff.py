@@ -19,6 +19,7 @@ from dbolt.contracts import (
     JobStatus,
     RetryRequest,
     RetryResult,
+    StaffReasonRequest,
 )
 from dbolt.sql import NotFound
 from orchestrator.dependencies import StaffActor, State
@@ -56,17 +57,21 @@ async def _transition(
     job_id: uuid.UUID,
     state: State,
     actor: str,
+    **reason: str,
 ) -> JobState:
-    row = await state.db.fetch_one(action, job_id=job_id, actor=actor)
+    row = await state.db.fetch_one(action, job_id=job_id, actor=actor, **reason)
     assert row is not None
     log.info(action, extra={"action": f"staff.{action}", "job_id": str(job_id), "actor": actor})
     return JobState(job_id=row["id"], status=row["status"])
 
 
 @router.post("/jobs/{job_id}/pause", response_model=JobState, responses=_REFUSED)
-async def pause(job_id: JobId, state: State, actor: StaffActor) -> JobState:
-    """Pause a pending or running job; its worker stops before the next directory."""
-    return await _transition("jobs_pause", job_id, state, actor)
+async def pause(
+    job_id: JobId, body: StaffReasonRequest, state: State, actor: StaffActor
+) -> JobState:
+    """Pause a pending or running job; its worker stops before the next directory. The
+    reason is shown to the customer ("Paused by our team: …")."""
+    return await _transition("jobs_pause", job_id, state, actor, reason=body.reason)
 
 
 @router.post("/jobs/{job_id}/resume", response_model=JobState, responses=_REFUSED)
@@ -76,9 +81,12 @@ async def resume(job_id: JobId, state: State, actor: StaffActor) -> JobState:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=JobState, responses=_REFUSED)
-async def cancel(job_id: JobId, state: State, actor: StaffActor) -> JobState:
-    """Cancel a job that is not finished; its remaining directories are skipped."""
-    return await _transition("jobs_cancel", job_id, state, actor)
+async def cancel(
+    job_id: JobId, body: StaffReasonRequest, state: State, actor: StaffActor
+) -> JobState:
+    """Cancel a job that is not finished; its remaining directories are skipped. The reason
+    is shown to the customer."""
+    return await _transition("jobs_cancel", job_id, state, actor, reason=body.reason)
 
 
 @router.get("/jobs", response_model=JobPage)

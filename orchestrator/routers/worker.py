@@ -22,6 +22,7 @@ from dbolt.contracts import (
     LeaseExtended,
     LeaseRequest,
     ReleaseRequest,
+    SubmitFence,
 )
 from dbolt.sql import DatabaseUnavailable
 from orchestrator.dependencies import State, WorkerAuth
@@ -119,9 +120,47 @@ async def start_directory(
     return _directory_state(row)
 
 
+@router.post(
+    "/jobs/{job_id}/directories/{directory_id}/submitting",
+    response_model=DirectoryState,
+    responses={
+        409: {
+            "model": ErrorBody,
+            "description": "The lease is lost or the directory moved on: do not submit",
+        }
+    },
+)
+async def fence_submit(
+    job_id: JobId, directory_id: Annotated[DirectoryId, Path()], body: SubmitFence, state: State
+) -> DirectoryState:
+    """Record that this attempt's final submit is about to be sent (the `submitting` fence).
+
+    Only a 200 allows the click: a directory fenced but never reported is held for review
+    rather than submitted again."""
+    row = await state.db.fetch_one(
+        "jobs_fence_submit",
+        job_id=job_id,
+        lease_token=body.lease_token,
+        directory_id=directory_id,
+        attempt=body.attempt,
+    )
+    assert row is not None
+    log.info(
+        "submitting",
+        extra={
+            "action": "directory.submitting",
+            "job_id": str(job_id),
+            "directory_id": directory_id,
+            "attempt": body.attempt,
+        },
+    )
+    return _directory_state(row)
+
+
 @router.post("/jobs/{job_id}/attempts", response_model=DirectoryState, responses=_LEASE_LOST)
 async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> DirectoryState:
-    """Record one attempt. Idempotent per (job, directory, attempt): resend freely."""
+    """Record one attempt. Idempotent per (job, directory, attempt): resend freely. A report
+    whose lease was lost meanwhile is still recorded (late) if the lease was this job's."""
     with state.metrics.attempt_report_seconds.time():
         row = await state.db.fetch_one(
             "jobs_report_attempt",

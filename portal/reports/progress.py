@@ -74,6 +74,8 @@ JOB_STATES: dict[str, StateWords] = {
     "cancelled": StateWords("Cancelled", "bad", "This job was cancelled."),
 }
 FINAL_JOB_STATES = frozenset({"complete", "failed", "cancelled"})
+# How a reason staff gave (jobs.staff_reason) is introduced on the customer's job page.
+STAFF_REASON_PREFIX = {"paused": "Paused by our team: ", "cancelled": "Cancelled by our team: "}
 
 # What a worker's error code means for the customer (worker/outcome.py names the codes).
 ERROR_REASONS: dict[str, str] = {
@@ -201,7 +203,12 @@ class JobProgress:
 
     @property
     def words(self) -> StateWords:
-        return job_state_words(self.status)
+        words = job_state_words(self.status)
+        reason = self.job.get("staff_reason")
+        if reason and self.status in STAFF_REASON_PREFIX:
+            # Staff said why they paused or cancelled it: the customer reads that, in full.
+            return StateWords(words.label, words.tone, f"{STAFF_REASON_PREFIX[self.status]}{reason}")
+        return words
 
     @property
     def is_final(self) -> bool:

@@ -130,11 +130,15 @@ async def intervene(
     state: PortalStateDep,
     confirmed: Annotated[str | None, Form()] = None,
     directory_ids: Annotated[list[str] | None, Form()] = None,
+    reason: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     chosen = [d for d in (directory_ids or []) if d] or None
     if chosen and (len(chosen) > 500 or any(len(d) > 200 for d in chosen)):
         raise HTTPException(422, "directory_ids: at most 500 ids of at most 200 characters")
-    if confirmed != "yes":
+    reason = (reason or "").strip() or None
+    # A pause or cancel tells the customer why: the confirm step asks for it.
+    reason_problem = orchestrator.reason_problem(action, reason) if confirmed == "yes" else None
+    if confirmed != "yes" or reason_problem:
         # The confirm step: say exactly what will happen, then post again with confirmed=yes.
         detail = await job_detail(state, viewer, job_id)
         return render(
@@ -143,10 +147,13 @@ async def intervene(
             section="jobs",
             action=action,
             chosen=chosen,
+            reason=reason or "",
+            reason_problem=reason_problem,
+            status_code=422 if reason_problem else 200,
             **detail,
         )
     try:
-        outcome = await orchestrator.intervene(state, viewer, action, job_id, chosen)
+        outcome = await orchestrator.intervene(state, viewer, action, job_id, chosen, reason)
     except orchestrator.InterventionFailed as error:
         return RedirectResponse(
             f"/staff/jobs/{job_id}?{urlencode({'error': error.message})}", status_code=303

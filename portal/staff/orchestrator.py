@@ -43,6 +43,22 @@ class Outcome:
     retried: int | None
 
 
+# The actions whose reason the customer reads ("Paused by our team: …").
+NEEDS_REASON: frozenset[Action] = frozenset({"pause", "cancel"})
+REASON_MAX = 500
+
+
+def reason_problem(action: Action, reason: str | None) -> str | None:
+    """What is wrong with the reason given for this action, in words for the staff user."""
+    if action not in NEEDS_REASON:
+        return None
+    if not reason:
+        return "Say why, in words the customer will read on their job page."
+    if len(reason) > REASON_MAX:
+        return f"Keep the reason to {REASON_MAX} characters (it has {len(reason)})."
+    return None
+
+
 def actor_of(viewer: Viewer) -> str:
     return viewer.email if _ACTOR.match(viewer.email or "") else str(viewer.user_id)
 
@@ -53,6 +69,7 @@ async def intervene(
     action: Action,
     job_id: uuid.UUID,
     directory_ids: list[str] | None = None,
+    reason: str | None = None,
 ) -> Outcome:
     settings = state.settings
     base = settings.orchestrator_url.rstrip("/")
@@ -66,6 +83,10 @@ async def intervene(
             if directory_ids:
                 body["directory_ids"] = directory_ids
             response = await state.http.post(f"{base}/jobs/retry", json=body, headers=headers)
+        elif action in NEEDS_REASON:
+            response = await state.http.post(
+                f"{base}/jobs/{job_id}/{action}", json={"reason": reason}, headers=headers
+            )
         else:
             response = await state.http.post(f"{base}/jobs/{job_id}/{action}", headers=headers)
     except httpx.HTTPError as error:

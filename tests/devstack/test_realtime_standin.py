@@ -266,7 +266,7 @@ def test_worker_on_job_topic_receives_paused_for_that_job_only(
     other = create_job(conn, queries)
 
     def pause(job_id: uuid.UUID) -> None:
-        queries.fetch_one(conn, "jobs_pause", job_id=job_id, actor="staff@example.com")
+        queries.fetch_one(conn, "jobs_pause", job_id=job_id, actor="staff@example.com", reason=None)
 
     def resume(job_id: uuid.UUID) -> None:
         queries.fetch_one(conn, "jobs_resume", job_id=job_id, actor="staff@example.com")

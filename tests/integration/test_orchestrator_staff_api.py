@@ -12,6 +12,8 @@ from dbolt.sql import Queries
 from tests.support.orchestrator_harness import STAFF, WORKER
 from tests.support.queue_helpers import create_job, enable_test_directories
 
+REASON = {"reason": "Asked by the customer."}
+
 
 def test_staff_endpoints_need_the_staff_key(api: TestClient) -> None:
     job = "00000000-0000-0000-0000-000000000001"
@@ -28,15 +30,26 @@ def test_pause_resume_cancel_are_audited_with_the_actor(
     job_id = create_job(conn, queries)
     claimed = api.post("/jobs-next", json={"worker_id": "w1"}, headers=WORKER).json()
 
-    assert api.post(f"/jobs/{job_id}/pause", headers=STAFF).json()["status"] == "paused"
+    assert api.post(f"/jobs/{job_id}/pause", headers=STAFF).status_code == 422
+    unexplained = api.post(f"/jobs/{job_id}/pause", json={}, headers=STAFF)
+    assert unexplained.status_code == 422
+    assert "reason" in unexplained.text
+    blank = api.post(f"/jobs/{job_id}/pause", json={"reason": "   "}, headers=STAFF)
+    assert blank.status_code == 422
+    paused = api.post(f"/jobs/{job_id}/pause", json={"reason": "Checking with you."}, headers=STAFF)
+    assert paused.json()["status"] == "paused"
+    assert conn.execute("select staff_reason from jobs where id = %s", (job_id,)).fetchone() == (
+        "Checking with you.",
+    )
     # The worker's lease went with the pause: its next call is refused.
     stale = api.post(
         f"/jobs/{job_id}/heartbeat", json={"lease_token": claimed["lease_token"]}, headers=WORKER
     )
     assert stale.status_code == 409
-    assert api.post(f"/jobs/{job_id}/pause", headers=STAFF).status_code == 409
+    assert api.post(f"/jobs/{job_id}/pause", json=REASON, headers=STAFF).status_code == 409
     assert api.post(f"/jobs/{job_id}/resume", headers=STAFF).json()["status"] == "pending"
-    assert api.post(f"/jobs/{job_id}/cancel", headers=STAFF).json()["status"] == "cancelled"
+    cancelled = api.post(f"/jobs/{job_id}/cancel", json=REASON, headers=STAFF)
+    assert cancelled.json()["status"] == "cancelled"
     refused = api.post(f"/jobs/{job_id}/resume", headers=STAFF)
     assert refused.status_code == 409
     assert refused.json()["error"] == "invalid_transition"

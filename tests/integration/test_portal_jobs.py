@@ -82,6 +82,19 @@ def test_a_job_waiting_for_a_worker_has_no_estimate_yet(portal_stack: PortalStac
     assert "Not yet: your job is waiting for a free worker." in text
 
 
+def test_a_staff_pause_or_cancel_shows_the_customer_why(portal_stack: PortalStack) -> None:
+    job = make_job(portal_stack, "cal@example.com", directories=2)
+    job.sql(
+        "select jobs_pause(%s, 'staff:ops@example.com', 'We are checking your opening hours.')",
+        job.id,
+    )
+    page = portal_stack.client.get(f"/jobs/{job.id}", cookies=job.customer.cookies).text
+    assert "Paused by our team: We are checking your opening hours." in _text(page)
+    job.sql("select jobs_cancel(%s, 'staff:ops@example.com', 'You asked us to <stop>.')", job.id)
+    page = portal_stack.client.get(f"/jobs/{job.id}", cookies=job.customer.cookies).text
+    assert "Cancelled by our team: You asked us to &lt;stop&gt;." in page
+
+
 def test_estimate_is_the_pace_so_far_applied_to_what_is_left() -> None:
     now = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     started = now - timedelta(minutes=10)

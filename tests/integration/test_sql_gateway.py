@@ -82,13 +82,13 @@ def test_custom_sqlstates_become_domain_errors(
     enable_test_directories(conn, 1)
     job_id = create_job(conn, queries)
     with pytest.raises(NotFound, match="not found"):
-        queries.fetch_one(conn, "jobs_pause", job_id=uuid.uuid4(), actor="staff:a")
+        queries.fetch_one(conn, "jobs_pause", job_id=uuid.uuid4(), actor="staff:a", reason=None)
     with pytest.raises(LeaseLost):
         queries.fetch_one(conn, "jobs_complete", job_id=job_id, lease_token=uuid.uuid4())
     with pytest.raises(InvalidTransition, match="only a paused job can be resumed"):
         queries.fetch_one(conn, "jobs_resume", job_id=job_id, actor="staff:a")
     with pytest.raises(InvalidArgument, match="actor is required"):
-        queries.fetch_one(conn, "jobs_pause", job_id=job_id, actor="  ")
+        queries.fetch_one(conn, "jobs_pause", job_id=job_id, actor="  ", reason=None)
 
 
 def test_incomplete_business_names_every_missing_field(

@@ -223,8 +223,22 @@ def test_interventions_confirm_then_go_through_the_orchestrator_as_the_staff_use
     assert conn.execute("select status from jobs where id = %s", (job_id,)).fetchone() == (
         "pending",
     )
-    done = client.post(f"/staff/jobs/{job_id}/pause", data={"confirmed": "yes"})
+    assert 'name="reason"' in asked.text
+    # A pause without a reason the customer can read is asked again, nothing changed.
+    unexplained = client.post(f"/staff/jobs/{job_id}/pause", data={"confirmed": "yes"})
+    assert unexplained.status_code == 422
+    assert "Say why" in unexplained.text
+    assert conn.execute("select status from jobs where id = %s", (job_id,)).fetchone() == (
+        "pending",
+    )
+    done = client.post(
+        f"/staff/jobs/{job_id}/pause",
+        data={"confirmed": "yes", "reason": "We are checking your address with you."},
+    )
     assert done.status_code == 303
+    assert conn.execute("select staff_reason from jobs where id = %s", (job_id,)).fetchone() == (
+        "We are checking your address with you.",
+    )
     assert done.headers["location"].endswith("?done=pause")
     assert "Job paused" in client.get(done.headers["location"]).text
     resumed = client.post(f"/staff/jobs/{job_id}/resume", data={"confirmed": "yes"})
@@ -256,7 +270,9 @@ def test_interventions_confirm_then_go_through_the_orchestrator_as_the_staff_use
     )
     assert states[dirs[0]] == "failed"
     assert states[dirs[1]] == "queued"
-    cancelled = client.post(f"/staff/jobs/{job_id}/cancel", data={"confirmed": "yes"})
+    cancelled = client.post(
+        f"/staff/jobs/{job_id}/cancel", data={"confirmed": "yes", "reason": "Asked by you."}
+    )
     assert cancelled.status_code == 303
 
     actions = conn.execute(
@@ -288,7 +304,9 @@ def test_an_unreachable_orchestrator_changes_nothing_and_says_so(
         with TestClient(app, base_url=PORTAL_URL, follow_redirects=False) as client:
             user_id = make_auth_user(db_url, STAFF_EMAIL, "staff")
             as_user(client, access_token(user_id, STAFF_EMAIL, "staff"))
-            response = client.post(f"/staff/jobs/{job_id}/cancel", data={"confirmed": "yes"})
+            response = client.post(
+                f"/staff/jobs/{job_id}/cancel", data={"confirmed": "yes", "reason": "Test."}
+            )
             page = client.get(response.headers["location"]).text
             assert "orchestrator cannot be reached" in page
             status = client.get("/staff/status.json").json()
