@@ -207,7 +207,8 @@ class JobProgress:
         reason = self.job.get("staff_reason")
         if reason and self.status in STAFF_REASON_PREFIX:
             # Staff said why they paused or cancelled it: the customer reads that, in full.
-            return StateWords(words.label, words.tone, f"{STAFF_REASON_PREFIX[self.status]}{reason}")
+            said = f"{STAFF_REASON_PREFIX[self.status]}{reason}"
+            return StateWords(words.label, words.tone, said)
         return words
 
     @property

@@ -63,8 +63,9 @@ def test_the_fence_needs_the_worker_token_and_a_valid_body(
     create_job(conn, queries)
     job = _claim(api, "worker-1")
     path = f"/jobs/{job['job_id']}/directories/{directories[0]}/submitting"
-    assert api.post(path, json={"lease_token": job["lease_token"], "attempt": 1}).status_code == 401
-    assert api.post(path, json={"lease_token": job["lease_token"]}, headers=WORKER).status_code == 422
+    lease = {"lease_token": job["lease_token"]}
+    assert api.post(path, json=lease | {"attempt": 1}).status_code == 401
+    assert api.post(path, json=lease, headers=WORKER).status_code == 422
     zero = api.post(path, json={"lease_token": job["lease_token"], "attempt": 0}, headers=WORKER)
     assert zero.status_code == 422
     assert "attempt" in zero.text

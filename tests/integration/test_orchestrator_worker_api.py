@@ -135,7 +135,8 @@ def test_a_stale_lease_gets_409_and_changes_nothing(
         assert "not held" in response.json()["detail"]
     # A report is a fact: under a lease the job held it is recorded late (see
     # test_orchestrator_submit_fence.py); a token the job never held is refused.
-    forged = _report(api, job | {"lease_token": "00000000-0000-4000-8000-000000000000"}, directories[0])
+    forged_lease = {"lease_token": "00000000-0000-4000-8000-000000000000"}
+    forged = _report(api, job | forged_lease, directories[0])
     assert forged.status_code == 409
     assert forged.json()["error"] == "lease_lost"
     assert conn.execute("select count(*) from job_results").fetchone() == (0,)
