@@ -1,10 +1,11 @@
-"""The admin JSON endpoints tests use to count real submissions."""
+"""The admin JSON endpoints tests use to count real submissions, and a test switch that
+holds a site's submit response (the window between a site accepting and the worker hearing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from devstack.sandbox.runtime import SandboxDep
 
@@ -25,3 +26,25 @@ async def submissions(sandbox: SandboxDep, site: str | None = None) -> list[dict
 async def reset(sandbox: SandboxDep) -> dict[str, bool]:
     sandbox.state.reset()
     return {"reset": True}
+
+
+@router.post("/hold")
+async def hold(
+    sandbox: SandboxDep, site: str = Query(min_length=1, max_length=100)
+) -> dict[str, Any]:
+    """From now on, a submission the site accepts is recorded at once but its response is held
+    until POST /_admin/release (the standard-form sites: plain, slow, flaky, multistep…)."""
+    sandbox.state.hold(site)
+    return {"holding": sorted(sandbox.state.holds)}
+
+
+@router.post("/release")
+async def release(sandbox: SandboxDep, site: str | None = None) -> dict[str, Any]:
+    """Send the held responses of `site` (or of every site) and stop holding."""
+    return {"released": sandbox.state.release(site)}
+
+
+@router.get("/holds")
+async def holds(sandbox: SandboxDep) -> dict[str, Any]:
+    """Sites holding responses, and how many responses each is holding right now."""
+    return {"holding": sorted(sandbox.state.holds), "waiting": dict(sandbox.state.holding)}

@@ -5,6 +5,7 @@ All mutation happens on the server's event loop between awaits, so no lock is ne
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,30 @@ class SandboxState:
     # Business names the duplicate site already lists.
     listed_names: set[str] = field(default_factory=lambda: {name_key(n) for n in PRE_LISTED})
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    # Test switch (POST /_admin/hold): sites whose submit response is held back after the
+    # submission was recorded, until released, and how many responses each is holding now.
+    # The window where a directory has accepted a business but the worker has not heard.
+    holds: dict[str, asyncio.Event] = field(default_factory=dict)
+    holding: dict[str, int] = field(default_factory=dict)
+
+    def hold(self, site: str) -> None:
+        self.holds.setdefault(site, asyncio.Event())
+
+    def release(self, site: str | None = None) -> list[str]:
+        released = [s for s in self.holds if site is None or s == site]
+        for name in released:
+            self.holds.pop(name).set()
+        return released
+
+    async def wait_if_held(self, site: str) -> None:
+        gate = self.holds.get(site)
+        if gate is None:
+            return
+        self.holding[site] = self.holding.get(site, 0) + 1
+        try:
+            await gate.wait()
+        finally:
+            self.holding[site] -= 1
 
     def record(
         self,
@@ -94,3 +119,4 @@ class SandboxState:
         self.submissions.clear()
         self.flaky_failed.clear()
         self.listed_names = {name_key(n) for n in PRE_LISTED}
+        self.release()

@@ -666,3 +666,21 @@ def test_the_server_binds_loopback_only() -> None:
     assert loopback_host("127.0.0.1") == "127.0.0.1"
     with pytest.raises(argparse.ArgumentTypeError, match="not a loopback address"):
         loopback_host("0.0.0.0")  # noqa: S104 - the address being refused
+
+
+def test_a_held_submit_is_recorded_at_once_and_answered_only_when_released() -> None:
+    """The test switch behind the exactly-once tests: the site has accepted the business,
+    the client has not heard."""
+    with SandboxServer(Settings()) as sandbox, httpx.Client(base_url=sandbox.url) as http:
+        assert http.post("/_admin/hold", params={"site": "plain"}).json() == {"holding": ["plain"]}
+        with pytest.raises(httpx.ReadTimeout):
+            http.post("/plain/submit", data=STANDARD, timeout=1)
+        [recorded] = http.get("/_admin/submissions").json()
+        assert recorded["site"] == "plain"
+        assert http.get("/_admin/holds").json() == {"holding": ["plain"], "waiting": {"plain": 1}}
+        assert http.post("/_admin/release", params={"site": "plain"}).json() == {
+            "released": ["plain"]
+        }
+        answered = http.post("/plain/submit", data=STANDARD | {"business_name": "Wren"}, timeout=5)
+        assert CONFIRMATION in answered.text
+        assert len(http.get("/_admin/submissions").json()) == 2
