@@ -4,7 +4,7 @@
 -- Every attempt of a job, in the order reported, for staff's drill-down.
 select r.id, r.directory_id, r.attempt, r.outcome, r.confirmed, r.error_code, r.message,
        r.listing_url, r.action_required, r.duration_ms, r.captcha_kind, r.captcha_solved,
-       r.proxy, r.artifacts, r.worker_id, r.reported_at
+       r.proxy, r.artifacts, r.worker_id, r.reported_at, r.late
   from job_results r
  where r.job_id = %(job_id)s
  order by r.id;

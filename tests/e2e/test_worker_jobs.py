@@ -173,7 +173,8 @@ def test_pause_and_cancel_take_effect_before_the_next_directory(
         job_id = _job(stack)
         with stack.staff() as staff:
             wait_until(lambda: len(stack.submissions()) >= 2, what="two accepted submissions")
-            assert staff.post(f"/jobs/{job_id}/pause", json={"reason": "A test pause."}).json()["status"] == "paused"
+            paused = staff.post(f"/jobs/{job_id}/pause", json={"reason": "A test pause."})
+            assert paused.json()["status"] == "paused"
             paused_at = time.monotonic()
             # The worker hears 'paused' (or the 409 refusing a report made after it) and
             # starts nothing more.
@@ -195,7 +196,8 @@ def test_pause_and_cancel_take_effect_before_the_next_directory(
             assert staff.post(f"/jobs/{job_id}/resume").json()["status"] == "pending"
             wait_until(lambda: len(stack.submissions()) > frozen, what="work resuming")
             stops = stack.log("worker-1").count('"action": "job.stopping"')
-            assert staff.post(f"/jobs/{job_id}/cancel", json={"reason": "A test cancel."}).json()["status"] == "cancelled"
+            cancelled = staff.post(f"/jobs/{job_id}/cancel", json={"reason": "A test cancel."})
+            assert cancelled.json()["status"] == "cancelled"
             # The worker hears 'cancelled' on Realtime, or — when the attempt under way
             # reports first — the orchestrator's 409 (lease lost); either way it stops.
             wait_until(

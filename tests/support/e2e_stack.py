@@ -345,13 +345,18 @@ class Stack:
             env["STRIPE_API_BASE"] = self.url("stripe")
         self._spawn("portal", ["-m", "portal"], env, ready=self.url("portal") + "/healthz")
 
-    def sync_sandbox_directories(self) -> list[dict[str, Any]]:
-        """directories.json's sandbox entries, pointed at this test's sandbox port."""
+    def sync_sandbox_directories(self, only: set[str] | None = None) -> list[dict[str, Any]]:
+        """directories.json's sandbox entries (or only those named), pointed at this test's
+        sandbox port."""
         text = json.dumps(
             {"version": 1, "directories": load_directories(ROOT / "directories.json")}
         )
         entries = json.loads(text.replace(SANDBOX_DEFAULT, self.url("sandbox")))["directories"]
-        sandbox = [e for e in entries if e["id"].startswith("sandbox-")]
+        sandbox = [
+            e
+            for e in entries
+            if e["id"].startswith("sandbox-") and (only is None or e["id"] in only)
+        ]
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             sync_directories(conn, sandbox)
             # The workers sign in to Auth as this service account for Realtime.
