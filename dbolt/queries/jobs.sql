@@ -112,7 +112,7 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
 -- One job with its internals, for staff (service role, or a staff JWT as dbolt_staff).
 select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_name, j.tier,
        j.status, j.worker_id, j.lease_expires_at, j.lost_leases, j.business_snapshot,
-       j.created_at, j.started_at, j.completed_at, j.updated_at
+       j.created_at, j.started_at, j.completed_at, j.updated_at, j.staff_reason
   from jobs j join customers c on c.id = j.customer_id
  where j.id = %(job_id)s;
 

@@ -169,10 +169,13 @@ as $$
     when 'needs_action' then 'needs_action'
     when 'permanent_error' then 'failed'
     when 'skipped' then 'skipped'
-    -- A transient error after the fence (a timeout waiting for the site's answer) may hide a
-    -- listing that was made: not retried blindly.
+    -- A transient error after the fence with no answer from the site (a timeout, a broken
+    -- connection) may hide a listing that was made: not retried blindly. A site that
+    -- answered with a refusal (rate limited, temporarily unavailable, captcha rejected)
+    -- did not take the business, so that attempt is retried as usual.
     when 'transient_error' then
-      case when $3 then 'needs_review'
+      case when $3 and $1.error_code not in ('rate_limited', 'site_unavailable', 'captcha_unsolved')
+           then 'needs_review'
            when $1.attempt >= $2 then 'failed' else 'queued' end
   end::public.job_directory_status
 $$;
@@ -421,7 +424,7 @@ begin
          attempts = v_attempt.attempt,
          last_outcome = v_attempt.outcome,
          last_error_code = v_attempt.error_code,
-         last_message = case when v_fenced and v_attempt.outcome = 'transient_error'
+         last_message = case when v_next = 'needs_review' and v_attempt.outcome = 'transient_error'
                              then private.fence_unresolved_message() || ' (' || coalesce(v_attempt.message, v_attempt.error_code) || ')'
                              else v_attempt.message end,
          listing_url = coalesce(v_attempt.listing_url, d.listing_url),

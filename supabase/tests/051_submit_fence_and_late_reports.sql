@@ -6,7 +6,7 @@
 -- refused without proof that its lease token belonged to the job.
 begin;
 set search_path = public, extensions;
-select plan(41);
+select plan(42);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -172,6 +172,12 @@ select results_eq(
   'reap: the fenced directory is held for review');
 select is((select actor from audit_log where job_id = :'job_x' and action = 'directory.fence_unresolved'),
   'reaper', 'the reaper is named');
+select jobs_start_directory(:'job_c', :'token_c', 'dir-c') \gset
+select jobs_fence_submit(:'job_c', :'token_c', 'dir-c', 1) \gset
+select is(
+  (jobs_report_attempt(:'job_c', :'token_c',
+     '{"directory_id": "dir-c", "attempt": 1, "outcome": "transient_error", "error_code": "site_unavailable"}')).status::text,
+  'queued', 'a site that answered the fenced submit with a refusal (503) did not take it: retried');
 select jobs_cancel(:'job_c', 'staff:cal', 'The customer asked us to stop') \gset
 select results_eq(
   format($$ select directory_id, status::text from job_directories where job_id = %L order by position $$, :'job_c'),

@@ -240,7 +240,9 @@ def test_interventions_confirm_then_go_through_the_orchestrator_as_the_staff_use
         "We are checking your address with you.",
     )
     assert done.headers["location"].endswith("?done=pause")
-    assert "Job paused" in client.get(done.headers["location"]).text
+    paused_page = client.get(done.headers["location"]).text
+    assert "Job paused" in paused_page
+    assert "We are checking your address with you." in paused_page
     resumed = client.post(f"/staff/jobs/{job_id}/resume", data={"confirmed": "yes"})
     assert resumed.status_code == 303
     # Refused by the orchestrator (already pending): said plainly, nothing changed.
