@@ -16,7 +16,8 @@ from tests.support.queue_helpers import create_job, enable_test_directories
 from worker.outcome import AttemptResult
 
 # Columns the database fills itself: a report cannot set them (jobs_report_attempt refuses).
-SERVER_COLUMNS = {"id", "job_id", "worker_id", "reported_at"}
+# lease_token and late are set from the lease the report came under, never from the report.
+SERVER_COLUMNS = {"id", "job_id", "worker_id", "reported_at", "lease_token", "late"}
 
 
 def _report_fields() -> set[str]:
