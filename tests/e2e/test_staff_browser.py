@@ -128,14 +128,18 @@ def test_interventions_from_the_ui_are_confirmed_audited_and_seen_by_another_sta
     wait_live(bob)
     expect(bob.locator("#job-status")).to_have_text("in progress")
 
-    def act(button: str, confirm: str) -> None:
+    def act(button: str, confirm: str, reason: str | None = None) -> None:
         ann.get_by_role("button", name=button, exact=True).click()
         # The confirm step: nothing has happened yet.
         expect(ann.get_by_role("heading", level=1)).to_contain_text("?")
+        if reason is not None:
+            # Pause and cancel say why, in words the customer reads on their job page.
+            ann.get_by_label("Reason the customer will read").fill(reason)
         ann.get_by_role("button", name=confirm).click()
 
-    act("Pause job", "Yes, pause this job")
+    act("Pause job", "Yes, pause this job", "We are checking your address with you.")
     expect(ann.get_by_role("status").filter(has_text="Job paused")).to_be_visible()
+    expect(ann.locator("#job-staff-reason")).to_have_text("We are checking your address with you.")
     expect(ann.locator("#job-status")).to_have_text("paused")
     # Bob's page follows without reloading, buttons included.
     expect(bob.locator("#job-status")).to_have_text("paused", timeout=LIVE_TIMEOUT_MS)
@@ -158,7 +162,7 @@ def test_interventions_from_the_ui_are_confirmed_audited_and_seen_by_another_sta
         "failed"
     )
 
-    act("Cancel job", "Yes, cancel this job")
+    act("Cancel job", "Yes, cancel this job", "You asked us to stop.")
     expect(ann.locator("#job-status")).to_have_text("cancelled")
     expect(bob.locator("#job-status")).to_have_text("cancelled", timeout=LIVE_TIMEOUT_MS)
 
