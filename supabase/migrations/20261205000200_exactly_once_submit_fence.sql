@@ -36,6 +36,7 @@ begin
   return null;
 end;
 $$;
+revoke execute on function private.jobs_remember_lease() from public, anon, authenticated;
 create trigger jobs_remember_lease after insert or update of lease_token on public.jobs
   for each row when (new.lease_token is not null)
   execute function private.jobs_remember_lease();
@@ -106,6 +107,8 @@ as $$
   )
   select count(*)::int from audited
 $$;
+revoke execute on function private.hold_fenced_directories(uuid, text, text)
+  from public, anon, authenticated;
 
 -- Called by the worker right before the click that sends the form. Refused (DB001) when the
 -- lease is lost, (DB002) when the directory is no longer being attempted: the worker must
@@ -330,6 +333,8 @@ begin
   return v_dir;
 end;
 $$;
+revoke execute on function private.record_late_report(public.jobs, public.job_directories,
+  public.job_results, private.job_leases) from public, anon, authenticated;
 
 create or replace function public.jobs_report_attempt(job_id uuid, lease_token uuid, report jsonb)
 returns public.job_directories
