@@ -161,7 +161,9 @@ def test_a_customer_on_a_phone_says_ive_done_it(
         expect(site).to_have_attribute("href", f"http://127.0.0.1:9/{first}")
         expect(site).to_have_attribute("rel", "noopener noreferrer")
         box = panel.bounding_box()
-        assert box is not None and box["width"] <= PHONE["width"], box
+        assert box is not None
+        assert box["width"] <= PHONE["width"], box
+        assert not overflows(page), "the job page fits the phone without sideways scrolling"
         assert serious_violations(page) == []
 
         panel.get_by_role("button", name="I've done it").click()
