@@ -239,9 +239,36 @@ def test_the_queue_lists_every_item_across_jobs_oldest_first_with_artifacts(
     assert 'id="review-next"' not in second
     assert client.get("/staff/review?after=nonsense").status_code == 422
 
+    # An item the customer says they did is back in the queue as needing review, with the
+    # note and what they were asked.
+    with conn.transaction():
+        conn.execute(
+            "select set_config('role', 'authenticated', true), set_config('request.jwt.claims',"
+            " json_build_object('sub', c.user_id, 'role', 'authenticated')::text, true)"
+            " from customers c where c.email = 'newer@example.com'"
+        )
+        conn.execute(
+            "select customers_mark_action_done(job_id => %s, directory_id => %s)",
+            (newer, newer_dirs[1]),
+        )
+        conn.execute("reset role")
+    monkeypatch.setattr(review, "PAGE_SIZE", 50)
+    done_item = re.search(
+        rf'data-review-item="{newer_dirs[1]}" data-job-id="{newer}".*?</li>',
+        client.get("/staff/review").text,
+        re.S,
+    )
+    assert done_item is not None
+    assert "needs review" in done_item.group(0)
+    assert "customer says done" in done_item.group(0)
+    assert "Click the link the directory emailed you" in done_item.group(0)
+    conn.execute(
+        "select jobs_mark_failed(%s, %s, 'checked: not there', 'staff:x')", (newer, newer_dirs[1])
+    )
+
     overview = client.get("/staff").text
     assert '<dd data-count="needs_review">2</dd>' in overview
-    assert '<dd data-count="needs_action">2</dd>' in overview
+    assert '<dd data-count="needs_action">1</dd>' in overview
     fragment = client.get("/staff/fragments/review-count").text
     assert '<dd data-count="needs_review">2</dd>' in fragment
 
