@@ -23,6 +23,8 @@ $$, $$ values
   -- the customer's business form (portal, under the customer's JWT)
   ('customers_save_business(uuid,jsonb,boolean)'),
   ('customers_save_logo(uuid,bytea,text,text)'),
+  -- "I've done it" on the customer's job page (checks the job is theirs)
+  ('customers_mark_action_done(uuid,text)'),
   -- the staff dashboard (portal, under the staff user's JWT; each checks is_staff())
   ('staff_queue_status(integer)'),
   ('staff_chart_series(integer,integer)'),
