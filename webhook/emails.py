@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from dbolt import mailer
+from dbolt.package_promise import Promise
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,28 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
         f"{job['submitted']} of {job['directories']} directories accepted the submission; "
         f"{job['failed']} could not be completed.",
     ]
+    items: tuple[str, ...] = ()
+    if job.get("promise"):
+        # The package's promise, in the words the job page and the report use.
+        promise = Promise.from_row(job["promise"])
+        paragraphs += promise.sentences("complete")
+        fates = [
+            (entry["directory"], promise.fate(entry, "complete"))
+            for entry in job.get("not_submitted") or []
+        ]
+        items = tuple(f"{name}: {fate}" for name, fate in fates if fate)
     if needs_action:
         paragraphs.append(
             f"{needs_action} directories still need something from you; the report says what."
         )
     paragraphs.append("Your report lists every directory, its outcome and listing links.")
+    if items:
+        # Last, so the list printed after the paragraphs follows its heading.
+        paragraphs.append("What became of each directory we did not submit to:")
     return Email(
         subject=f"Your DirectoryBolt report for {job['business_name']} is ready",
         paragraphs=paragraphs,
+        items=items,
         button="Open your report",
         url=report_url,
     )

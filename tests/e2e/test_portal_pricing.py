@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import psycopg
-from psycopg.types.json import Jsonb
 import pytest
 import stripe
 from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
 
 from dbolt import checkout_proof
 from devstack.functions import EdgeFunctions
