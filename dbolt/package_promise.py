@@ -1,6 +1,6 @@
 """What a job delivered against its package, in the words every customer surface uses.
 
-The numbers come from one SQL definition, `public.jobs_promise(job_id)` (migration
+The numbers come from one SQL definition, `public.package_promise(job_id)` (migration
 20261205000100): promised (the package's count), delivered (submitted or live), in hand
 (submitted but waiting on a check or on the customer), replaced, still working, the shortfall
 and its refund. The job page, the completion email, the CSV and the PDF all print this

@@ -148,10 +148,10 @@ select j.id as job_id, j.status::text as status, j.tier,
           left join public.directories rdir on rdir.id = d.replaced_by
          where d.job_id = j.id and d.status not in ('submitted', 'live')) as not_submitted
   from public.jobs j
-  cross join lateral public.jobs_promise(j.id) p
+  cross join lateral public.package_promise(j.id) p
  where j.id = %(job_id)s;
 
--- name: jobs_promise
+-- name: jobs_get_promise
 -- What a job delivered against its package (dbolt/package_promise.py): under the customer's
 -- JWT (RLS: their own jobs only) or as the service role.
-select * from public.jobs_promise(%(job_id)s);
+select * from public.package_promise(%(job_id)s);

@@ -37,7 +37,7 @@ async def read_job(
         directories = await q.fetch_all(
             "job_directories_list_own", job_id=job_id, user_id=viewer.user_id
         )
-        promise_row = await q.fetch_one("jobs_promise", job_id=job_id)
+        promise_row = await q.fetch_one("jobs_get_promise", job_id=job_id)
         if promise_row is not None:
             promise = Promise.from_row(promise_row)
             job = {**job, "promise": promise}

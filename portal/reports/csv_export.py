@@ -9,7 +9,7 @@ quoting; CRLF line ends), two sections separated by one empty line:
    promised, delivered, in_hand, replaced, shortfall, refund, refund_status,
    report_created_at. The counts up to retries are job_reports.summary as jobs_complete froze
    it (needs_action, needs_review and skipped from its by_status); promised … refund_status
-   are the package's promise (public.jobs_promise, dbolt/package_promise.py): refund is the
+   are the package's promise (public.package_promise, dbolt/package_promise.py): refund is the
    amount refunded or being refunded for the shortfall, refund_status refunded / refunding /
    none.
 2. The directories, one row per directory of the job in submission order, with the header

@@ -37,7 +37,8 @@ as $$
 $$;
 
 -- The pricing page: each package's count, and how many directories it delivers today from
--- the enabled catalogue (never more than exist). Anyone may read it; it shows nothing else.
+-- the enabled catalogue (never more than exist). A signed-in visitor reads it as themself;
+-- the page reads it as the service role for anonymous visitors (anon executes nothing).
 create function public.tiers_on_offer()
 returns table (name text, rank int, directory_limit int, directories_today int)
 language sql stable security definer set search_path = ''
@@ -49,8 +50,8 @@ as $$
     from public.tiers t
    order by t.rank
 $$;
-revoke execute on function public.tiers_on_offer() from public;
-grant execute on function public.tiers_on_offer() to anon, authenticated, service_role;
+revoke execute on function public.tiers_on_offer() from public, anon;
+grant execute on function public.tiers_on_offer() to authenticated, service_role;
 
 -- jobs_enqueue, from its latest definition (20261204000100), with the eligibility rule
 -- read from private.directory_eligible instead of written out here.
@@ -246,7 +247,7 @@ create policy "customers read their own shortfall refunds, staff all"
 --   replaced   directories that could not take the business and were replaced
 --   shortfall  promised - delivered - in_hand, once nothing is queued or in progress
 -- Security invoker: a customer reads only their own job through RLS.
-create function public.jobs_promise(job_id uuid)
+create function public.package_promise(job_id uuid)
 returns table (promised int, delivered int, in_hand int, replaced int, working int,
                shortfall int, refund_amount int, refund_currency text, refunded_amount int,
                refunded_at timestamptz)
@@ -261,17 +262,17 @@ as $$
       from public.jobs j
       join public.tiers t on t.name = j.tier
       left join public.job_directories d on d.job_id = j.id
-     where j.id = jobs_promise.job_id
+     where j.id = package_promise.job_id
      group by t.directory_limit
   )
   select c.promised, c.delivered, c.in_hand, c.replaced, c.working,
          coalesce(r.shortfall, greatest(c.promised - c.delivered - c.in_hand - c.working, 0)),
          r.amount, r.currency, r.refunded_amount, r.refunded_at
     from counts c
-    left join public.shortfall_refunds r on r.job_id = jobs_promise.job_id
+    left join public.shortfall_refunds r on r.job_id = package_promise.job_id
 $$;
-revoke execute on function public.jobs_promise(uuid) from public;
-grant execute on function public.jobs_promise(uuid) to authenticated, service_role;
+revoke execute on function public.package_promise(uuid) from public, anon;
+grant execute on function public.package_promise(uuid) to authenticated, service_role;
 
 -- On completion of a paid order's job: the shortfall, owed pro rata, in this transaction.
 -- Once per order (a staff retry that completes the job again owes nothing more: what it
@@ -290,7 +291,7 @@ begin
   if v_order.status <> 'paid' then
     return null;
   end if;
-  select p.* into v_promise from public.jobs_promise(new.id) p;
+  select p.* into v_promise from public.package_promise(new.id) p;
   if v_promise.shortfall <= 0 then
     return null;
   end if;
@@ -358,6 +359,7 @@ language plpgsql security definer set search_path = ''
 as $$
 declare
   v_row public.shortfall_refunds;
+  v_by_claim boolean;
 begin
   perform private.check_argument(coalesce(shortfall_refunds_mark_refunded.stripe_refund_id, '') like 're\_%',
     'stripe_refund_id must be a Stripe refund id (re_…)');
@@ -376,6 +378,8 @@ begin
     raise exception 'shortfall refund % is already recorded as %', v_row.id, v_row.stripe_refund_id
       using errcode = 'DB002';
   end if;
+  -- Who recorded it: the claim holder, or a refunder whose lease had run out (a fact either way).
+  v_by_claim := v_row.claim_token is not distinct from shortfall_refunds_mark_refunded.claim_token;
   update public.shortfall_refunds r
      set stripe_refund_id = shortfall_refunds_mark_refunded.stripe_refund_id,
          refunded_amount = shortfall_refunds_mark_refunded.amount,
@@ -385,7 +389,7 @@ begin
   returning r.* into v_row;
   perform private.audit('system', 'order.shortfall_refunded', v_row.job_id, null, null, null,
     jsonb_build_object('order_id', v_row.order_id, 'stripe_refund_id', v_row.stripe_refund_id,
-      'amount', v_row.refunded_amount, 'currency', v_row.currency));
+      'amount', v_row.refunded_amount, 'currency', v_row.currency, 'by_claim', v_by_claim));
   return v_row;
 end;
 $$;

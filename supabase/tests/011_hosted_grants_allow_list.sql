@@ -23,6 +23,10 @@ $$, $$ values
   -- the customer's business form (portal, under the customer's JWT)
   ('customers_save_business(uuid,jsonb,boolean)'),
   ('customers_save_logo(uuid,bytea,text,text)'),
+  -- the pricing page for a signed-in visitor, and what a job delivered against its package
+  -- (security invoker: RLS holds a customer to their own job)
+  ('tiers_on_offer()'),
+  ('package_promise(uuid)'),
   -- the staff dashboard (portal, under the staff user's JWT; each checks is_staff())
   ('staff_queue_status(integer)'),
   ('staff_chart_series(integer,integer)'),

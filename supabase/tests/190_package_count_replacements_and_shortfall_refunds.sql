@@ -35,11 +35,11 @@ select results_eq($$ select name, directory_limit, directories_today from tiers_
 update tiers set directory_limit = 2 where name = 'starter';
 select is((select directories_today from tiers_on_offer() where name = 'starter'), 2,
   'and never more than the package''s count');
-select ok(has_function_privilege('anon', 'public.tiers_on_offer()', 'execute')
-          and has_function_privilege('authenticated', 'public.tiers_on_offer()', 'execute'),
-  'anyone may read the packages on offer');
-set local role anon;
-select is((select count(*)::int from tiers_on_offer()), 4, 'an anonymous visitor reads all four packages');
+select ok(has_function_privilege('authenticated', 'public.tiers_on_offer()', 'execute')
+          and not has_function_privilege('anon', 'public.tiers_on_offer()', 'execute'),
+  'a signed-in visitor reads the packages on offer (the page reads them as the service role for anonymous visitors)');
+set local role authenticated;
+select is((select count(*)::int from tiers_on_offer()), 4, 'a signed-in visitor reads all four packages');
 reset role;
 
 -- Replacement --------------------------------------------------------------------------------
@@ -107,9 +107,9 @@ select is((select count(*)::int from job_directories where job_id = :'job_3'), 2
 update jobs set status = 'cancelled' where id = :'job_3';
 
 -- Shortfall ---------------------------------------------------------------------------------
-select results_eq(format($$ select promised, delivered, in_hand, replaced, working, shortfall, refund_amount from jobs_promise(%L) $$, :'job_1'),
+select results_eq(format($$ select promised, delivered, in_hand, replaced, working, shortfall, refund_amount from package_promise(%L) $$, :'job_1'),
   $$ values (2, 1, 0, 2, 0, 1, null::int) $$,
-  'jobs_promise: promised 2, delivered 1, replaced 2, 1 short before completion (nothing owed yet)');
+  'package_promise: promised 2, delivered 1, replaced 2, 1 short before completion (nothing owed yet)');
 select is_empty(format('select 1 from shortfall_refunds where job_id = %L', :'job_1'), 'set-up: nothing owed before completion');
 select jobs_complete(:'job_1', :'token') \gset
 select results_eq(format($$ select order_id, promised, delivered, in_hand, shortfall, amount, currency, payment_intent, idempotency_key
@@ -119,8 +119,8 @@ select results_eq(format($$ select order_id, promised, delivered, in_hand, short
 select results_eq(format($$ select (details ->> 'shortfall')::int, (details ->> 'amount')::int from audit_log
                             where job_id = %L and action = 'order.shortfall_owed' $$, :'job_1'),
   $$ values (1, 7450) $$, 'the debt is audited');
-select results_eq(format($$ select promised, delivered, shortfall, refund_amount, refund_currency, refunded_amount from jobs_promise(%L) $$, :'job_1'),
-  $$ values (2, 1, 1, 7450, 'usd', null::int) $$, 'jobs_promise reads the refund owed');
+select results_eq(format($$ select promised, delivered, shortfall, refund_amount, refund_currency, refunded_amount from package_promise(%L) $$, :'job_1'),
+  $$ values (2, 1, 1, 7450, 'usd', null::int) $$, 'package_promise reads the refund owed');
 
 -- A staff retry that completes the job again owes nothing more.
 select jobs_retry(:'job_1', array['dir-b'], 'staff:alice') \gset
@@ -165,8 +165,8 @@ select results_eq($$ select stripe_refund_id from shortfall_refunds_mark_refunde
 select throws_ok($$ select shortfall_refunds_mark_refunded((select id from claimed_again), null, 're_2', 7450) $$,
   'DB002', NULL, 'a second, different refund for the same shortfall is refused with DB002');
 select is_empty('select * from shortfall_refunds_claim(10, 60)', 'a refunded shortfall is never claimed again');
-select results_eq(format($$ select refunded_amount from jobs_promise(%L) $$, :'job_1'), $$ values (7450) $$,
-  'jobs_promise reads the amount refunded');
+select results_eq(format($$ select refunded_amount from package_promise(%L) $$, :'job_1'), $$ values (7450) $$,
+  'package_promise reads the amount refunded');
 select is((select count(*)::int from audit_log where action = 'order.shortfall_refunded' and job_id = :'job_1'), 1,
   'the refund is audited once');
 
