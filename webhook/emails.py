@@ -59,6 +59,18 @@ def _money(amount: int | None, currency: str | None) -> str:
     return f"{symbol}{value}" if symbol else f"{value} {(currency or '').upper()}"
 
 
+def _package_today(order: dict[str, Any]) -> list[str]:
+    """What the package delivers today from the catalogue, as the pricing page says it."""
+    today = order.get("directories_today")
+    if today is None or today >= order["directory_limit"]:
+        return []
+    return [
+        f"Today our catalogue has up to {today} directories for this package. Any directory "
+        "that cannot take your business is replaced by the next one that can; whatever we "
+        "still cannot deliver is refunded to your card, pro rata, when your job completes."
+    ]
+
+
 def payment_received(order: dict[str, Any], sign_in_url: str) -> Email:
     paid = _money(order["amount_total"], order["currency"])
     package = f"{str(order['tier']).title()} package ({order['directory_limit']} directories)"
@@ -67,6 +79,7 @@ def payment_received(order: dict[str, Any], sign_in_url: str) -> Email:
         paragraphs=[
             f"Thank you: we received your payment{' of ' + paid if paid else ''} "
             f"for the DirectoryBolt {package}.",
+            *_package_today(order),
             "Next, fill in your Business Info Form (name, address, phone, website, category "
             "and opening hours). We start submitting to directories as soon as it is complete.",
             "The button signs you in; it works once and expires in an hour. Afterwards you can "

@@ -41,8 +41,8 @@ select order_id, user_id, email
 -- name: orders_get_for_notification
 -- What the payment-received email says (webhook/notifier.py): the order as it is now.
 select o.id as order_id, o.status::text as status, o.tier, o.amount_total, o.currency,
-       t.directory_limit, c.id as customer_id, c.email, c.user_id
+       t.directory_limit, t.directories_today, c.id as customer_id, c.email, c.user_id
   from public.orders o
   join public.customers c on c.id = o.customer_id
-  join public.tiers t on t.name = o.tier
+  join public.tiers_on_offer() t on t.name = o.tier
  where o.id = %(order_id)s;

@@ -190,6 +190,12 @@ def _check_package(stack: Stack, entries: list[dict[str, Any]], tier: str, promi
         assert numbers in pdf_text
         assert refund_said in pdf_text
 
+    # The payment email said what the package delivers today, as the pricing page does.
+    payment = stack.wait_for_mail(email, "payment received")
+    assert re.search(
+        r"Today our catalogue has up to \d directories for this package",
+        re.sub(r"\s+", " ", payment["text"]),
+    )
     mail = stack.wait_for_mail(email, "report", timeout=60)
     mail_text = re.sub(r"\s+", " ", mail["text"])
     assert numbers in mail_text
