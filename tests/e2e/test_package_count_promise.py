@@ -160,6 +160,11 @@ def _check_package(stack: Stack, entries: list[dict[str, Any]], tier: str, promi
             by = next(e["name"] for e in entries if e["id"] == directories[gone]["replaced_by"])
             assert f"Replaced by {by}." in page
 
+        # Where the customer sees their orders, the refund is there too.
+        assert f"{money} refunded for directories not delivered" in _text(
+            portal.get("/account").text
+        )
+
         report_csv = portal.get(f"/jobs/{job_id}/report.csv")
         assert report_csv.status_code == 200, report_csv.text
         summary_part, directories_part = report_csv.text.lstrip("\ufeff").split("\r\n\r\n", 1)
