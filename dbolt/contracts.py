@@ -234,6 +234,23 @@ class JobDetail(BaseModel):
     audit: list[dict[str, Any]]
 
 
+# Staff: the review queue (a directory needing review or action, settled by staff) ---------
+ListingUrl = Annotated[HttpUrl, Field(description="The listing on the directory (http or https)")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class ConfirmLiveRequest(Request):
+    listing_url: ListingUrl
+
+
+class MarkSubmittedRequest(Request):
+    listing_url: ListingUrl | None = None
+
+
+class MarkFailedRequest(Request):
+    reason: Reason = Field(description="Why it failed: kept for staff, never shown to customers")
+
+
 class ErrorBody(BaseModel):
     error: str
     detail: str

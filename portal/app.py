@@ -13,8 +13,10 @@ from portal import errors
 from portal.auth.session_middleware import SessionMiddleware
 from portal.middleware import OriginGuardMiddleware, SecurityHeadersMiddleware
 from portal.routers import account, business, health, onboarding, public, sign_in
+from portal.routers import job_actions as job_action_routes
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
+from portal.routers import staff_review as staff_review_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
 from portal.templating import STATIC_DIR
@@ -88,4 +90,6 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(account.router)
     app.include_router(staff_routes.router, form_limits=STAFF_FORM_LIMITS)  # type: ignore[arg-type]
     app.include_router(job_routes.router)
+    app.include_router(staff_review_routes.router)
+    app.include_router(job_action_routes.router)
     return app

@@ -61,10 +61,15 @@ class ProxyPool:
         return [p for p in self.proxies if p.resting_until <= now]
 
     def acquire(self, avoid: str | None = None) -> Proxy:
-        """The next healthy proxy in rotation, preferring one other than `avoid`."""
+        """The next healthy proxy in rotation, preferring one other than `avoid`.
+
+        A proxy that failed and has not succeeded since is tried again after its rest only
+        when no proxy without failures is healthy: each try is a customer's attempt at a site,
+        and a dead proxy would otherwise spend one every time its rest ran out."""
         candidates = self.healthy()
         if not candidates:
             raise ProxiesExhausted("every proxy is failing; none is healthy")
+        candidates = [p for p in candidates if p.failures == 0] or candidates
         preferred = [p for p in candidates if p.label != avoid] or candidates
         proxy = preferred[self._next % len(preferred)]
         self._next += 1

@@ -16,6 +16,12 @@ select customers_save_business(order_id => %(order_id)s, business => %(business)
 select customers_save_logo(order_id => %(order_id)s, content => %(content)s,
                            content_type => %(content_type)s, url_base => %(url_base)s) as logo_url;
 
+-- name: customers_mark_action_done
+-- "I've done it" on the customer's job page, under their JWT (the function checks the job is
+-- theirs): a needs_action directory goes to staff to check.
+select d.directory_id, d.status
+  from customers_mark_action_done(job_id => %(job_id)s, directory_id => %(directory_id)s) d;
+
 -- name: customers_link_user
 -- Service role (webhook/notifier.py), when the payment email's sign-in link made the user.
 select (public.customers_link_user(customer_id => %(customer_id)s, user_id => %(user_id)s)).user_id;

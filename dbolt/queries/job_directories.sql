@@ -25,6 +25,43 @@ select d.directory_id, coalesce(dir.name, d.directory_id) as directory, dir.home
  where d.job_id = %(job_id)s and c.user_id = %(user_id)s
  order by d.position;
 
+-- name: job_directories_list_for_review
+-- The staff review queue, under the staff user's JWT (as dbolt_staff: RLS lets staff read every
+-- job; the attempt's artifacts are a staff column): every directory needing review or action
+-- across jobs, oldest first, a page after the keyset cursor (null for the first page), with its
+-- latest attempt for the artifact links.
+select d.job_id, d.directory_id, d.status, d.updated_at, d.attempts, d.last_outcome,
+       d.last_error_code, d.last_message, d.action_required, d.listing_url,
+       coalesce(dir.name, d.directory_id) as name, dir.homepage,
+       j.status as job_status, j.tier, c.email as customer_email,
+       coalesce(c.business_name, j.business_snapshot ->> 'business_name') as business_name,
+       r.id as attempt_id, r.attempt, r.artifacts, r.message as attempt_message,
+       r.reported_at
+  from job_directories d
+  join jobs j on j.id = d.job_id
+  join customers c on c.id = j.customer_id
+  left join directories dir on dir.id = d.directory_id
+  left join lateral (
+    select r.id, r.attempt, r.artifacts, r.message, r.reported_at
+      from job_results r
+     where r.job_id = d.job_id and r.directory_id = d.directory_id
+     order by r.id desc
+     limit 1
+  ) r on true
+ where d.status in ('needs_review', 'needs_action')
+   and (%(after_at)s::timestamptz is null
+        or (d.updated_at, d.job_id, d.directory_id)
+           > (%(after_at)s::timestamptz, %(after_job)s::uuid, %(after_directory)s::text))
+ order by d.updated_at, d.job_id, d.directory_id
+ limit %(limit)s;
+
+-- name: job_directories_count_for_review
+-- The overview's review count (staff JWT): what waits for staff, and what waits for customers.
+select count(*) filter (where d.status = 'needs_review') as needs_review,
+       count(*) filter (where d.status = 'needs_action') as needs_action
+  from job_directories d
+ where d.status in ('needs_review', 'needs_action');
+
 -- name: job_directories_list_remaining
 -- What a worker still has to do for a job, in order, with each directory's recipe.
 select jd.directory_id, jd.position, jd.status, jd.attempts, jd.max_attempts,

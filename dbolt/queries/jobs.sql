@@ -70,6 +70,17 @@ select * from jobs_confirm_live(
   actor => %(actor)s
 );
 
+-- name: jobs_mark_submitted
+select * from jobs_mark_submitted(
+  job_id => %(job_id)s, directory_id => %(directory_id)s, actor => %(actor)s,
+  listing_url => %(listing_url)s
+);
+
+-- name: jobs_mark_failed
+select * from jobs_mark_failed(
+  job_id => %(job_id)s, directory_id => %(directory_id)s, reason => %(reason)s, actor => %(actor)s
+);
+
 -- name: jobs_list
 -- Every job for staff, newest first: the orchestrator's staff API (service role) and the
 -- dashboard (the staff user's JWT, whom RLS lets read every job) share it. Every filter is

@@ -95,6 +95,9 @@ ERROR_REASONS: dict[str, str] = {
     "upload_unavailable": "the site's logo upload did not work",
     "browser_error": "our browser failed on this site",
     "blocked_destination": "the site tried to send us to an address we do not visit",
+    # Staff checked a directory needing review or action (jobs_mark_failed); their reason is
+    # for staff only.
+    "review_failed": "our team checked, and the directory did not accept it",
 }
 
 

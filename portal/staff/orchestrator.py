@@ -100,6 +100,10 @@ def _refusal(response: httpx.Response) -> str:
     return f"The orchestrator refused this ({response.status_code}); nothing was changed."
 
 
+# The review queue's actions (portal.staff.review) word the orchestrator's refusals the same way.
+refusal_message = _refusal
+
+
 async def health(state: PortalState) -> dict[str, Any] | None:
     """The orchestrator's /healthz body (dispatch paused and why), or None if unreachable."""
     base = state.settings.orchestrator_url.rstrip("/")

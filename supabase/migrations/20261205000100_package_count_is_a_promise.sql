@@ -233,11 +233,14 @@ grant select (id, order_id, job_id, promised, delivered, in_hand, shortfall, amo
               created_at, refunded_amount, refunded_at)
   on public.shortfall_refunds to authenticated;
 grant select on public.shortfall_refunds to dbolt_staff;
-create policy "customers read their own shortfall refunds, staff all"
+-- One audience per policy (as 20261205000050): customers their own, staff (dbolt_staff) all.
+create policy "customers can read their own shortfall refunds"
   on public.shortfall_refunds for select to authenticated
-  using ((select private.is_staff())
-         or order_id in (select o.id from public.orders o
-                          where o.customer_id = (select private.current_customer_id())));
+  using (order_id in (select o.id from public.orders o
+                       where o.customer_id = (select private.current_customer_id())));
+create policy "staff can read all shortfall refunds"
+  on public.shortfall_refunds for select to dbolt_staff
+  using ((select private.is_staff()));
 
 -- What a job delivered against its package, in one definition: the job page, the
 -- completion email, the CSV and PDF reports and the shortfall itself all read it.

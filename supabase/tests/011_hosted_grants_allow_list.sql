@@ -23,6 +23,8 @@ $$, $$ values
   -- the customer's business form (portal, under the customer's JWT)
   ('customers_save_business(uuid,jsonb,boolean)'),
   ('customers_save_logo(uuid,bytea,text,text)'),
+  -- "I've done it" on the customer's job page (checks the job is theirs)
+  ('customers_mark_action_done(uuid,text)'),
   -- the pricing page for a signed-in visitor, and what a job delivered against its package
   -- (security invoker: RLS holds a customer to their own job)
   ('tiers_on_offer()'),

@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(56);
+select plan(62);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -19,6 +19,8 @@ insert into queue_functions values
   ('public.jobs_resume(uuid, text)'),
   ('public.jobs_cancel(uuid, text)'),
   ('public.jobs_confirm_live(uuid, text, text, text)'),
+  ('public.jobs_mark_submitted(uuid, text, text, text)'),
+  ('public.jobs_mark_failed(uuid, text, text, text)'),
   ('public.queue_stats()'),
   ('public.directories_sync(jsonb)');
 grant select on queue_functions to anon, authenticated, service_role;

@@ -44,7 +44,7 @@ select throws_ok($$ select jobs_retry(gen_random_uuid(), null, 'staff:alice') $$
 select throws_ok(format($$ select jobs_retry(%L, '{dir-a,dir-c}', 'staff:alice') $$, :'job'), 'DB002', NULL,
   'naming a directory that is not failed (dir-c is submitted) is refused with DB002');
 select throws_like(format($$ select jobs_retry(%L, '{dir-a,dir-c}', 'staff:alice') $$, :'job'),
-  '%only failed directories can be retried; job % has: dir-c (submitted)',
+  '%only failed directories or ones needing review or action can be retried; job % has: dir-c (submitted)',
   'the message names the directory and its status');
 select throws_like(format($$ select jobs_retry(%L, '{dir-zz}', 'staff:alice') $$, :'job'),
   '%dir-zz (not in this job)', 'a directory that is not in the job is named as such');

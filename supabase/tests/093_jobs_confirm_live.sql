@@ -26,10 +26,12 @@ select throws_ok(format($$ select jobs_confirm_live(%L, 'dir-a', null, 'staff:al
   'DB005', 'listing_url must be an http(s) URL', 'a missing listing_url is refused with DB005');
 select throws_ok(format($$ select jobs_confirm_live(%L, 'dir-zz', 'https://a.example/l/1', 'staff:alice') $$, :'job'),
   'DB003', NULL, 'a directory that is not part of the job is refused with DB003');
+-- (A needs_review directory may go live since 20261205000300: see 094.) A failed one may not.
+update job_directories set status = 'failed' where job_id = :'job' and directory_id = 'dir-b';
 select throws_ok(format($$ select jobs_confirm_live(%L, 'dir-b', 'https://b.example/l/1', 'staff:alice') $$, :'job'),
-  'DB002', NULL, 'a needs_review directory cannot go live (DB002)');
+  'DB002', NULL, 'a failed directory cannot go live (DB002)');
 select throws_like(format($$ select jobs_confirm_live(%L, 'dir-b', 'https://b.example/l/1', 'staff:alice') $$, :'job'),
-  '%is needs_review; only a submitted listing can go live', 'the message names the current state');
+  '%is failed; only a submitted listing or one needing review can go live', 'the message names the current state');
 
 select is((jobs_confirm_live(:'job', 'dir-a', 'https://a.example/l/1', 'staff:alice')).status::text, 'live',
   'a submitted directory goes live');

@@ -1,6 +1,7 @@
 -- Row level security on customer data: a customer sees only their own customer, orders,
 -- jobs, directories, attempts and report; another customer sees none of it and nobody can
--- write through the Data API; staff (app_metadata.role = 'staff') see everything; anon
+-- write through the Data API; staff (app_metadata.role = 'staff') see everything on the
+-- dashboard's role (dbolt_staff); anon
 -- sees nothing; no browser role can drive the queue.
 begin;
 set search_path = public, extensions;
@@ -108,8 +109,9 @@ select results_eq(
   'A''s rows are exactly as before B''s attempts');
 select is((select count(*)::int from job_results where job_id = :'job_a'), 1, 'A still has exactly one attempt');
 
--- Staff ------------------------------------------------------------------------------------
+-- Staff, as the portal's dashboard reads (dbolt_staff) -----------------------------------
 select dev.impersonate(:'staff_user', 'staff') \gset
+set local role dbolt_staff;
 select is((select count(*)::int from customers where id in (:'cust_a', :'cust_b')), 2, 'staff see both customers');
 select is((select count(*)::int from orders where id in (:'order_a', :'order_b')), 2, 'staff see both orders');
 select is((select count(*)::int from jobs where id in (:'job_a', :'job_b')), 2, 'staff see both jobs');

@@ -122,7 +122,8 @@ select is((select count(*)::int from job_reports where job_id = :'job'), 0,
 reset role;
 
 select dev.impersonate(gen_random_uuid(), 'staff') \gset
-select is((select count(*)::int from job_reports where job_id = :'job'), 1, 'staff read every report');
+set local role dbolt_staff;
+select is((select count(*)::int from job_reports where job_id = :'job'), 1, 'staff read every report (as the dashboard, dbolt_staff)');
 reset role;
 
 set local role anon;

@@ -763,13 +763,13 @@ def test_bad_input_gets_gotrue_errors_naming_the_field(standin: ServerThread) ->
 
 
 # -- what the tokens are for -----------------------------------------------------------------
-def _rows_visible_to(conn: Conn, claims: dict[str, Any]) -> list[str]:
-    """`customers` as PostgREST would show it to the holder of these claims."""
+def _rows_visible_to(conn: Conn, claims: dict[str, Any], role: str = "authenticated") -> list[str]:
+    """`customers` as PostgREST (role authenticated) or the staff dashboard (role dbolt_staff)
+    would show it to the holder of these claims."""
     with conn.transaction(force_rollback=True):
         conn.execute(
-            "select set_config('role', 'authenticated', true),"
-            " set_config('request.jwt.claims', %s, true)",
-            (json.dumps(claims),),
+            "select set_config('role', %s, true), set_config('request.jwt.claims', %s, true)",
+            (role, json.dumps(claims)),
         )
         return [row[0] for row in conn.execute("select email from customers order by email")]
 
@@ -790,7 +790,14 @@ def test_a_customer_token_sees_only_their_own_customer_row(
 
     admin(standin).auth.admin.update_user_by_id(user_id, {"app_metadata": {"role": "staff"}})
     staff = genuine_claims(standin, sign_in(standin, "owner@example.com").access_token)
-    assert _rows_visible_to(conn, staff) == ["neighbour@example.com", "owner@example.com"]
+    # Through the Data API a staff token reads what its customer half may; every customer only
+    # on the dashboard, as dbolt_staff (20261205000050_staff_read_policies_split.sql).
+    assert _rows_visible_to(conn, staff) == ["owner@example.com"]
+    assert _rows_visible_to(conn, staff, "dbolt_staff") == [
+        "neighbour@example.com",
+        "owner@example.com",
+    ]
+    assert _rows_visible_to(conn, claims, "dbolt_staff") == ["owner@example.com"]
 
 
 def test_worker_account_signs_in_refreshes_and_joins_the_jobs_channel(

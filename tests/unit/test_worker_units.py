@@ -233,6 +233,23 @@ def test_proxies_rotate_and_rest_after_failures() -> None:
     assert pool.acquire().label == first.label
 
 
+def test_a_proxy_that_failed_is_retried_only_when_no_clean_one_is_healthy() -> None:
+    pool = ProxyPool(
+        parse_proxy_urls("http://u:p@127.0.0.1:1001, http://u:p@127.0.0.1:1002"), base_backoff=60
+    )
+    dead, good = pool.proxies
+    pool.failed(dead)
+    dead.resting_until = 0.0  # its rest is over
+    # Even when the good one is the proxy to avoid (the site failed through it), the one that
+    # failed is not tried while the good one is healthy.
+    assert [pool.acquire(avoid=good.label).label for _ in range(4)] == [good.label] * 4
+    pool.failed(good)
+    good.resting_until = float("inf")
+    assert pool.acquire().label == dead.label, "the failed one when nothing else is healthy"
+    pool.succeeded(dead)
+    assert dead.failures == 0
+
+
 def test_proxy_urls_are_validated() -> None:
     with pytest.raises(ValueError, match="PROXY_URLS entry 2"):
         parse_proxy_urls("http://u:p@127.0.0.1:1001,not-a-url")
