@@ -220,7 +220,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
             Process(
                 name="webhook",
                 address=f"http://127.0.0.1:{WEBHOOK_PORT}/stripe/webhook",
-                note="Stripe webhook receiver (and the email notifier)",
+                note="Stripe webhook receiver (and the email notifier and shortfall refunder)",
                 module="webhook",
                 env={
                     "PORT": str(WEBHOOK_PORT),
@@ -231,6 +231,8 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                     "SUPABASE_SERVICE_ROLE_KEY": service_role_key,
                     "SMTP_URL": SMTP_URL,
                     "PORTAL_URL": PORTAL_URL,
+                    "STRIPE_API_BASE": STRIPE_API_BASE,
+                    "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
                 },
                 ready_url=f"http://127.0.0.1:{WEBHOOK_PORT}/healthz",
             )

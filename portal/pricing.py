@@ -9,9 +9,12 @@ from typing import Any
 
 import httpx
 
+from dbolt.package_promise import format_amount
 from portal.state import PortalState
 
 log = logging.getLogger(__name__)
+
+__all__ = ["format_amount", "stripe_prices"]  # format_amount: one definition, in dbolt
 
 PRICES_EXTRA = "portal_customer.prices"
 # Prices change rarely; a page view should not cost a Stripe call.
@@ -52,12 +55,3 @@ async def stripe_prices(state: PortalState) -> dict[str, dict[str, Any]]:
     }
     cache.fetched_at = time.monotonic()
     return cache.by_tier
-
-
-def format_amount(amount: int | None, currency: str | None) -> str | None:
-    if amount is None or not currency:
-        return None
-    symbols = {"usd": "$", "eur": "€", "gbp": "£"}
-    whole = f"{amount / 100:,.2f}".removesuffix(".00")
-    symbol = symbols.get(currency.lower())
-    return f"{symbol}{whole}" if symbol else f"{whole} {currency.upper()}"

@@ -1,5 +1,5 @@
 """The webhook receiver's FastAPI app: POST /stripe/webhook, GET /healthz, and the notifier
-loop in the background of the same process."""
+and refunder loops in the background of the same process (it holds the Stripe keys)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,19 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dbolt.sql import DatabaseUnavailable
-from webhook import notifier, stripe_events
+from webhook import notifier, refunder, stripe_events
 from webhook.settings import WebhookSettings
 from webhook.state import StateDep, WebhookState
 
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: WebhookSettings | None = None, *, run_notifier: bool = True) -> FastAPI:
+def create_app(
+    settings: WebhookSettings | None = None,
+    *,
+    run_notifier: bool = True,
+    run_refunder: bool | None = None,
+) -> FastAPI:
     settings = settings or WebhookSettings()
     settings.check_production_secrets()
     state = WebhookState.build(settings)
@@ -34,6 +39,8 @@ def create_app(settings: WebhookSettings | None = None, *, run_notifier: bool = 
         state.http = httpx.AsyncClient(timeout=10.0, trust_env=False)
         state.wake = asyncio.Event()
         tasks = [asyncio.create_task(notifier.run_forever(state))] if run_notifier else []
+        if run_notifier if run_refunder is None else run_refunder:
+            tasks.append(asyncio.create_task(refunder.run_forever(state)))
         log.info("webhook started", extra={"action": "webhook.started", "port": settings.port})
         try:
             yield

@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from dbolt import mailer
+from dbolt.package_promise import Promise
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,18 @@ def _money(amount: int | None, currency: str | None) -> str:
     return f"{symbol}{value}" if symbol else f"{value} {(currency or '').upper()}"
 
 
+def _package_today(order: dict[str, Any]) -> list[str]:
+    """What the package delivers today from the catalogue, as the pricing page says it."""
+    today = order.get("directories_today")
+    if today is None or today >= order["directory_limit"]:
+        return []
+    return [
+        f"Today our catalogue has up to {today} directories for this package. Any directory "
+        "that cannot take your business is replaced by the next one that can; whatever we "
+        "still cannot deliver is refunded to your card, pro rata, when your job completes."
+    ]
+
+
 def payment_received(order: dict[str, Any], sign_in_url: str) -> Email:
     paid = _money(order["amount_total"], order["currency"])
     package = f"{str(order['tier']).title()} package ({order['directory_limit']} directories)"
@@ -66,6 +79,7 @@ def payment_received(order: dict[str, Any], sign_in_url: str) -> Email:
         paragraphs=[
             f"Thank you: we received your payment{' of ' + paid if paid else ''} "
             f"for the DirectoryBolt {package}.",
+            *_package_today(order),
             "Next, fill in your Business Info Form (name, address, phone, website, category "
             "and opening hours). We start submitting to directories as soon as it is complete.",
             "The button signs you in; it works once and expires in an hour. Afterwards you can "
@@ -96,14 +110,28 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
         f"{job['submitted']} of {job['directories']} directories accepted the submission; "
         f"{job['failed']} could not be completed.",
     ]
+    items: tuple[str, ...] = ()
+    if job.get("promise"):
+        # The package's promise, in the words the job page and the report use.
+        promise = Promise.from_row(job["promise"])
+        paragraphs += promise.sentences("complete")
+        fates = [
+            (entry["directory"], promise.fate(entry, "complete"))
+            for entry in job.get("not_submitted") or []
+        ]
+        items = tuple(f"{name}: {fate}" for name, fate in fates if fate)
     if needs_action:
         paragraphs.append(
             f"{needs_action} directories still need something from you; the report says what."
         )
     paragraphs.append("Your report lists every directory, its outcome and listing links.")
+    if items:
+        # Last, so the list printed after the paragraphs follows its heading.
+        paragraphs.append("What became of each directory we did not submit to:")
     return Email(
         subject=f"Your DirectoryBolt report for {job['business_name']} is ready",
         paragraphs=paragraphs,
+        items=items,
         button="Open your report",
         url=report_url,
     )

@@ -29,6 +29,9 @@ class WebhookSettings(DatabaseSettingsMixin, ServiceSettings):
     supabase_url: str = "http://127.0.0.1:54321"
     supabase_service_role_key: SecretStr = SecretStr("")
     smtp_url: SecretStr = SecretStr("smtp://127.0.0.1:54325")
+    # Stripe's API, for the refunds of a job's shortfall (webhook/refunder.py).
+    stripe_api_base: str = "http://127.0.0.1:54330"
+    stripe_secret_key: SecretStr = SecretStr("sk_test_local_dev")
     # Where customers reach the portal; every link in an email starts here.
     portal_url: str = "http://127.0.0.1:8300"
 
@@ -42,6 +45,13 @@ class WebhookSettings(DatabaseSettingsMixin, ServiceSettings):
     reminder_after_seconds: int = 2 * 24 * 3600
     max_reminders: int = 3
     reminder_check_seconds: float = 300.0
+
+    # The refunder: how it drains the shortfall refunds.
+    refunder_poll_seconds: float = 5.0
+    refunder_batch_size: int = 10
+    refunder_lease_seconds: int = 120
+    refunder_retry_base_seconds: int = 60
+    refunder_max_attempts: int = 8
 
     @property
     def portal_base(self) -> str:

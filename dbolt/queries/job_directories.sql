@@ -15,11 +15,13 @@ select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempt
 -- still listed (left join), by its id if its name is gone.
 select d.directory_id, coalesce(dir.name, d.directory_id) as directory, dir.homepage,
        d.position, d.status, d.attempts, d.max_attempts, d.last_outcome, d.last_error_code,
-       d.last_message, d.listing_url, d.action_required, d.submitted_at, d.updated_at
+       d.last_message, d.listing_url, d.action_required, d.submitted_at, d.updated_at,
+       d.replaced_by, rdir.name as replaced_by_name
   from job_directories d
   join jobs j on j.id = d.job_id
   join customers c on c.id = j.customer_id
   left join directories dir on dir.id = d.directory_id
+  left join directories rdir on rdir.id = d.replaced_by
  where d.job_id = %(job_id)s and c.user_id = %(user_id)s
  order by d.position;
 

@@ -153,6 +153,23 @@ select j.id as job_id, j.status::text as status, j.tier,
                                   order by d.position), '[]')
           from public.job_directories d
           left join public.directories dir on dir.id = d.directory_id
-         where d.job_id = j.id and d.status = 'needs_action') as needs_action
+         where d.job_id = j.id and d.status = 'needs_action') as needs_action,
+       to_jsonb(p) as promise,
+       -- What became of each directory not submitted (dbolt/package_promise.py words it).
+       (select coalesce(jsonb_agg(jsonb_build_object('directory', coalesce(dir.name, d.directory_id),
+                                                     'status', d.status, 'attempts', d.attempts,
+                                                     'replaced_by', d.replaced_by,
+                                                     'replaced_by_name', rdir.name)
+                                  order by d.position), '[]')
+          from public.job_directories d
+          left join public.directories dir on dir.id = d.directory_id
+          left join public.directories rdir on rdir.id = d.replaced_by
+         where d.job_id = j.id and d.status not in ('submitted', 'live')) as not_submitted
   from public.jobs j
+  cross join lateral public.package_promise(j.id) p
  where j.id = %(job_id)s;
+
+-- name: jobs_get_promise
+-- What a job delivered against its package (dbolt/package_promise.py): under the customer's
+-- JWT (RLS: their own jobs only) or as the service role.
+select * from public.package_promise(%(job_id)s);

@@ -19,11 +19,14 @@ select o.id, o.tier, o.status, o.amount_total, o.currency, o.paid_at, o.created_
        j.completed_at as job_completed_at,
        (select count(*) from job_directories d where d.job_id = j.id) as directories,
        (select count(*) from job_directories d
-         where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done
+         where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done,
+       -- The refund for what the job did not deliver (shortfall_refunds), once owed.
+       r.amount as shortfall_refund_owed, r.refunded_amount as shortfall_refunded
   from orders o
   join customers c on c.id = o.customer_id
   join tiers t on t.name = o.tier
   left join jobs j on j.order_id = o.id
+  left join shortfall_refunds r on r.order_id = o.id
  where c.user_id = %(user_id)s
  order by o.created_at desc, o.id;
 
@@ -41,8 +44,8 @@ select order_id, user_id, email
 -- name: orders_get_for_notification
 -- What the payment-received email says (webhook/notifier.py): the order as it is now.
 select o.id as order_id, o.status::text as status, o.tier, o.amount_total, o.currency,
-       t.directory_limit, c.id as customer_id, c.email, c.user_id
+       t.directory_limit, t.directories_today, c.id as customer_id, c.email, c.user_id
   from public.orders o
   join public.customers c on c.id = o.customer_id
-  join public.tiers t on t.name = o.tier
+  join public.tiers_on_offer() t on t.name = o.tier
  where o.id = %(order_id)s;

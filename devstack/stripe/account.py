@@ -12,11 +12,13 @@ import logging
 from typing import Any, Literal
 
 from devstack.stripe.errors import StripeError, no_such
+from devstack.stripe.idempotency import IdempotencyKeys
 from devstack.stripe.ids import new_id, request_id, session_id
 from devstack.stripe.objects import (
     Charge,
     CheckoutSession,
     Dispute,
+    Refund,
     new_line_item,
     now,
     price_json,
@@ -42,6 +44,8 @@ class Account:
         self.sessions: dict[str, CheckoutSession] = {}
         self.events: dict[str, Event] = {}
         self._async: dict[str, AsyncState] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.idempotency = IdempotencyKeys()
 
     # -- prices -----------------------------------------------------------------------------
     def price(self, price_id: str) -> dict[str, Any]:
@@ -150,20 +154,73 @@ class Account:
 
     # -- after the payment ------------------------------------------------------------------
     async def refund(self, session: CheckoutSession, amount: int | None) -> Event:
-        charge = self._paid_charge(session)
+        """A dashboard refund (the test controls): the refund made, and its charge.refunded."""
+        refund = self.check_refund(self._paid_charge(session), amount)
+        # A dashboard refund is an API request, so Stripe's event names one.
+        return await self.make_refund(refund, request_id())
+
+    def charge_for_intent(self, payment_intent: str) -> Charge:
+        for session in self.sessions.values():
+            if session.payment_intent == payment_intent and session.charge is not None:
+                return session.charge
+        raise no_such("payment_intent", payment_intent, "payment_intent")
+
+    def charge_by_id(self, charge_id: str) -> Charge:
+        for session in self.sessions.values():
+            if session.charge is not None and session.charge.id == charge_id:
+                return session.charge
+        raise no_such("charge", charge_id, "charge")
+
+    def check_refund(
+        self,
+        charge: Charge,
+        amount: int | None,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> Refund:
+        """The refund Stripe would make, or Stripe's refusal (nothing changes until
+        make_refund)."""
         remaining = charge.amount - charge.amount_refunded
         if remaining == 0:
-            raise StripeError(400, f"Charge {charge.id} has already been refunded.")
-        amount = remaining if amount is None else amount
-        if not 1 <= amount <= remaining:
             raise StripeError(
                 400,
-                f"Refund amount ({amount}) must be between 1 and {remaining}.",
-                param="amount",
+                f"Charge {charge.id} has already been refunded.",
+                code="charge_already_refunded",
             )
-        charge.amount_refunded += amount
-        # A dashboard refund is an API request, so Stripe's event names one.
-        return await self._publish("charge.refunded", charge.to_json(), request_id())
+        if charge.disputed:
+            raise StripeError(
+                400,
+                f"Charge {charge.id} has been charged back; cannot issue a refund.",
+                code="charge_disputed",
+            )
+        amount = remaining if amount is None else amount
+        if amount > remaining:
+            raise StripeError(
+                400,
+                f"Refund amount ({amount}) is greater than unrefunded amount on charge "
+                f"({remaining})",
+                param="amount",
+                code="amount_too_large",
+            )
+        if amount < 1:
+            raise StripeError(
+                400, "Amount must be at least 1 cent", param="amount", code="amount_too_small"
+            )
+        return Refund(new_id("re"), charge, amount, reason, metadata or {})
+
+    async def make_refund(self, refund: Refund, request: str) -> Event:
+        refund.charge.amount_refunded += refund.amount
+        self.refunds[refund.id] = refund
+        log.info(
+            "refund created",
+            extra={
+                "action": "stripe.refund_created",
+                "refund_id": refund.id,
+                "payment_intent": refund.charge.payment_intent,
+                "amount": refund.amount,
+            },
+        )
+        return await self._publish("charge.refunded", refund.charge.to_json(), request)
 
     async def dispute(self, session: CheckoutSession, reason: str) -> Event:
         charge = self._paid_charge(session)

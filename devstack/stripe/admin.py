@@ -131,6 +131,13 @@ async def refund(session_id: str, request: Request, account: AccountDep) -> dict
     return _answer(await account.refund(session, amount))
 
 
+@router.get("/refunds")
+async def list_refunds(account: AccountDep) -> dict[str, Any]:
+    """Every refund made (API or test controls), newest first: what a test checks was
+    refunded, and how often."""
+    return {"refunds": [r.to_json() for r in reversed(account.refunds.values())]}
+
+
 @router.post("/sessions/{session_id}/dispute")
 async def dispute(session_id: str, request: Request, account: AccountDep) -> dict[str, Any]:
     """The buyer's bank disputes the charge: charge.dispute.created."""

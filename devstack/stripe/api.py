@@ -1,5 +1,6 @@
 """Stripe's REST API under /v1, as far as DirectoryBolt calls it.
 
+`POST /v1/refunds` (the webhook service refunds a job's shortfall, with an Idempotency-Key),
 `POST /v1/checkout/sessions` and `POST /v1/checkout/sessions/{id}` (the checkout Edge
 Function creates a session, then signs its metadata), `GET /v1/checkout/sessions/{id}` (the
 portal's onboarding page), `GET /v1/prices` (the portal's pricing page). Requests are
@@ -149,10 +150,66 @@ async def list_prices(request: Request, account: AccountDep) -> JSONResponse:
     )
 
 
+_REFUND_REASONS = frozenset({"duplicate", "fraudulent", "requested_by_customer"})
+_REFUND_PARAMS = frozenset({"payment_intent", "charge", "amount", "reason", "metadata"})
+
+
+@router.post("/refunds")
+async def create_refund(request: Request, account: AccountDep) -> JSONResponse:
+    """Stripe's "Create a refund": of a payment intent's (or a charge's) charge, all that
+    remains or `amount`; emits charge.refunded. Idempotent per Idempotency-Key."""
+    key = account.idempotency.key_of(request.headers.get("idempotency-key"))
+    params = await _form(request)
+    saved = account.idempotency.replay(key, "/v1/refunds", params)
+    if saved is not None:
+        return JSONResponse(
+            saved.body,
+            status_code=saved.status,
+            headers={"Request-Id": request_id(), "Idempotent-Replayed": "true"},
+        )
+    for name in params:
+        if name not in _REFUND_PARAMS:
+            raise bad_param(name, f"Received unknown parameter: {name}", "parameter_unknown")
+    intent, charge_id = params.get("payment_intent"), params.get("charge")
+    if not intent and not charge_id:
+        raise StripeError(
+            400,
+            "One of the following params should be provided for this request: "
+            "payment_intent or charge.",
+        )
+    amount = params.get("amount")
+    if amount is not None and (not isinstance(amount, str) or not amount.isdigit()):
+        raise bad_param("amount", "Invalid integer: " + str(amount))
+    reason = params.get("reason")
+    if reason is not None and reason not in _REFUND_REASONS:
+        raise bad_param(
+            "reason", f"Invalid reason: must be one of {', '.join(sorted(_REFUND_REASONS))}"
+        )
+    metadata = checked_metadata(params.get("metadata") or {}, "metadata")
+    charge = (
+        account.charge_for_intent(str(intent)) if intent else account.charge_by_id(str(charge_id))
+    )
+    if intent and charge_id and charge.id != charge_id:
+        raise bad_param("charge", f"Charge {charge_id} does not belong to payment intent {intent}.")
+    # From here the request is executing: its answer, refusal included, is saved for the key.
+    request_name = request_id()
+    try:
+        refund = account.check_refund(
+            charge, int(amount) if amount is not None else None, reason, metadata
+        )
+    except StripeError as error:
+        account.idempotency.save(key, "/v1/refunds", params, error.status, error.body())
+        raise
+    await account.make_refund(refund, request_name)
+    body = refund.to_json()
+    account.idempotency.save(key, "/v1/refunds", params, 200, body)
+    return JSONResponse(body, headers={"Request-Id": request_name})
+
+
 @router.api_route("/{path:path}", methods=["GET", "POST", "DELETE"], include_in_schema=False)
 async def unrecognised(path: str, request: Request) -> JSONResponse:
     raise StripeError(
         404,
         f"Unrecognized request URL ({request.method}: /v1/{path}). The local Stripe stand-in "
-        "covers what DirectoryBolt calls: checkout sessions and the price list.",
+        "covers what DirectoryBolt calls: checkout sessions, the price list and refunds.",
     )

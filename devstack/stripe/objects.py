@@ -106,6 +106,37 @@ class Charge:
 
 
 @dataclass
+class Refund:
+    """A refund as `POST /v1/refunds` creates it: card refunds succeed at once in test mode."""
+
+    id: str
+    charge: Charge
+    amount: int
+    reason: str | None
+    metadata: dict[str, str]
+    created: int = field(default_factory=now)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "refund",
+            "amount": self.amount,
+            "balance_transaction": None,
+            "charge": self.charge.id,
+            "created": self.created,
+            "currency": self.charge.currency,
+            "destination_details": {"card": {"type": "refund"}, "type": "card"},
+            "metadata": dict(self.metadata),
+            "payment_intent": self.charge.payment_intent,
+            "reason": self.reason,
+            "receipt_number": None,
+            "source_transfer_reversal": None,
+            "status": "succeeded",
+            "transfer_reversal": None,
+        }
+
+
+@dataclass
 class Dispute:
     id: str
     charge: Charge

@@ -67,6 +67,7 @@ def _row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
         row["action_required"],
         row["last_error_code"],
         row["submitted_at"],
+        row.get("fate"),
     )
 
 

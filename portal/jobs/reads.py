@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from dbolt.package_promise import Promise
 from dbolt.sql import NotFound
 from portal.reports.progress import JobProgress
 from portal.state import PortalState
@@ -24,7 +25,11 @@ def job_uuid(job_id: str) -> uuid.UUID:
 async def read_job(
     state: PortalState, viewer: Viewer, job_id: uuid.UUID, *, with_report: bool = False
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
-    """The job, its directories and (if asked) its report, in one snapshot under the JWT."""
+    """The job, its directories and (if asked) its report, in one snapshot under the JWT.
+
+    The job carries its `promise` (what it delivered against its package) and each directory
+    its `fate` (what became of it if it was not submitted), in dbolt/package_promise.py's words.
+    """
     async with state.db.as_viewer(viewer) as q:
         job = await q.fetch_one("jobs_get_own", job_id=job_id, user_id=viewer.user_id)
         if job is None:
@@ -32,6 +37,13 @@ async def read_job(
         directories = await q.fetch_all(
             "job_directories_list_own", job_id=job_id, user_id=viewer.user_id
         )
+        promise_row = await q.fetch_one("jobs_get_promise", job_id=job_id)
+        if promise_row is not None:
+            promise = Promise.from_row(promise_row)
+            job = {**job, "promise": promise}
+            directories = [
+                {**row, "fate": promise.fate(row, str(job["status"]))} for row in directories
+            ]
         report = None
         if with_report:
             report = await q.fetch_one("job_reports_get_own", job_id=job_id, user_id=viewer.user_id)

@@ -6,12 +6,18 @@ quoting; CRLF line ends), two sections separated by one empty line:
 1. The summary, a two-column table with the header `field,value`: report, job_id, business,
    package, job_status, created_at, started_at, completed_at, seconds_to_complete,
    directories, successes, needs_action, needs_review, failures, skipped, attempts, retries,
-   report_created_at. The counts are job_reports.summary as jobs_complete froze it
-   (needs_action, needs_review and skipped from its by_status).
+   promised, delivered, in_hand, replaced, shortfall, refund, refund_status,
+   report_created_at. The counts up to retries are job_reports.summary as jobs_complete froze
+   it (needs_action, needs_review and skipped from its by_status); promised … refund_status
+   are the package's promise (public.package_promise, dbolt/package_promise.py): refund is the
+   amount refunded or being refunded for the shortfall, refund_status refunded / refunding /
+   none.
 2. The directories, one row per directory of the job in submission order, with the header
    `directory_id,directory,status,attempts,outcome,error_code,listing_url,submitted_at,
-   message,action_required`: job_directories' status, attempts, last_outcome,
-   last_error_code, listing_url, submitted_at, last_message and action_required.
+   message,action_required,what_became_of_it`: job_directories' status, attempts,
+   last_outcome, last_error_code, listing_url, submitted_at, last_message and
+   action_required, and for a directory not submitted what became of it (replaced by which,
+   refunded, being retried).
 
 Timestamps are ISO 8601 in UTC; empty cells are NULLs. A text cell that a spreadsheet would
 run as a formula (starting with = + - @, tab or carriage return) is prefixed with an
@@ -40,6 +46,7 @@ DIRECTORY_HEADER = (
     "submitted_at",
     "message",
     "action_required",
+    "what_became_of_it",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -85,6 +92,7 @@ def report_csv(report: ReportView) -> str:
         ("seconds_to_complete", report.seconds_to_complete),
     ]
     summary_rows += [(line.key, line.value) for line in report.lines]
+    summary_rows += [(line.key, line.value) for line in report.promise_lines]
     summary_rows.append(("report_created_at", report.created_at))
     for key, value in summary_rows:
         writer.writerow((key, _iso(value)))
@@ -103,6 +111,7 @@ def report_csv(report: ReportView) -> str:
                 _cell(row.get("submitted_at")),
                 _cell(row.get("last_message")),
                 _cell(row.get("action_required")),
+                _cell(row.get("fate")),
             )
         )
     return "\ufeff" + buffer.getvalue()

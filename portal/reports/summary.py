@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dbolt.package_promise import Promise
 from portal.reports.progress import error_reason, format_duration, format_time, state_words
 
 
@@ -71,6 +72,28 @@ class ReportView:
             SummaryLine("skipped", "Skipped", self.by_status("skipped")),
             SummaryLine("attempts", "Submission attempts", self.count("attempts")),
             SummaryLine("retries", "Retries", self.count("retries")),
+        ]
+
+    @property
+    def promise(self) -> Promise | None:
+        """What the job delivered against its package (read with the job, portal/jobs/reads)."""
+        promise = self.job.get("promise")
+        return promise if isinstance(promise, Promise) else None
+
+    @property
+    def promise_lines(self) -> list[SummaryLine]:
+        """The package's numbers, in the order the report and the CSV show them."""
+        promise = self.promise
+        if promise is None:
+            return []
+        return [
+            SummaryLine("promised", "Directories your package promised", promise.promised),
+            SummaryLine("delivered", "Delivered (submitted or live)", promise.delivered),
+            SummaryLine("in_hand", "Sent, waiting for a check or for you", promise.in_hand),
+            SummaryLine("replaced", "Replaced by another directory", promise.replaced),
+            SummaryLine("shortfall", "Not delivered", promise.shortfall),
+            SummaryLine("refund", "Refunded for what was not delivered", promise.refund or ""),
+            SummaryLine("refund_status", "Refund", promise.refund_state),
         ]
 
     @property
@@ -198,9 +221,12 @@ def directory_outcome(row: Mapping[str, Any]) -> str:
     status = str(row["status"])
     if status == "failed":
         reason = error_reason(row.get("last_error_code"))
-        return "Not submitted" + (f": {reason}" if reason else "")
+        outcome = "Not submitted" + (f": {reason}" if reason else "")
+        return f"{outcome}. {row['fate']}" if row.get("fate") else outcome
     if status == "needs_action":
         return f"Needs your action: {row.get('action_required') or ''}".rstrip(": ")
+    if status == "skipped" and row.get("fate"):
+        return f"Skipped: {row['fate']}"
     return state_words(status).label
 
 

@@ -19,4 +19,6 @@ async def account(request: Request, viewer: SignedIn, state: PortalStateDep) -> 
         customer = await q.fetch_one("customers_get_own", user_id=viewer.user_id)
     for order in orders:
         order["amount"] = format_amount(order["amount_total"], order["currency"])
+        refund = order["shortfall_refunded"] or order["shortfall_refund_owed"]
+        order["refund"] = format_amount(refund or None, order["currency"])
     return render(request, "account.html", orders=orders, customer=customer)

@@ -24,6 +24,7 @@ from portal.staff.job_filters import JOB_STATUSES, TIERS, JobFilters
 from portal.staff.jobs import PAGE_SIZE, RECENT, intervention_notice, job_detail, job_page
 from portal.staff.queue import alerts, jsonable, queue_status
 from portal.staff.review import review_counts
+from portal.staff.shortfalls import shortfalls
 from portal.templating import render
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -43,6 +44,7 @@ async def overview(
         alerts=await alerts(state, viewer),
         review=await review_counts(state, viewer),
         newest=await job_page(state, viewer, filters, limit=RECENT),
+        shortfalls=await shortfalls(state, viewer),
         section="overview",
     )
 

@@ -25,6 +25,10 @@ $$, $$ values
   ('customers_save_logo(uuid,bytea,text,text)'),
   -- "I've done it" on the customer's job page (checks the job is theirs)
   ('customers_mark_action_done(uuid,text)'),
+  -- the pricing page for a signed-in visitor, and what a job delivered against its package
+  -- (security invoker: RLS holds a customer to their own job)
+  ('tiers_on_offer()'),
+  ('package_promise(uuid)'),
   -- the staff dashboard (portal, under the staff user's JWT; each checks is_staff())
   ('staff_queue_status(integer)'),
   ('staff_chart_series(integer,integer)'),

@@ -86,7 +86,8 @@ select set_eq($$
    where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p')
      and has_table_privilege('dbolt_staff', c.oid, 'SELECT')
 $$, $$ values ('jobs'), ('job_results'), ('customers'), ('orders'), ('workers'), ('audit_log'),
-              ('alerts'), ('job_reports'), ('job_directories'), ('business_categories'), ('customer_logos') $$,
+              ('alerts'), ('job_reports'), ('job_directories'), ('business_categories'), ('customer_logos'),
+              ('shortfall_refunds') $$,
   'dbolt_staff reads whole rows only of the tables staff pages read');
 
 select * from finish();

@@ -43,6 +43,8 @@ select results_eq(
     ('staff:alice',     'job.resumed',                null,    'paused',      'pending'),
     ('worker:w2',       'job.claimed',                null,    'pending',     'in_progress'),
     ('worker:w2',       'directory.attempt_reported', 'dir-b', 'queued',      'submitted'),
+    -- 1 of the package's 50 delivered: the shortfall is owed as the job completes.
+    ('system',          'order.shortfall_owed',       null,    null,          null),
     ('worker:w2',       'job.completed',              null,    'in_progress', 'complete'),
     ('staff:bob',       'directory.retried',          'dir-a', 'failed',      'queued'),
     ('staff:bob',       'job.retried',                null,    'complete',    'pending'),

@@ -4,7 +4,7 @@
 -- only what a customer would.
 begin;
 set search_path = public, extensions;
-select plan(31);
+select plan(36);
 
 select policies_are('public', 'customers', array['customers can read their own record', 'staff can read every customer record']);
 select policies_are('public', 'orders', array['customers can read their own orders', 'staff can read all orders']);
@@ -13,6 +13,7 @@ select policies_are('public', 'job_directories', array['customers can read the d
 select policies_are('public', 'job_results', array['customers can read the attempts of their own jobs', 'staff can read all attempts']);
 select policies_are('public', 'job_reports', array['customers can read their own reports', 'staff can read all reports']);
 select policies_are('public', 'customer_logos', array['customers can read their own logos', 'staff can read all logos']);
+select policies_are('public', 'shortfall_refunds', array['customers can read their own shortfall refunds', 'staff can read all shortfall refunds']);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true}
@@ -48,6 +49,8 @@ select is((select count(*)::int from job_results where job_id = :'job_b'), 0, 'n
 select is((select count(*)::int from job_reports), 1, 'a customer reads one report: their own');
 select is((select count(*)::int from customer_logos), 1, 'a customer reads one logo: their own');
 select is((select array_agg(customer_id) from customer_logos), array[:'cust_a'::uuid], 'the logo is theirs');
+-- Each job delivered 1 of the package's 50: each order has its shortfall.
+select is((select array_agg(order_id) from shortfall_refunds), array[:'order_a'::uuid], 'a customer reads one shortfall refund: their own order''s');
 reset role;
 
 -- Staff with a JWT through the Data API (authenticated): no customer data. ----------------
@@ -59,6 +62,7 @@ select is((select count(*)::int from job_directories), 0, 'nor any job''s direct
 select is((select count(*)::int from job_results), 0, 'nor any attempt');
 select is((select count(*)::int from job_reports), 0, 'nor any report');
 select is((select count(*)::int from customer_logos), 0, 'nor any logo');
+select is((select count(*)::int from shortfall_refunds), 0, 'nor any shortfall refund');
 reset role;
 
 -- Staff on the portal's dashboard (dbolt_staff, a member of authenticated): every row. -------
@@ -72,12 +76,14 @@ select is((select count(*)::int from job_directories where job_id in (:'job_a', 
 select is((select count(*)::int from job_results where job_id in (:'job_a', :'job_b')), 2, 'staff as dbolt_staff read every job''s attempts');
 select is((select count(*)::int from job_reports where job_id in (:'job_a', :'job_b')), 2, 'staff as dbolt_staff read every report');
 select is((select count(*)::int from customer_logos where customer_id in (:'cust_a', :'cust_b')), 2, 'staff as dbolt_staff read every logo');
+select is((select count(*)::int from shortfall_refunds where order_id in (:'order_a', :'order_b')), 2, 'staff as dbolt_staff read every shortfall refund');
 reset role;
 
 -- dbolt_staff without the staff claim in the JWT: only the customer half applies.
 select set_config('request.jwt.claims', jsonb_build_object('sub', :'user_a', 'role', 'authenticated')::text, true) \gset
 set local role dbolt_staff;
 select is((select count(*)::int from jobs), 1, 'dbolt_staff without a staff JWT reads only its own job');
+select is((select count(*)::int from shortfall_refunds), 1, 'and only its own order''s shortfall refund');
 reset role;
 
 select * from finish();

@@ -745,6 +745,70 @@ def test_refund_emits_charge_refunded(
     assert "already been refunded" in refused.json()["error"]["message"]
 
 
+def test_refunds_api_as_stripe_python_calls_it(
+    client: stripe.StripeClient, http: httpx.Client, hook: Receiver, portal: str
+) -> None:
+    """POST /v1/refunds: Stripe's refund object, charge.refunded, the Idempotency-Key replay
+    (one refund however often it is asked), and Stripe's errors for what it refuses."""
+    session = create_session(client, portal)
+    pay(http, session.id)
+    intent = str(client.v1.checkout.sessions.retrieve(session.id).payment_intent)
+    params: Any = {
+        "payment_intent": intent,
+        "amount": 1000,
+        "reason": "requested_by_customer",
+        "metadata": {"kind": "shortfall"},
+    }
+    options: Any = {"idempotency_key": "order-1-shortfall"}
+
+    refund = client.v1.refunds.create(params=params, options=options)
+    again = client.v1.refunds.create(params=params, options=options)
+
+    assert refund.id.startswith("re_")
+    assert again.id == refund.id
+    assert (refund.object, refund.amount, refund.status) == ("refund", 1000, "succeeded")
+    assert (refund.payment_intent, refund.currency, refund.reason) == (
+        intent,
+        "usd",
+        "requested_by_customer",
+    )
+    assert refund.to_dict()["metadata"]["kind"] == "shortfall"
+    listed = http.get("/_admin/refunds").json()["refunds"]
+    assert [r["id"] for r in listed if r["payment_intent"] == intent] == [refund.id]
+    charge = verified(hook.wait_for(2)[1])
+    assert charge["type"] == "charge.refunded"
+    assert charge["data"]["object"]["amount_refunded"] == 1000
+
+    replayed = http.post(
+        "/v1/refunds",
+        headers={"Authorization": f"Bearer {KEY}", "Idempotency-Key": "order-1-shortfall"},
+        data={
+            "payment_intent": intent,
+            "amount": "1000",
+            "reason": "requested_by_customer",
+            "metadata[kind]": "shortfall",
+        },
+    )
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json()["id"] == refund.id
+
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.refunds.create(params=cast(Any, {**params, "amount": 2000}), options=options)
+    with pytest.raises(stripe.InvalidRequestError) as too_much:
+        client.v1.refunds.create(params={"payment_intent": intent, "amount": 999999})
+    assert (too_much.value.code, too_much.value.param) == ("amount_too_large", "amount")
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        client.v1.refunds.create(params={"payment_intent": "pi_nope"})
+    assert (unknown.value.code, unknown.value.param) == ("resource_missing", "payment_intent")
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.refunds.create(params={})
+    rest = client.v1.refunds.create(params={"payment_intent": intent})
+    assert rest.amount == 29900 - 1000
+    with pytest.raises(stripe.InvalidRequestError) as done:
+        client.v1.refunds.create(params={"payment_intent": intent})
+    assert done.value.code == "charge_already_refunded"
+
+
 def test_unpaid_sessions_cannot_be_refunded_or_disputed(
     client: stripe.StripeClient, http: httpx.Client, portal: str
 ) -> None:

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 import stripe
 from fastapi.testclient import TestClient
+from psycopg.types.json import Jsonb
 
 from dbolt import checkout_proof
 from devstack.functions import EdgeFunctions
@@ -95,6 +96,40 @@ def test_pricing_shows_the_four_packages_with_stripes_prices(checkout_stack: Che
             assert f"{price}<span" in text
             assert f"<strong>{directories} directories</strong>" in text
             assert f'name="tier" value="{tier.lower()}"' in text
+
+
+def test_pricing_says_what_each_package_delivers_today_and_what_happens_if_fewer(
+    checkout_stack: CheckoutStack,
+) -> None:
+    """Never more than the enabled catalogue holds for a package, and the plain sentence on
+    replacement and pro-rata refunds."""
+    with psycopg.connect(checkout_stack.db_url, autocommit=True) as conn:
+        entries = [
+            {
+                "id": f"dir-{n}",
+                "name": f"Directory {n}",
+                "homepage": f"http://127.0.0.1:9/{n}",
+                "tier": tier,
+                "mode": "auto",
+                "enabled": True,
+            }
+            for n, tier in enumerate(["starter"] * 3 + ["growth"] * 2)
+        ]
+        conn.execute("select directories_sync(%s::jsonb)", (Jsonb(entries),))
+        conn.execute("update tiers set directory_limit = 2 where name = 'starter'")
+    text = re.sub(r"\s+", " ", checkout_stack.client.get("/pricing").text)
+    assert 'id="package-starter-today">Today: all 2 available.' in text
+    for tier, limit, today in (
+        ("growth", 100, 5),
+        ("professional", 300, 5),
+        ("enterprise", 500, 5),
+    ):
+        assert (
+            f'id="package-{tier}-today">Today: up to <strong>{today}</strong> directories. '
+            f"Any of the {limit} we cannot deliver is refunded pro rata." in text
+        )
+    assert "we replace each with the next directory that does" in text
+    assert "refunded to your card, pro rata, when your job completes" in text
 
 
 def test_buying_a_package_goes_to_stripe_checkout_for_that_tier(

@@ -159,7 +159,10 @@ def test_the_csv_matches_the_database_row_for_row(portal_stack: PortalStack) -> 
         "submitted_at",
         "message",
         "action_required",
+        "what_became_of_it",
     ]
+    # What became of each directory not submitted (dbolt/package_promise.py), checked below.
+    fates = {row["directory_id"]: row.pop("what_became_of_it") for row in directories}
     expected = [
         {
             "directory_id": d["directory_id"],
@@ -182,6 +185,10 @@ def test_the_csv_matches_the_database_row_for_row(portal_stack: PortalStack) -> 
     assert by_id["test-dir-02"]["listing_url"] == "https://listings.example/acme-2"
     assert by_id["test-dir-04"]["error_code"] == "duplicate_listing"
     assert by_id["test-dir-03"]["action_required"] == "Click the link the directory emailed you"
+    # Nothing was left to replace the duplicate with, and the test order cost nothing.
+    assert fates["test-dir-04"] == "Not delivered."
+    assert fates["test-dir-03"] == "Waiting for you."
+    assert fates["test-dir-01"] == ""
 
 
 def test_the_csv_does_not_let_a_spreadsheet_run_what_a_site_wrote(

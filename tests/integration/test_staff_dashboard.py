@@ -142,6 +142,47 @@ def test_overview_shows_queue_counts_workers_dispatch_and_alerts(
     assert status["oldest_pending_seconds"] >= 0
 
 
+def test_overview_lists_jobs_that_completed_short_and_their_refund(
+    stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
+) -> None:
+    """The Shortfalls panel: every complete job short of its package, with the refund's
+    state; a refund Stripe refused is counted and its error shown."""
+    directories = enable_test_directories(conn, 2)
+    owed = create_job(conn, queries, email="short@example.com")
+    refused = create_job(conn, queries, email="refused@example.com")
+    conn.execute(
+        "update orders set amount_total = 14900,"
+        " stripe_payment_intent_id = 'pi_' || left(id::text, 8)"
+    )
+    for job_id in (owed, refused):
+        conn.execute(
+            "update jobs set created_at = now() - interval '1 hour' where id = %s", (job_id,)
+        )
+        job = claim(conn, queries)
+        assert job["id"] == job_id
+        report(conn, queries, job, directories[0])
+        report(
+            conn, queries, job, directories[1], outcome="permanent_error", error_code="site_down"
+        )
+        queries.fetch_one(conn, "jobs_complete", job_id=job_id, lease_token=job["lease_token"])
+    (row_id, token) = conn.execute(
+        "select id, claim_token from shortfall_refunds_claim(10, 60) where job_id = %s", (refused,)
+    ).fetchone() or (None, None)
+    conn.execute(
+        "select shortfall_refunds_mark_failed(%s, %s, 'stripe 400 charge_already_refunded', 0, 1)",
+        (row_id, token),
+    )
+    as_user(client, stack.staff_token())
+    html = client.get("/staff").text
+    assert "<strong>2</strong> jobs completed short of their package" in html
+    assert "1 refund failed" in html
+    for job_id in (owed, refused):
+        assert f'href="/staff/jobs/{job_id}"' in html
+    assert "$146.02" in html  # 49 of 50 short: floor(14900 * 49 / 50)
+    assert "refund owed" in html
+    assert "stripe 400 charge_already_refunded" in html
+
+
 def test_jobs_list_filters_search_and_pages(
     stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
 ) -> None:

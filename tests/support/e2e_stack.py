@@ -323,6 +323,10 @@ class Stack:
                 "SMTP_URL": self.smtp_url,
                 "PORTAL_URL": self.portal_url,
                 "NOTIFIER_POLL_SECONDS": "0.5",
+                # The refunder pays back a job's shortfall through the Stripe stand-in.
+                "STRIPE_SECRET_KEY": STRIPE_SECRET_KEY,
+                "REFUNDER_POLL_SECONDS": "0.5",
+                **({"STRIPE_API_BASE": self.url("stripe")} if "stripe" in self.ports else {}),
             },
             ready=self.url("webhook") + "/healthz",
         )
