@@ -19,7 +19,9 @@ select j.id, j.tier, j.lease_token, j.lease_expires_at, j.business_snapshot,
                   'status', jd.status, 'attempts', jd.attempts, 'max_attempts', jd.max_attempts,
                   'homepage', d.homepage, 'submit_url', d.submit_url,
                   'captcha_kind', d.captcha_kind, 'requirements', d.requirements,
-                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe)
+                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe,
+                  'countries', d.countries, 'phone_countries', d.phone_countries,
+                  'category_map', d.category_map)
                   order by jd.position)
            from job_directories jd join directories d on d.id = jd.directory_id
           where jd.job_id = j.id and jd.status in ('queued', 'in_progress')
@@ -115,6 +117,9 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
 -- holds staff, whom RLS lets read every job, to their own jobs on the customer's pages.
 select j.id, j.order_id, j.tier, j.status, j.created_at, j.started_at, j.completed_at,
        j.updated_at, j.business_snapshot ->> 'business_name' as business_name,
+       j.business_snapshot ->> 'country' as business_country,
+       (select bc.label from business_categories bc
+         where bc.slug = j.business_snapshot ->> 'category') as business_category_label,
        exists (select 1 from job_reports r where r.job_id = j.id) as has_report
   from jobs j
   join customers c on c.id = j.customer_id

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from dbolt.sql import NotFound
-from portal.reports.progress import JobProgress
+from portal.reports.progress import JobProgress, directory_reason
 from portal.state import PortalState
 from portal.viewer import Viewer
 
@@ -35,7 +35,16 @@ async def read_job(
         report = None
         if with_report:
             report = await q.fetch_one("job_reports_get_own", job_id=job_id, user_id=viewer.user_id)
-    return job, directories, report
+    return job, [_for_the_customer(row, job) for row in directories], report
+
+
+def _for_the_customer(row: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """The row with its plain reason, and without the attempt's raw message: driver errors,
+    selectors and proxy addresses are staff detail (the staff drill-down shows them), so no
+    customer page, CSV or PDF can print what it never receives."""
+    customer_row = {key: value for key, value in row.items() if key != "last_message"}
+    customer_row["reason"] = directory_reason(row, job)
+    return customer_row
 
 
 def report_url(progress: JobProgress) -> str | None:

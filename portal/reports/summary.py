@@ -196,9 +196,11 @@ def build_report(
 def directory_outcome(row: Mapping[str, Any]) -> str:
     """What happened to one directory, in words (the report table and the CSV's outcome)."""
     status = str(row["status"])
+    reason = row.get("reason") or error_reason(row.get("last_error_code"))
     if status == "failed":
-        reason = error_reason(row.get("last_error_code"))
         return "Not submitted" + (f": {reason}" if reason else "")
+    if status == "skipped" and reason:
+        return f"Skipped: {reason}"
     if status == "needs_action":
         return f"Needs your action: {row.get('action_required') or ''}".rstrip(": ")
     return state_words(status).label
