@@ -24,7 +24,10 @@ as $$
           or jsonb_typeof(a.value) <> 'boolean'
     )
 $$;
-grant execute on function private.business_attributes_are_valid(jsonb) to authenticated, service_role;
+-- CHECK constraints run with the writer's privileges: the service role writes customers
+-- directly; customers write only through customers_save_business (security definer).
+revoke execute on function private.business_attributes_are_valid(jsonb) from public;
+grant execute on function private.business_attributes_are_valid(jsonb) to service_role;
 
 alter table public.customers
   add column public_email text,

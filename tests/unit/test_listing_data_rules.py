@@ -137,7 +137,7 @@ def test_a_category_missing_from_the_directory_s_map_is_category_unmatched() -> 
 
 
 def test_a_required_public_email_the_business_lacks_skips_the_directory() -> None:
-    recipe = {
+    recipe: dict[str, list[dict[str, Any]]] = {
         "steps": [
             {"action": "fill", "selector": "#email", "value": "public_email"},
             {"action": "submit", "selector": "button"},
@@ -157,7 +157,7 @@ def test_a_required_public_email_the_business_lacks_skips_the_directory() -> Non
 def test_a_check_step_with_a_constant_is_refused() -> None:
     with pytest.raises(RecipeError, match="exactly one of: attribute"):
         parse_recipe({"steps": [{"action": "check", "selector": "#service-takeaway"}]})
-    with pytest.raises(RecipeError, match="check.literal: Extra inputs are not permitted"):
+    with pytest.raises(RecipeError, match=r"check\.literal: Extra inputs are not permitted"):
         parse_recipe({"steps": [{"action": "check", "selector": "#x", "literal": True}]})
     with pytest.raises(RecipeError, match="attribute must be one of"):
         parse_recipe({"steps": [{"action": "check", "selector": "#x", "attribute": "pizza"}]})
