@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from dbolt import mailer
+from dbolt.refusals import directory_reason
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,21 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
         paragraphs.append(
             f"{needs_action} directories still need something from you; the report says what."
         )
+    # Why each of the others did not take it, in plain words (never what a site wrote).
+    not_taken = tuple(
+        f"{row['directory']}: {directory_reason(row, job) or 'it did not take the listing'}"
+        for row in job.get("not_taken") or []
+    )
     paragraphs.append("Your report lists every directory, its outcome and listing links.")
+    if not_taken:
+        # The list follows the last paragraph (Email.message).
+        paragraphs.append("These directories did not take your listing:")
     return Email(
         subject=f"Your DirectoryBolt report for {job['business_name']} is ready",
         paragraphs=paragraphs,
         button="Open your report",
         url=report_url,
+        items=not_taken,
     )
 
 

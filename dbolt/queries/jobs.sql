@@ -140,6 +140,20 @@ select j.id as job_id, j.status::text as status, j.tier,
                                   order by d.position), '[]')
           from public.job_directories d
           left join public.directories dir on dir.id = d.directory_id
-         where d.job_id = j.id and d.status = 'needs_action') as needs_action
+         where d.job_id = j.id and d.status = 'needs_action') as needs_action,
+       -- Why the others did not take the listing: the code and the known details the email's
+       -- plain words are built from (dbolt/refusals.py); the raw message is read only for
+       -- the field name at its start and never printed.
+       j.business_snapshot ->> 'country' as business_country,
+       (select bc.label from public.business_categories bc
+         where bc.slug = j.business_snapshot ->> 'category') as business_category_label,
+       (select coalesce(jsonb_agg(jsonb_build_object('directory', coalesce(dir.name, d.directory_id),
+                                                     'last_error_code', d.last_error_code,
+                                                     'last_message', d.last_message,
+                                                     'phone_countries', dir.phone_countries)
+                                  order by d.position), '[]')
+          from public.job_directories d
+          left join public.directories dir on dir.id = d.directory_id
+         where d.job_id = j.id and d.status in ('failed', 'skipped')) as not_taken
   from public.jobs j
  where j.id = %(job_id)s;

@@ -15,16 +15,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dbolt.refusals import (
-    CATEGORY_UNMATCHED,
-    COUNTRY_NOT_ACCEPTED,
-    FIELD_REJECTED,
-    FIELD_WORDS,
-    MISSING_BUSINESS_FIELD,
-    PHONE_NOT_ACCEPTED,
-    field_of,
-)
-from dbolt.typed_values import country_name
+# The customer's words for why a directory did not take the business are defined once, in
+# dbolt (the webhook's emails say them too); re-exported for the templates and reports.
+from dbolt.refusals import ERROR_REASONS as ERROR_REASONS
+from dbolt.refusals import directory_reason as directory_reason
+from dbolt.refusals import error_reason as error_reason
 
 
 @dataclass(frozen=True)
@@ -86,33 +81,6 @@ JOB_STATES: dict[str, StateWords] = {
 }
 FINAL_JOB_STATES = frozenset({"complete", "failed", "cancelled"})
 
-# What a worker's error code means for the customer (worker/outcome.py names the codes).
-ERROR_REASONS: dict[str, str] = {
-    "timeout": "the site took too long to answer",
-    "captcha_unsolved": "the site's captcha could not be solved",
-    "proxy_error": "a network problem on the way to the site",
-    "connection_error": "the site could not be reached",
-    "connection_refused": "the site could not be reached",
-    "dns_error": "the site's address could not be found",
-    "rate_limited": "the site asked us to slow down",
-    "site_down": "the site is down",
-    "site_unavailable": "the site is down",
-    "duplicate_listing": "the site already lists your business",
-    "form_gone": "the site's sign-up form is no longer there",
-    "recipe_drift": "the site's form changed; our team will update how we fill it in",
-    "recipe_invalid": "the site's form changed; our team will update how we fill it in",
-    "form_unfillable": "the site's form asks for something we could not fill in",
-    "missing_business_field": "the site needs a detail your business info does not have",
-    "upload_unavailable": "the site's logo upload did not work",
-    "browser_error": "our browser failed on this site",
-    "blocked_destination": "the site tried to send us to an address we do not visit",
-    # Said with the business's own details where the row has them (directory_reason).
-    "country_not_accepted": "the site does not list businesses in your country",
-    "phone_not_accepted": "the site does not take phone numbers from your country",
-    "category_unmatched": "none of the site's categories fit your business",
-    "field_rejected": "the site did not accept one of your details",
-}
-
 
 def state_words(status: str) -> StateWords:
     return DIRECTORY_STATES.get(
@@ -122,51 +90,6 @@ def state_words(status: str) -> StateWords:
 
 def job_state_words(status: str) -> StateWords:
     return JOB_STATES.get(status, StateWords(status.replace("_", " ").capitalize(), "neutral", ""))
-
-
-def error_reason(code: str | None) -> str | None:
-    if not code:
-        return None
-    return ERROR_REASONS.get(code, f"the site refused the submission ({code})")
-
-
-def _country_words(code: str) -> str:
-    name = country_name(code)
-    return f"the {name}" if name.startswith(("United ", "Netherlands", "Philippines")) else name
-
-
-def _phone_words(codes: Sequence[str]) -> str:
-    return " or ".join({"US": "US", "GB": "UK"}.get(code, country_name(code)) for code in codes)
-
-
-def _a(noun: str) -> str:
-    return f"an {noun}" if noun[:1] in "aeiou" else f"a {noun}"
-
-
-def directory_reason(row: Mapping[str, Any], job: Mapping[str, Any]) -> str | None:
-    """Why a directory did not take the business, in plain words built only from known
-    details (the business's country and category, the directory's declarations, a field
-    name from dbolt.refusals.FIELD_WORDS): never from what a site or a browser wrote."""
-    code = row.get("last_error_code")
-    if not code:
-        return None
-    field = field_of(row.get("last_message"))
-    country = job.get("business_country")
-    if code == COUNTRY_NOT_ACCEPTED and country:
-        return f"the site does not list businesses in {_country_words(str(country))}"
-    if code == PHONE_NOT_ACCEPTED and row.get("phone_countries"):
-        return f"the site asked for {_a(_phone_words(row['phone_countries']))} phone number"
-    if code == CATEGORY_UNMATCHED and job.get("business_category_label"):
-        category = str(job["business_category_label"]).lower()
-        return f"none of the site's categories fit {_a(category)}"
-    if code == FIELD_REJECTED and field:
-        return f"the site did not accept your {FIELD_WORDS[field]}"
-    if code == MISSING_BUSINESS_FIELD and field:
-        return (
-            f"the site requires your {FIELD_WORDS[field]}, "
-            "which your business details do not include"
-        )
-    return error_reason(code)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
