@@ -150,17 +150,23 @@ async def _expect(ctx: RecipeContext, target: pages.Target, step: Expect) -> Non
         if listing := await pages.present(target, step.listing_url):
             result.listing_url = await pages.absolute_href(target, listing)
         return
-    await refuse_field_errors(target, step.rejected)
-    await classify_page(target, result, allow_confirmed=step.success is None)
+    await classify_page(
+        target, result, allow_confirmed=step.success is None, rejected=step.rejected
+    )
 
 
 async def classify_page(
-    target: pages.Target, result: AttemptResult, allow_confirmed: bool = True
+    target: pages.Target,
+    result: AttemptResult,
+    allow_confirmed: bool = True,
+    rejected: str | None = None,
 ) -> None:
-    await refuse_field_errors(target)
     verdict = classify_text(await pages.visible_text(target))
     if isinstance(verdict, AttemptFailed):
+        # A duplicate, a wrong captcha answer or a rate limit says more than a field error.
         raise verdict
+    if not verdict.confirmed:
+        await refuse_field_errors(target, rejected)
     if verdict.confirmed and not allow_confirmed:
         # The recipe names the confirmation; kind words elsewhere are not proof.
         verdict.confirmed, verdict.message = False, "the recipe's confirmation was not on the page"
