@@ -115,7 +115,10 @@ def directory_reason(row: Mapping[str, Any], job: Mapping[str, Any]) -> str | No
     code = row.get("last_error_code")
     if not code:
         return None
-    field = field_of(row.get("last_message"))
+    # The customer's own rows carry only the field (last_rejected_field, the staff-only
+    # message's first word); the notifier reads the message as the service role.
+    stated = row.get("last_rejected_field")
+    field = stated if stated in FIELD_WORDS else field_of(row.get("last_message"))
     country = job.get("business_country")
     if code == COUNTRY_NOT_ACCEPTED and country:
         return f"the site does not list businesses in {_country_words(str(country))}"

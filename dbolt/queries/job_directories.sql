@@ -15,7 +15,7 @@ select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempt
 -- still listed (left join), by its id if its name is gone.
 select d.directory_id, coalesce(dir.name, d.directory_id) as directory, dir.homepage,
        d.position, d.status, d.attempts, d.max_attempts, d.last_outcome, d.last_error_code,
-       d.last_message, d.listing_url, d.action_required, d.submitted_at, d.updated_at,
+       d.last_rejected_field, d.listing_url, d.action_required, d.submitted_at, d.updated_at,
        dir.countries, dir.phone_countries
   from job_directories d
   join jobs j on j.id = d.job_id

@@ -39,12 +39,10 @@ async def read_job(
 
 
 def _for_the_customer(row: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
-    """The row with its plain reason, and without the attempt's raw message: driver errors,
-    selectors and proxy addresses are staff detail (the staff drill-down shows them), so no
-    customer page, CSV or PDF can print what it never receives."""
-    customer_row = {key: value for key, value in row.items() if key != "last_message"}
-    customer_row["reason"] = directory_reason(row, job)
-    return customer_row
+    """The row with its plain reason. The attempt's raw message (driver errors, selectors,
+    proxy addresses) is staff detail the customer's JWT cannot even read (migration
+    20261205000420), so no customer page, CSV or PDF can print it."""
+    return {**row, "reason": directory_reason(row, job)}
 
 
 def report_url(progress: JobProgress) -> str | None:
