@@ -35,7 +35,14 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from dbolt.typed_values import country_codes, has_control_characters, normalise_phone, normalise_url
+from dbolt.typed_values import (
+    EMAIL_MAX_LENGTH,
+    EMAIL_PATTERN,
+    country_codes,
+    has_control_characters,
+    normalise_phone,
+    normalise_url,
+)
 
 # -- Limits ----------------------------------------------------------------------------------
 
@@ -69,6 +76,14 @@ TEXT_RULES: dict[str, TextRule] = {
     ),
     # The database holds these two to the same limits (customers_tagline_is_short,
     # customers_description_is_bounded).
+    # The address directories publish; never the sign-in address (customers.email).
+    "public_email": TextRule(
+        "Public email",
+        False,
+        EMAIL_MAX_LENGTH,
+        pattern=EMAIL_PATTERN,
+        pattern_message="Enter an email address like hello@example.com",
+    ),
     "tagline": TextRule("Tagline", False, 160),
     "description": TextRule("Description", False, 2000, multiline=True),
 }
@@ -169,6 +184,28 @@ SOCIAL_NETWORKS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+class Attributes(_WithoutNulls):
+    """What the business offers, as the customer said: True, False, or None (not said).
+
+    A recipe ticks a directory's box only from these (worker/recipe.py); None ticks nothing.
+    The names are the database's too (private.business_attributes_are_valid)."""
+
+    storefront: bool | None = Field(
+        default=None, title="Customers visit your premises (shop or office)"
+    )
+    service_area: bool | None = Field(default=None, title="You go to your customers (service area)")
+    takeaway: bool | None = Field(default=None, title="Takeaway")
+    delivery: bool | None = Field(default=None, title="Delivery")
+    catering: bool | None = Field(default=None, title="Catering")
+    free_wifi: bool | None = Field(default=None, title="Free Wi-Fi for customers")
+
+
+# name -> label, in the form's order.
+ATTRIBUTES: dict[str, str] = {
+    name: info.title or name for name, info in Attributes.model_fields.items()
+}
+
+
 class Business(_WithoutNulls):
     """A business as stored and snapshotted; field order is the form's (and the SQL's)."""
 
@@ -180,13 +217,16 @@ class Business(_WithoutNulls):
     country: str | None = None
     phone: str | None = None
     website: str | None = None
+    # The address directories publish. Snapshots written before it existed carried the
+    # sign-in address as `email`: that key is ignored (extra="ignore"), never published.
+    public_email: str | None = None
     category: str | None = None
     hours: Hours | None = None
+    attributes: Attributes = Field(default_factory=Attributes)
     tagline: str | None = None
     description: str | None = None
     social_links: SocialLinks = Field(default_factory=SocialLinks)
-    # In the snapshot only: the customer's address, and the logo by id (dbolt/contracts.py).
-    email: str | None = None
+    # In the snapshot only: the logo by id (dbolt/contracts.py).
     logo_id: str | None = None
 
 
@@ -295,6 +335,11 @@ class EnteredBusiness(Business):
             raise _refuse(rule.pattern_message)
         return text
 
+    @field_validator("public_email")
+    @classmethod
+    def _public_email_lower(cls, public_email: str | None) -> str | None:
+        return public_email.lower() if public_email else public_email
+
     @field_validator("postal_code")
     @classmethod
     def _postal_code_upper(cls, postal_code: str | None) -> str | None:
@@ -356,11 +401,11 @@ class EnteredBusiness(Business):
             raise _refuse("Enter the opening hours of at least one day")
         return hours
 
-    @field_validator("email", "logo_id")
+    @field_validator("logo_id")
     @classmethod
     def _not_entered(cls, value: str | None, info: ValidationInfo) -> None:
-        # The snapshot adds these; the form never sets them (customers_save_business would
-        # refuse them as unknown fields).
+        # The snapshot adds it; the form never sets it (customers_save_business would
+        # refuse it as an unknown field).
         if value is not None:
             raise _refuse(f"{info.field_name} is not a form field")
         return

@@ -128,6 +128,11 @@ class DirectoryTask(BaseModel):
     proxy_required: bool
     mode: str
     recipe: dict[str, Any] | None
+    # What the directory accepts (directories.json; empty = anything): checked before a
+    # browser starts (worker/eligibility.py), and the site's own category options.
+    countries: list[str] = Field(default_factory=list)
+    phone_countries: list[str] = Field(default_factory=list)
+    category_map: dict[str, str] = Field(default_factory=dict)
 
 
 # A logo the portal serves at {PORTAL_URL}/logos/<id>.<ext> (customer_logos; at most 1 MiB).

@@ -17,6 +17,10 @@ import phonenumbers
 
 WEBSITE_MAX_LENGTH = 2048
 PHONE_MAX_LENGTH = 30
+# An email address as the database checks it (customers_public_email_is_an_address); the
+# pattern is written so Python and the browser's RegExp read it alike.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_MAX_LENGTH = 254
 
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 # "example.com:8080" has no scheme; "ftp://…" and "javascript:…" have one (and are refused).

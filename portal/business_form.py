@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dbolt.business import (
+    ATTRIBUTES,
     MIDNIGHT,
     RANGES_PER_DAY,
     SOCIAL_NETWORKS,
@@ -45,6 +46,10 @@ CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "customers_country_is_iso_alpha2": ("country", "Choose a country from the list"),
     "customers_category_is_listed": ("category", "Choose a category from the list"),
     "customers_hours_are_valid": ("hours-mon", "The opening hours are not valid"),
+    "customers_public_email_is_an_address": (
+        "public_email",
+        "Enter an email address like hello@example.com",
+    ),
     "customers_tagline_is_short": (
         "tagline",
         f"The tagline must be at most {TEXT_RULES['tagline'].max_length} characters",
@@ -106,6 +111,20 @@ def _ticked(form: Mapping[str, str], name: str) -> bool:
     return form.get(name, "") in ("on", "1", "true")
 
 
+# An attribute's select: "yes", "no", or "" (not said, so nothing is ticked for it).
+ATTRIBUTE_ANSWERS: dict[str, bool | None] = {"yes": True, "no": False, "": None}
+
+
+def _entered_attributes(form: Mapping[str, str]) -> dict[str, bool | None]:
+    return {
+        name: ATTRIBUTE_ANSWERS.get(form.get(f"attr-{name}", "").strip()) for name in ATTRIBUTES
+    }
+
+
+def _answer(value: object) -> str:
+    return {True: "yes", False: "no"}.get(value, "") if isinstance(value, bool) else ""
+
+
 def _entered_ranges(form: Mapping[str, str], day: str) -> list[tuple[str, str]]:
     return [
         (
@@ -129,6 +148,7 @@ def entered(form: Mapping[str, str]) -> dict[str, Any]:
     return {
         **{name: form.get(name, "") for name in (*TEXT_RULES, *_CHOSEN_FIELDS)},
         "hours": {day: _entered_day(form, day) for day, _ in WEEKDAYS},
+        "attributes": _entered_attributes(form),
         "social_links": {n: form.get(f"social-{n}", "") for n in SOCIAL_NETWORKS},
     }
 
@@ -145,6 +165,9 @@ def shown(form: Mapping[str, str]) -> dict[str, Any]:
         for day, _ in WEEKDAYS
     }
     values["social"] = {n: form.get(f"social-{n}", "").strip() for n in SOCIAL_NETWORKS}
+    values["attributes"] = {
+        name: _answer(answer) for name, answer in _entered_attributes(form).items()
+    }
     return values
 
 
@@ -232,6 +255,8 @@ def values_from_customer(row: Mapping[str, Any] | None) -> dict[str, Any]:
         }
     social = row.get("social_links") or {}
     values["social"] = {network: social.get(network, "") for network in SOCIAL_NETWORKS}
+    stated = row.get("attributes") or {}
+    values["attributes"] = {name: _answer(stated.get(name)) for name in ATTRIBUTES}
     return values
 
 
@@ -247,7 +272,9 @@ def error_order() -> list[str]:
         "country",
         "phone",
         "website",
+        "public_email",
         *(f"hours-{day}" for day, _ in WEEKDAYS),
+        *(f"attr-{name}" for name in ATTRIBUTES),
         "logo",
         "tagline",
         "description",

@@ -18,7 +18,10 @@ as $$
     'country', 'US',
     'phone', '+12175550123',
     'website', 'https://bluebird-bakery.example',
+    'public_email', 'hello@bluebird-bakery.example',
     'category', 'bakery',
+    -- A bakery customers visit and take food away from; it said nothing about the rest.
+    'attributes', jsonb_build_object('storefront', true, 'takeaway', true, 'delivery', false),
     'hours', jsonb_build_object(
       'mon', jsonb_build_array(jsonb_build_object('open', '07:00', 'close', '15:00')),
       'tue', jsonb_build_array(jsonb_build_object('open', '07:00', 'close', '15:00')),
@@ -60,12 +63,14 @@ begin
 
   insert into public.customers as c (
     user_id, email, business_name, street_address, city, region, postal_code, country, phone,
-    website, category, hours, logo_url, tagline, description, social_links
+    website, public_email, category, hours, attributes, logo_url, tagline, description,
+    social_links
   ) values (
     v_user, v_email, v_business ->> 'business_name', v_business ->> 'street_address',
     v_business ->> 'city', v_business ->> 'region', v_business ->> 'postal_code',
     v_business ->> 'country', v_business ->> 'phone', v_business ->> 'website',
-    v_business ->> 'category', v_business -> 'hours', v_business ->> 'logo_url',
+    v_business ->> 'public_email', v_business ->> 'category', v_business -> 'hours',
+    coalesce(v_business -> 'attributes', '{}'), v_business ->> 'logo_url',
     v_business ->> 'tagline', v_business ->> 'description',
     coalesce(v_business -> 'social_links', '{}')
   )

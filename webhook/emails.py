@@ -13,6 +13,7 @@ from typing import Any
 
 from dbolt import mailer
 from dbolt.package_promise import Promise
+from dbolt.refusals import directory_reason
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,10 @@ def job_started(job: dict[str, Any], job_url: str) -> Email:
     )
 
 
+def _sentence(words: str | None) -> str | None:
+    return f"{words[0].upper()}{words[1:]}." if words else None
+
+
 def job_complete(job: dict[str, Any], report_url: str) -> Email:
     needs_action = len(job["needs_action"])
     paragraphs = [
@@ -110,16 +115,27 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
         f"{job['submitted']} of {job['directories']} directories accepted the submission; "
         f"{job['failed']} could not be completed.",
     ]
-    items: tuple[str, ...] = ()
+    # Why each directory that did not take it refused, in plain words (never what a site
+    # wrote), and what became of every directory not submitted (replaced, refunded, retried).
+    reasons = {
+        row["directory"]: directory_reason(row, job) or "it did not take the listing"
+        for row in job.get("not_taken") or []
+    }
+    fates: dict[str, str | None] = {}
     if job.get("promise"):
         # The package's promise, in the words the job page and the report use.
         promise = Promise.from_row(job["promise"])
         paragraphs += promise.sentences("complete")
-        fates = [
-            (entry["directory"], promise.fate(entry, "complete"))
+        fates = {
+            entry["directory"]: promise.fate(entry, "complete")
             for entry in job.get("not_submitted") or []
-        ]
-        items = tuple(f"{name}: {fate}" for name, fate in fates if fate)
+        }
+    items = tuple(
+        f"{name}: "
+        + " ".join(part for part in (_sentence(reasons.get(name)), fates.get(name)) if part)
+        for name in dict.fromkeys([*fates, *reasons])
+        if reasons.get(name) or fates.get(name)
+    )
     if needs_action:
         paragraphs.append(
             f"{needs_action} directories still need something from you; the report says what."

@@ -105,7 +105,9 @@ async def run_auto(ctx: RecipeContext) -> None:
         if target is None:
             raise permanent("form_gone", f"no submission form found on {ctx.page.url}")
         fields = [FieldInfo.from_js(f) for f in await target.evaluate(_COLLECT)]
-        planned, skipped = plan(fields, ctx.business, country_name)
+        planned, skipped = plan(
+            fields, ctx.business, country_name, ctx.directory.get("category_map")
+        )
         for item in planned:
             element = target.locator(f'[data-dbolt-index="{item.field.index}"]')
             if item.kind == "fill":

@@ -8,11 +8,15 @@ alone, and reported, rather than guessed.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dbolt.business import Business
+from dbolt.refusals import CATEGORY_UNMATCHED, field_message
 from worker.business import field_value
+from worker.categories import match_category
+from worker.outcome import permanent
 
 AUTOCOMPLETE = {
     "organization": "business_name",
@@ -26,12 +30,13 @@ AUTOCOMPLETE = {
     "tel": "phone",
     "tel-national": "phone",
     "url": "website",
-    "email": "email",
+    "email": "public_email",
 }
 
 # Ordered: the first pattern that matches a field's hints wins.
 KEYWORDS: list[tuple[str, re.Pattern[str]]] = [
-    ("email", re.compile(r"\be-?mail\b")),
+    # The business's public address: the customer's sign-in address is never in the snapshot.
+    ("public_email", re.compile(r"\be-?mail\b")),
     ("website", re.compile(r"\b(website|web site|homepage|url|web address)\b")),
     ("phone", re.compile(r"\b(phone|telephone|tel|mobile)\b")),
     ("postal_code", re.compile(r"\b(zip|postal|post ?code)\b")),
@@ -52,7 +57,7 @@ KEYWORDS: list[tuple[str, re.Pattern[str]]] = [
     ("country", re.compile(r"\bcountry\b")),
 ]
 CONSENT = re.compile(r"\b(terms|agree|accept|consent|privacy)\b")
-TYPE_HINTS = {"email": "email", "tel": "phone", "url": "website"}
+TYPE_HINTS = {"email": "public_email", "tel": "phone", "url": "website"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,29 @@ def _business_field(field: FieldInfo) -> tuple[str | None, str]:
     return None, "no recognisable hint"
 
 
+def _category_choice(
+    field: FieldInfo, slug: str, category_map: Mapping[str, str], reason: str
+) -> Planned:
+    mapped = category_map.get(slug)
+    option = _choose_option(field.options, [mapped]) if mapped else None
+    if option is not None:
+        return Planned(field, "select", "category", option, f"{reason}; the category map")
+    found = None if mapped else match_category(slug, field.options)
+    if found is None:
+        raise permanent(
+            CATEGORY_UNMATCHED,
+            field_message("category", f"no option of the site's category list fits {slug!r}"),
+        )
+    return Planned(field, "select", "category", found.value, f"{reason}; matched by {found.how}")
+
+
+def guess_field(label: str) -> str | None:
+    """The business field a site's label (or "Label: problem" error text) is about."""
+    name = label.split(":", 1)[0]
+    business_field, _ = _business_field(FieldInfo(index=0, tag="input", label=name))
+    return business_field
+
+
 def _choose_option(options: tuple[tuple[str, str], ...], wanted: list[str]) -> str | None:
     lowered = [w.lower() for w in wanted if w]
     for value, label in options:
@@ -128,9 +156,16 @@ def _choose_option(options: tuple[tuple[str, str], ...], wanted: list[str]) -> s
 
 
 def plan(
-    fields: list[FieldInfo], business: Business, country_name: str
+    fields: list[FieldInfo],
+    business: Business,
+    country_name: str,
+    category_map: Mapping[str, str] | None = None,
 ) -> tuple[list[Planned], list[FieldInfo]]:
-    """The fields to fill and how, and the fields left alone (for the log)."""
+    """The fields to fill and how, and the fields left alone (for the log).
+
+    A category select is chosen through the directory's category_map, or else by the
+    matcher (worker/categories.py); when neither is confident the attempt fails as
+    category_unmatched (AttemptFailed), because a wrong category is a wrong listing."""
     planned: list[Planned] = []
     skipped: list[FieldInfo] = []
     used: set[str] = set()
@@ -149,7 +184,9 @@ def plan(
             skipped.append(field)
             continue
         raw = str(known)
-        if field.tag == "select":
+        if field.tag == "select" and business_field == "category":
+            planned.append(_category_choice(field, raw, category_map or {}, reason))
+        elif field.tag == "select":
             wanted = [raw, country_name] if business_field == "country" else [raw]
             option = _choose_option(field.options, wanted)
             if option is None:

@@ -12,16 +12,28 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
-from dbolt.business import WEEKDAYS, Business
+from dbolt.business import ATTRIBUTES, WEEKDAYS, Business
 from dbolt.typed_values import country_name
 
 # The fields a recipe may name as `value`: the snapshot's own, except the social links (no
-# directory form takes them as one value) and the logo, which a recipe calls `logo_url`
-# (docs/recipes.md) while the snapshot names it by id.
+# directory form takes them as one value), the attributes (a check step names one as
+# `attribute`) and the logo, which a recipe calls `logo_url` (docs/recipes.md) while the
+# snapshot names it by id.
 VALUE_FIELDS: tuple[str, ...] = (
-    *(name for name in Business.model_fields if name not in ("social_links", "logo_id")),
+    *(
+        name
+        for name in Business.model_fields
+        if name not in ("social_links", "attributes", "logo_id")
+    ),
     "logo_url",
 )
+ATTRIBUTE_NAMES: tuple[str, ...] = tuple(ATTRIBUTES)
+
+
+def attribute_value(business: Business, name: str) -> bool | None:
+    """What the customer said about one attribute: True, False or None (not said)."""
+    value = getattr(business.attributes, name, None)
+    return value if isinstance(value, bool) else None
 
 
 class BusinessValueError(ValueError):

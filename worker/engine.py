@@ -23,6 +23,7 @@ from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.auto_filler import run_auto
 from worker.captcha import CaptchaSolver
 from worker.egress_guard import EgressGuard
+from worker.eligibility import refusal
 from worker.logo import LogoSource
 from worker.outcome import AttemptFailed, AttemptResult
 from worker.proxies import Proxy
@@ -112,6 +113,19 @@ class SubmissionEngine:
         fence: Callable[[], Awaitable[None]] | None = None,
     ) -> AttemptResult:
         """Submit once and say truthfully what happened. Never raises for a site's behaviour."""
+        refused = refusal(directory, business)
+        if refused is not None:
+            # Decided from the directory's declarations alone: no browser, no site visit.
+            log.info(
+                "directory cannot take the business",
+                extra={
+                    "action": "attempt.not_eligible",
+                    "directory_id": directory.get("directory_id") or directory.get("id"),
+                    "error_code": refused.error_code,
+                },
+            )
+            (say or (lambda _: None))(f"  not attempted: {refused.message}")
+            return refused
         result = AttemptResult(Outcome.success, proxy=proxy.label if proxy else None)
         started = time.monotonic()
         guard = await EgressGuard(self.settings.destinations, proxy).start()

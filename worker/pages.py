@@ -83,3 +83,18 @@ async def absolute_href(target: Target, locator: Locator) -> str | None:
 async def visible_text(target: Target) -> str:
     text: Any = await target.evaluate("() => document.body ? document.body.innerText : ''")
     return str(text)
+
+
+# Where sites show what they refused in a form: an error next to a field, or a list of
+# problems in an alert. Recipes may name their own (expect.rejected).
+FIELD_ERRORS = ".field-error, .error.invalid li, [role=alert] li, [aria-live=assertive] li"
+
+
+async def field_errors(target: Target, selector: str | None = None) -> list[str]:
+    """The visible field errors' texts, in page order (empty when there are none)."""
+    texts: list[str] = await target.locator(selector or FIELD_ERRORS).evaluate_all(
+        """els => els.filter(el => !!(el.offsetWidth || el.offsetHeight
+                                      || el.getClientRects().length))
+                  .map(el => el.innerText.trim()).filter(Boolean)"""
+    )
+    return texts

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from worker.business import TRANSFORMS, VALUE_FIELDS
+from worker.business import ATTRIBUTE_NAMES, TRANSFORMS, VALUE_FIELDS
 
 
 class _Step(BaseModel):
@@ -50,11 +50,35 @@ class Select(_ValueStep):
 
 
 class Check(_Step):
+    """Ticks a box from the business, never from the recipe: a business attribute the
+    customer stated (`attribute`), an opening-hours transform (`value` + `transform`), or a
+    box that is the site's terms (`consent`: the only one ticked unconditionally). A plumber
+    was once listed as offering takeaway because a recipe ticked it as a constant."""
+
     action: Literal["check"]
     selector: str = Field(min_length=1)
+    attribute: str | None = None
     value: str | None = None
-    literal: bool | None = None
     transform: str | None = None
+    consent: bool = False
+
+    @model_validator(mode="after")
+    def _from_the_business(self) -> Check:
+        sources = [self.attribute is not None, self.transform is not None, self.consent]
+        if sum(sources) != 1:
+            raise ValueError(
+                "a check step ticks from exactly one of: attribute (a business attribute: "
+                f"{', '.join(ATTRIBUTE_NAMES)}), transform (hours_<day>_closed) or consent: true"
+            )
+        if self.attribute is not None and self.attribute not in ATTRIBUTE_NAMES:
+            raise ValueError(f"attribute must be one of {', '.join(ATTRIBUTE_NAMES)}")
+        if self.transform is not None and not (
+            self.transform.startswith("hours_") and self.transform.endswith("_closed")
+        ):
+            raise ValueError("a check step's transform must be hours_<day>_closed")
+        if self.value is not None and self.value != "hours":
+            raise ValueError("a check step's value can only be hours")
+        return self
 
 
 class Upload(_Step):
@@ -99,6 +123,8 @@ class Expect(_Step):
     listing_url: str | None = None
     duplicate: str | None = None
     verification: str | None = None
+    # The site's field errors (each element's text names the field it refused).
+    rejected: str | None = None
 
 
 Step = Annotated[

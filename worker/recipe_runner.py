@@ -12,9 +12,17 @@ from playwright.async_api import Frame, Page
 
 from dbolt.business import Business
 from dbolt.contracts import Outcome
+from dbolt.refusals import (
+    CATEGORY_UNMATCHED,
+    FIELD_REJECTED,
+    MISSING_BUSINESS_FIELD,
+    field_message,
+)
 from worker import pages
-from worker.business import BusinessValueError, field_value, resolve
+from worker.automap import guess_field
+from worker.business import BusinessValueError, attribute_value, field_value, resolve
 from worker.captcha import CaptchaSolver, CaptchaUnsolved
+from worker.categories import match_category
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
 from worker.recipe import (
@@ -90,7 +98,9 @@ def _value(ctx: RecipeContext, step: Fill | Select, index: int) -> str:
     try:
         return resolve(ctx.business, step.value, step.literal, step.transform)
     except BusinessValueError as error:
-        raise permanent("missing_business_field", f"step {index}: {error}") from error
+        raise permanent(
+            MISSING_BUSINESS_FIELD, field_message(step.value, f"step {index}: {error}")
+        ) from error
 
 
 async def _frame(ctx: RecipeContext, selector: str) -> Frame:
@@ -158,15 +168,23 @@ async def _expect(ctx: RecipeContext, target: pages.Target, step: Expect) -> Non
         if listing := await pages.present(target, step.listing_url):
             result.listing_url = await pages.absolute_href(target, listing)
         return
-    await classify_page(target, result, allow_confirmed=step.success is None)
+    await classify_page(
+        target, result, allow_confirmed=step.success is None, rejected=step.rejected
+    )
 
 
 async def classify_page(
-    target: pages.Target, result: AttemptResult, allow_confirmed: bool = True
+    target: pages.Target,
+    result: AttemptResult,
+    allow_confirmed: bool = True,
+    rejected: str | None = None,
 ) -> None:
     verdict = classify_text(await pages.visible_text(target))
     if isinstance(verdict, AttemptFailed):
+        # A duplicate, a wrong captcha answer or a rate limit says more than a field error.
         raise verdict
+    if not verdict.confirmed:
+        await refuse_field_errors(target, rejected)
     if verdict.confirmed and not allow_confirmed:
         # The recipe names the confirmation; kind words elsewhere are not proof.
         verdict.confirmed, verdict.message = False, "the recipe's confirmation was not on the page"
@@ -198,7 +216,7 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             if isinstance(step, Fill):
                 await element.fill(text)
             else:
-                await _select(element, text, what)
+                text = await _select(ctx, element, step, text, what)
             ctx.result.filled.append((step.selector, text))
             ctx.say(f"  {step.action} {step.selector} = {text!r}")
         elif isinstance(step, Check):
@@ -206,7 +224,14 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             if element is None:
                 continue
             wanted = _checked(ctx, step)
+            if wanted is None or (not wanted and await _is_radio(element)):
+                # Not stated by the customer (or a radio, which cannot be unticked): left
+                # as the site has it.
+                ctx.say(f"  leave {step.selector} (the business did not say)")
+                continue
             await element.set_checked(wanted)
+            if step.attribute is not None:
+                ctx.result.filled.append((step.selector, str(wanted).lower()))
             ctx.say(f"  {'check' if wanted else 'uncheck'} {step.selector}")
         elif isinstance(step, Upload):
             await _upload(ctx, target, step, what)
@@ -223,6 +248,8 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             await _captcha(ctx, target, step, number)
         elif isinstance(step, Submit):
             element = await pages.require(target, step.selector, what, timeout)
+            # A form the browser itself refuses is never sent: no fence needed for it.
+            await refuse_invalid_form(element)
             await fence_submit(ctx)
             ctx.say(f"  submit {step.selector}")
             async with target.expect_navigation(wait_until="domcontentloaded") as navigation:
@@ -243,24 +270,91 @@ async def _optional_require(
     return await pages.require(target, selector, what, wait_ms)
 
 
-def _checked(ctx: RecipeContext, step: Check) -> bool:
-    if step.literal is not None:
-        return step.literal
-    if step.value is not None or step.transform is not None:
-        text = resolve(ctx.business, step.value, None, step.transform)
-        return text.strip().lower() in ("true", "yes", "1", "on")
-    return True
+def _checked(ctx: RecipeContext, step: Check) -> bool | None:
+    """Whether to tick the box: from the business only (None: it did not say)."""
+    if step.consent:
+        return True
+    if step.attribute is not None:
+        return attribute_value(ctx.business, step.attribute)
+    text = resolve(ctx.business, step.value, None, step.transform)
+    return text.strip().lower() in ("true", "yes", "1", "on")
 
 
-async def _select(element: Any, text: str, what: str) -> None:
+async def _is_radio(element: Any) -> bool:
+    kind: str = await element.evaluate("el => (el.type || '').toLowerCase()")
+    return kind == "radio"
+
+
+async def _select(ctx: RecipeContext, element: Any, step: Select, text: str, what: str) -> str:
+    """Select the option for `text`, and say which. The category goes through the
+    directory's category_map, or else the matcher; no confident match is a failure."""
     options: list[dict[str, str]] = await element.evaluate(
         "el => Array.from(el.options).map(o => ({value: o.value, label: o.text.trim()}))"
     )
+    category = step.value == "category" and step.literal is None and step.transform is None
+    category_map = ctx.directory.get("category_map") or {}
+    if category and category_map:
+        text = str(category_map.get(text, text))
     for option in options:
         if text.lower() in (option["value"].lower(), option["label"].lower()):
             await element.select_option(value=option["value"])
-            return
+            return option["label"] or option["value"]
+    if category:
+        found = match_category(text, [(o["value"], o["label"]) for o in options])
+        if found is None:
+            raise permanent(
+                CATEGORY_UNMATCHED,
+                field_message("category", f"{what}: no option of the site's fits {text!r}"),
+            )
+        await element.select_option(value=found.value)
+        return found.label or found.value
     raise permanent("recipe_drift", f"{what}: no option matches {text!r}")
+
+
+# The labels (with why) of the form's fields the browser would refuse to submit.
+_INVALID_FIELDS = """
+(button) => {
+  const form = button.closest('form');
+  if (!form) return [];
+  const labelOf = (el) => (el.labels && el.labels[0] && el.labels[0].innerText)
+    || (el.closest('fieldset') && el.closest('fieldset').querySelector('legend')
+        && el.closest('fieldset').querySelector('legend').innerText)
+    || el.getAttribute('aria-label') || el.placeholder || el.name || el.id || el.type;
+  const seen = new Set();
+  return Array.from(form.elements).filter(el => el.willValidate && !el.checkValidity())
+    .map(el => ({label: labelOf(el).trim(), missing: el.validity.valueMissing}))
+    .filter(item => !seen.has(item.label) && seen.add(item.label));
+}
+"""
+
+
+async def refuse_invalid_form(button: Any) -> None:
+    """Fail now, naming the fields, when the browser itself would refuse to submit: the
+    click would go nowhere and the attempt would only time out."""
+    invalid: list[dict[str, Any]] = await button.evaluate(_INVALID_FIELDS)
+    if not invalid:
+        return
+    names = ", ".join(repr(item["label"]) for item in invalid)
+    first = guess_field(str(invalid[0]["label"]))
+    if all(item["missing"] for item in invalid):
+        raise permanent(
+            MISSING_BUSINESS_FIELD,
+            field_message(first, f"the site requires fields we could not fill: {names}"),
+        )
+    raise permanent(
+        FIELD_REJECTED, field_message(first, f"the form refuses the values of: {names}")
+    )
+
+
+async def refuse_field_errors(target: pages.Target, selector: str | None = None) -> None:
+    """A page that shows field errors after the submit refused a value: a permanent failure
+    naming the field, never a timeout or a retry (the same value would be refused again)."""
+    errors = await pages.field_errors(target, selector)
+    if errors:
+        raise permanent(
+            FIELD_REJECTED,
+            field_message(guess_field(errors[0]), "the site refused: " + "; ".join(errors)[:900]),
+        )
 
 
 async def _upload(ctx: RecipeContext, target: pages.Target, step: Upload, what: str) -> None:

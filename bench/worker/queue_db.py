@@ -20,12 +20,14 @@ DATABASE = "dbolt_bench_worker"
 # The base URL the sandbox entries of directories.json are written for.
 SANDBOX_DEFAULT = "http://127.0.0.1:8400"
 
-# The seed's complete sample business under a name (and email) of its own, so every job's
-# submissions are told apart at the sandbox.
+# The seed's complete sample business under a name (and public email) of its own, so every
+# job's submissions are told apart at the sandbox. The same address signs in: a site only
+# ever receives the public one.
 ENQUEUE_SQL = """
 select (jobs_enqueue(order_id => dev.create_paid_order(
           email => %(email)s::text, tier => 'starter',
-          business => dev.sample_business() || jsonb_build_object('business_name', %(name)s::text)
+          business => dev.sample_business()
+            || jsonb_build_object('business_name', %(name)s::text, 'public_email', %(email)s::text)
         ))).id
 """
 DIRECTORIES_PER_JOB_SQL = """

@@ -3,8 +3,8 @@
 
 -- name: customers_get_own
 select c.id, c.email, c.business_name, c.street_address, c.city, c.region, c.postal_code,
-       c.country, c.phone, c.website, c.category, c.hours, c.logo_url, c.tagline,
-       c.description, c.social_links, c.updated_at
+       c.country, c.phone, c.website, c.public_email, c.category, c.hours, c.attributes,
+       c.logo_url, c.tagline, c.description, c.social_links, c.updated_at
   from customers c
  where c.user_id = %(user_id)s;
 

@@ -15,8 +15,8 @@ select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempt
 -- still listed (left join), by its id if its name is gone.
 select d.directory_id, coalesce(dir.name, d.directory_id) as directory, dir.homepage,
        d.position, d.status, d.attempts, d.max_attempts, d.last_outcome, d.last_error_code,
-       d.last_message, d.listing_url, d.action_required, d.submitted_at, d.updated_at,
-       d.replaced_by, rdir.name as replaced_by_name
+       d.last_rejected_field, d.listing_url, d.action_required, d.submitted_at, d.updated_at,
+       d.replaced_by, rdir.name as replaced_by_name, dir.countries, dir.phone_countries
   from job_directories d
   join jobs j on j.id = d.job_id
   join customers c on c.id = j.customer_id
@@ -66,7 +66,7 @@ select count(*) filter (where d.status = 'needs_review') as needs_review,
 -- What a worker still has to do for a job, in order, with each directory's recipe.
 select jd.directory_id, jd.position, jd.status, jd.attempts, jd.max_attempts,
        d.name, d.homepage, d.submit_url, d.captcha_kind, d.requirements, d.proxy_required,
-       d.mode, d.recipe
+       d.mode, d.recipe, d.countries, d.phone_countries, d.category_map
   from job_directories jd
   join directories d on d.id = jd.directory_id
  where jd.job_id = %(job_id)s and jd.status in ('queued', 'in_progress')

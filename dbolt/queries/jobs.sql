@@ -19,7 +19,9 @@ select j.id, j.tier, j.lease_token, j.lease_expires_at, j.business_snapshot,
                   'status', jd.status, 'attempts', jd.attempts, 'max_attempts', jd.max_attempts,
                   'homepage', d.homepage, 'submit_url', d.submit_url,
                   'captcha_kind', d.captcha_kind, 'requirements', d.requirements,
-                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe)
+                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe,
+                  'countries', d.countries, 'phone_countries', d.phone_countries,
+                  'category_map', d.category_map)
                   order by jd.position)
            from job_directories jd join directories d on d.id = jd.directory_id
           where jd.job_id = j.id and jd.status in ('queued', 'in_progress')
@@ -132,6 +134,9 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
 -- holds staff, whom RLS lets read every job, to their own jobs on the customer's pages.
 select j.id, j.order_id, j.tier, j.status, j.created_at, j.started_at, j.completed_at,
        j.updated_at, j.business_snapshot ->> 'business_name' as business_name,
+       j.business_snapshot ->> 'country' as business_country,
+       (select bc.label from business_categories bc
+         where bc.slug = j.business_snapshot ->> 'category') as business_category_label,
        exists (select 1 from job_reports r where r.job_id = j.id) as has_report,
        j.staff_reason
   from jobs j
@@ -164,7 +169,21 @@ select j.id as job_id, j.status::text as status, j.tier,
           from public.job_directories d
           left join public.directories dir on dir.id = d.directory_id
           left join public.directories rdir on rdir.id = d.replaced_by
-         where d.job_id = j.id and d.status not in ('submitted', 'live')) as not_submitted
+         where d.job_id = j.id and d.status not in ('submitted', 'live')) as not_submitted,
+       -- Why the others did not take the listing: the code and the known details the email's
+       -- plain words are built from (dbolt/refusals.py); the raw message is read only for
+       -- the field name at its start and never printed.
+       j.business_snapshot ->> 'country' as business_country,
+       (select bc.label from public.business_categories bc
+         where bc.slug = j.business_snapshot ->> 'category') as business_category_label,
+       (select coalesce(jsonb_agg(jsonb_build_object('directory', coalesce(dir.name, d.directory_id),
+                                                     'last_error_code', d.last_error_code,
+                                                     'last_message', d.last_message,
+                                                     'phone_countries', dir.phone_countries)
+                                  order by d.position), '[]')
+          from public.job_directories d
+          left join public.directories dir on dir.id = d.directory_id
+         where d.job_id = j.id and d.status in ('failed', 'skipped')) as not_taken
   from public.jobs j
   cross join lateral public.package_promise(j.id) p
  where j.id = %(job_id)s;

@@ -8,7 +8,7 @@ from devstack.sandbox import admin, home
 from devstack.sandbox.pages import PageError, page_error_response
 from devstack.sandbox.runtime import Sandbox
 from devstack.sandbox.settings import Settings
-from devstack.sandbox.sites import auto, captchas, failures, layouts, standard, widgets
+from devstack.sandbox.sites import auto, captchas, failures, layouts, standard, strict, widgets
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         widgets.router,
         captchas.router,
         auto.router,
+        strict.router,
         *failures.routers,
     ):
         app.include_router(router)

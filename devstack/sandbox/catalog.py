@@ -41,6 +41,11 @@ SITES: tuple[Site, ...] = (
     Site("auto-labels", "Labelled Local", "fields known only by their labels"),
     Site("auto-placeholders", "Placeholder Pages", "two steps, fields known only by placeholders"),
     Site("auto-autocomplete", "Autofill Avenue", "fields known by their autocomplete attributes"),
+    Site(
+        "strict",
+        "Stars and Stripes Listings",
+        "US businesses only, ZIP and phone checked on the server, its own category list",
+    ),
 )
 
 # Served by nothing: its directory entry points at 127.0.0.1:2, where nothing listens. (Port 9,

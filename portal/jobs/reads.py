@@ -8,7 +8,7 @@ from typing import Any
 
 from dbolt.package_promise import Promise
 from dbolt.sql import NotFound
-from portal.reports.progress import JobProgress
+from portal.reports.progress import JobProgress, directory_reason
 from portal.state import PortalState
 from portal.viewer import Viewer
 
@@ -47,7 +47,14 @@ async def read_job(
         report = None
         if with_report:
             report = await q.fetch_one("job_reports_get_own", job_id=job_id, user_id=viewer.user_id)
-    return job, directories, report
+    return job, [_for_the_customer(row, job) for row in directories], report
+
+
+def _for_the_customer(row: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """The row with its plain reason. The attempt's raw message (driver errors, selectors,
+    proxy addresses) is staff detail the customer's JWT cannot even read (migration
+    20261205000420), so no customer page, CSV or PDF can print it."""
+    return {**row, "reason": directory_reason(row, job)}
 
 
 def report_url(progress: JobProgress) -> str | None:

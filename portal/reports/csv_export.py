@@ -14,10 +14,11 @@ quoting; CRLF line ends), two sections separated by one empty line:
    none.
 2. The directories, one row per directory of the job in submission order, with the header
    `directory_id,directory,status,attempts,outcome,error_code,listing_url,submitted_at,
-   message,action_required,what_became_of_it`: job_directories' status, attempts,
-   last_outcome, last_error_code, listing_url, submitted_at, last_message and
-   action_required, and for a directory not submitted what became of it (replaced by which,
-   refunded, being retried).
+   reason,action_required,what_became_of_it`: job_directories' status, attempts,
+   last_outcome, last_error_code, listing_url, submitted_at, the plain reason the report prints
+   (portal/reports/progress.py directory_reason; never the attempt's raw message, which is
+   staff detail), action_required, and for a directory not submitted what became of it
+   (replaced by which, refunded, being retried).
 
 Timestamps are ISO 8601 in UTC; empty cells are NULLs. A text cell that a spreadsheet would
 run as a formula (starting with = + - @, tab or carriage return) is prefixed with an
@@ -44,7 +45,7 @@ DIRECTORY_HEADER = (
     "error_code",
     "listing_url",
     "submitted_at",
-    "message",
+    "reason",
     "action_required",
     "what_became_of_it",
 )
@@ -109,7 +110,7 @@ def report_csv(report: ReportView) -> str:
                 _cell(row.get("last_error_code")),
                 _cell(row.get("listing_url")),
                 _cell(row.get("submitted_at")),
-                _cell(row.get("last_message")),
+                _cell(row.get("reason")),
                 _cell(row.get("action_required")),
                 _cell(row.get("fate")),
             )

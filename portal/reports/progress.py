@@ -15,6 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# The customer's words for why a directory did not take the business are defined once, in
+# dbolt (the webhook's emails say them too); re-exported for the templates and reports.
+from dbolt.refusals import ERROR_REASONS as ERROR_REASONS
+from dbolt.refusals import directory_reason as directory_reason
+from dbolt.refusals import error_reason as error_reason
+
 
 @dataclass(frozen=True)
 class StateWords:
@@ -77,31 +83,6 @@ FINAL_JOB_STATES = frozenset({"complete", "failed", "cancelled"})
 # How a reason staff gave (jobs.staff_reason) is introduced on the customer's job page.
 STAFF_REASON_PREFIX = {"paused": "Paused by our team: ", "cancelled": "Cancelled by our team: "}
 
-# What a worker's error code means for the customer (worker/outcome.py names the codes).
-ERROR_REASONS: dict[str, str] = {
-    "timeout": "the site took too long to answer",
-    "captcha_unsolved": "the site's captcha could not be solved",
-    "proxy_error": "a network problem on the way to the site",
-    "connection_error": "the site could not be reached",
-    "connection_refused": "the site could not be reached",
-    "dns_error": "the site's address could not be found",
-    "rate_limited": "the site asked us to slow down",
-    "site_down": "the site is down",
-    "site_unavailable": "the site is down",
-    "duplicate_listing": "the site already lists your business",
-    "form_gone": "the site's sign-up form is no longer there",
-    "recipe_drift": "the site's form changed; our team will update how we fill it in",
-    "recipe_invalid": "the site's form changed; our team will update how we fill it in",
-    "form_unfillable": "the site's form asks for something we could not fill in",
-    "missing_business_field": "the site needs a detail your business info does not have",
-    "upload_unavailable": "the site's logo upload did not work",
-    "browser_error": "our browser failed on this site",
-    "blocked_destination": "the site tried to send us to an address we do not visit",
-    # Staff checked a directory needing review or action (jobs_mark_failed); their reason is
-    # for staff only.
-    "review_failed": "our team checked, and the directory did not accept it",
-}
-
 
 def state_words(status: str) -> StateWords:
     return DIRECTORY_STATES.get(
@@ -111,12 +92,6 @@ def state_words(status: str) -> StateWords:
 
 def job_state_words(status: str) -> StateWords:
     return JOB_STATES.get(status, StateWords(status.replace("_", " ").capitalize(), "neutral", ""))
-
-
-def error_reason(code: str | None) -> str | None:
-    if not code:
-        return None
-    return ERROR_REASONS.get(code, f"the site refused the submission ({code})")
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

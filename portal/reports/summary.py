@@ -219,14 +219,18 @@ def build_report(
 def directory_outcome(row: Mapping[str, Any]) -> str:
     """What happened to one directory, in words (the report table and the CSV's outcome)."""
     status = str(row["status"])
+    reason = row.get("reason") or error_reason(row.get("last_error_code"))
     if status == "failed":
-        reason = error_reason(row.get("last_error_code"))
         outcome = "Not submitted" + (f": {reason}" if reason else "")
         return f"{outcome}. {row['fate']}" if row.get("fate") else outcome
+    if status == "skipped" and (reason or row.get("fate")):
+        return (
+            "Skipped: "
+            + ". ".join(str(part).rstrip(".") for part in (reason, row.get("fate")) if part)
+            + "."
+        )
     if status == "needs_action":
         return f"Needs your action: {row.get('action_required') or ''}".rstrip(": ")
-    if status == "skipped" and row.get("fate"):
-        return f"Skipped: {row['fate']}"
     return state_words(status).label
 
 

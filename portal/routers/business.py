@@ -75,6 +75,7 @@ def _page(
         weekdays=rules.WEEKDAYS,
         ranges_per_day=rules.RANGES_PER_DAY,
         social_networks=rules.SOCIAL_NETWORKS,
+        attributes=rules.ATTRIBUTES,
         # The browser's checks take every limit and pattern from the page (business_form.js).
         text_rules=rules.TEXT_RULES,
         phone_max_length=typed_values.PHONE_MAX_LENGTH,

@@ -658,7 +658,7 @@ def test_every_recipe_selector_exists_on_its_live_page(client: TestClient) -> No
         # Only the drift site's recipe is stale, and only in its business-name selector.
         assert missing == ({"biz-name"} if name == "drift" else set()), name
         checked += 1
-    assert checked == 18
+    assert checked == 19
 
 
 def test_the_server_binds_loopback_only() -> None:

@@ -109,6 +109,8 @@ def _fill_valid(page: Page) -> None:
     page.select_option("#country", "US")
     page.fill("#phone", "(217) 555-0123")
     page.fill("#website", "bluebird-bakery.example")
+    # The address directories publish: the buyer's sign-in address never is.
+    page.fill("#public_email", "hello@bluebird-bakery.example")
     page.fill("#social-facebook", "")
     for day in ("mon", "tue", "wed", "thu", "fri"):
         page.fill(f"#hours-{day}-0-open", "07:00")
@@ -429,3 +431,7 @@ def _journey(
     # The worker submitted each directory that accepted the business exactly once.
     accepted = Counter(s["site"] for s in stack.submissions())
     assert set(accepted.values()) == {1}
+    # Each listing carries the public email the form was given, never the buyer's sign-in.
+    assert {s["fields"].get("email") for s in stack.submissions()} == {
+        "hello@bluebird-bakery.example"
+    }

@@ -142,6 +142,7 @@ def test_client_side_validation_shows_each_error_next_to_its_field_and_sends_not
     page.fill("#hours-tue-0-open", "18:00")
     page.fill("#hours-tue-0-close", "09:00")
     page.fill("#social-facebook", "https://evil.example/page")
+    page.fill("#public_email", "hello at bakery")
     page.evaluate("document.getElementById('tagline').value = 't'.repeat(161)")
     page.get_by_role("button", name="Save and start my submissions").click()
     assert posts == []
@@ -157,6 +158,7 @@ def test_client_side_validation_shows_each_error_next_to_its_field_and_sends_not
     assert error_of(page, "hours-mon") == "Monday: enter both an opening and a closing time"
     assert error_of(page, "hours-tue") == "Tuesday: the closing time must be after the opening time"
     assert error_of(page, "tagline") == "The tagline must be at most 160 characters (it has 161)"
+    assert error_of(page, "public_email") == "Enter an email address like hello@example.com"
     assert (
         error_of(page, "social-facebook")
         == "The Facebook address must be on facebook.com or fb.com"
@@ -201,6 +203,29 @@ def test_a_valid_form_goes_through_the_browser_to_the_job_page(stack: BrowserSta
             (order_id,),
         ).fetchone()
     assert row == ("pending", "+12175550123")
+
+
+def test_the_public_email_and_attributes_go_through_the_browser_into_the_snapshot(
+    stack: BrowserStack,
+) -> None:
+    page, order_id = stack.customer_page("carol.signin@example.com")
+    page.goto(f"{stack.url}/orders/{order_id}/business")
+    fill_valid(page)
+    page.fill("#public_email", "Hello@Bluebird-Bakery.example")
+    page.select_option("#attr-storefront", "yes")
+    page.select_option("#attr-takeaway", "no")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and start my submissions").click()
+    assert re.search(r"/jobs/[0-9a-f-]{36}$", page.url), page.url
+    with psycopg.connect(stack.db_url) as conn:
+        row = conn.execute(
+            "select business_snapshot from jobs where order_id = %s", (order_id,)
+        ).fetchone()
+    assert row is not None
+    snapshot = row[0]
+    assert snapshot["public_email"] == "hello@bluebird-bakery.example"
+    assert snapshot["attributes"] == {"storefront": True, "takeaway": False}
+    assert "carol.signin@example.com" not in str(snapshot)
 
 
 def axe_violations(page: Page) -> list[dict[str, Any]]:

@@ -47,6 +47,7 @@ EXPECTED: dict[str, tuple[str, int, str | None]] = {
     "sandbox-auto-labels": ("submitted", 1, None),
     "sandbox-auto-placeholders": ("submitted", 1, None),
     "sandbox-auto-autocomplete": ("submitted", 1, None),
+    "sandbox-strict": ("submitted", 1, None),
 }
 
 

@@ -73,6 +73,8 @@ def test_an_entry_is_normalised_for_storing() -> None:
         "hours": week(mon=[{"open": "09:00", "close": "17:00"}]),
         # Empty links are left out, and http becomes https.
         "social_links": {"instagram": "https://instagram.com/bluebird"},
+        # Nothing said about what it offers.
+        "attributes": {},
     }
 
 
@@ -197,9 +199,10 @@ def test_a_snapshot_from_older_rows_still_parses() -> None:
         "business_name": "B",
         "phone": "+15555550100",
         "hours": week(),
+        "attributes": {},
         "social_links": {},
     }
-    assert Business.model_validate({}).model_dump() == {"social_links": {}}
+    assert Business.model_validate({}).model_dump() == {"attributes": {}, "social_links": {}}
 
 
 def test_the_wire_contract_names_the_logo_by_id_only() -> None:
@@ -222,7 +225,12 @@ def test_the_wire_contract_names_the_logo_by_id_only() -> None:
     assert handed_out.business.logo_id == LOGO_ID
     # Read again on the worker's side: the same record.
     wire = handed_out.model_dump(mode="json")
-    assert wire["business"] == {"business_name": "Bluebird", "social_links": {}, "logo_id": LOGO_ID}
+    assert wire["business"] == {
+        "business_name": "Bluebird",
+        "attributes": {},
+        "social_links": {},
+        "logo_id": LOGO_ID,
+    }
     assert assignment(wire["business"]).business == handed_out.business
     assert assignment({"logo_id": "../../etc/passwd"}).business.logo_id is None
 
@@ -233,7 +241,10 @@ def test_the_form_and_the_worker_share_the_lists() -> None:
     assert country_name("us") == "United States"
     assert country_name("ZZ") == "ZZ"
     # The form never sends what only the snapshot carries.
-    with pytest.raises(ValidationError, match="email is not a form field"):
+    with pytest.raises(ValidationError, match="logo_id is not a form field"):
+        EnteredBusiness.model_validate(entry(logo_id=LOGO_ID), context={"categories": CATEGORIES})
+    # Nor a sign-in address: the form's email is the public one, under its own name.
+    with pytest.raises(ValidationError, match="email\n  Extra inputs are not permitted"):
         EnteredBusiness.model_validate(
             entry(email="a@b.example"), context={"categories": CATEGORIES}
         )

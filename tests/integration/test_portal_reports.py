@@ -17,6 +17,7 @@ from pypdf import PdfReader
 from portal.auth.cookies import ACCESS_COOKIE
 from portal.jobs.report import PDF_EXTRA
 from portal.reports.pdf import PdfRenderer
+from portal.reports.progress import error_reason
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import Job, finished_job, make_job, served_portal
 
@@ -157,7 +158,7 @@ def test_the_csv_matches_the_database_row_for_row(portal_stack: PortalStack) -> 
         "error_code",
         "listing_url",
         "submitted_at",
-        "message",
+        "reason",
         "action_required",
         "what_became_of_it",
     ]
@@ -173,7 +174,8 @@ def test_the_csv_matches_the_database_row_for_row(portal_stack: PortalStack) -> 
             "error_code": d["last_error_code"] or "",
             "listing_url": d["listing_url"] or "",
             "submitted_at": _iso(d["submitted_at"]),
-            "message": d["last_message"] or "",
+            # Plain words, never the attempt's raw message (staff detail).
+            "reason": error_reason(d["last_error_code"]) or "",
             "action_required": d["action_required"] or "",
         }
         for d in job.directory_rows()
@@ -198,14 +200,13 @@ def test_the_csv_does_not_let_a_spreadsheet_run_what_a_site_wrote(
     job.claim()
     job.report(
         job.directories[0],
-        "permanent_error",
-        error_code="form_gone",
-        message='=HYPERLINK("http://evil.example","click")',
+        "needs_action",
+        action_required='=HYPERLINK("http://evil.example","click")',
     )
     job.complete()
     body = portal_stack.client.get(f"/jobs/{job.id}/report.csv", cookies=job.customer.cookies)
     _summary, (row,) = _csv_sections(body.content)
-    assert row["message"] == '\'=HYPERLINK("http://evil.example","click")'
+    assert row["action_required"] == '\'=HYPERLINK("http://evil.example","click")'
 
 
 # -- PDF -----------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ BUSINESS = Business.model_validate(
         "phone": "+12175550123",
         "website": "https://bluebird-bakery.example",
         "category": "bakery",
-        "email": "owner@example.com",
+        "public_email": "hello@bluebird-bakery.example",
         "hours": {
             "mon": [{"open": "07:00", "close": "15:00"}],
             "tue": [],
@@ -141,7 +141,7 @@ def test_generic_filler_maps_by_autocomplete_label_name_and_type() -> None:
         3: ("fill", "region", "IL"),
         4: ("fill", "postal_code", "62701"),
         5: ("fill", "phone", "+12175550123"),
-        6: ("fill", "email", "owner@example.com"),
+        6: ("fill", "public_email", "hello@bluebird-bakery.example"),
         7: ("fill", "website", "https://bluebird-bakery.example"),
         8: ("select", "category", "bak"),
         9: ("check", None, "true"),

@@ -42,6 +42,12 @@ DRIFTED_FIELDS = tuple(
     for field in STANDARD_FIELDS
 )
 
+# The plain site's email is optional: a business that gave no public email is listed
+# without one (what a directory publishes is only what the customer gave for publishing).
+PLAIN_FIELDS = tuple(
+    replace(field, required=False) if field.key == "email" else field for field in STANDARD_FIELDS
+)
+
 router = APIRouter()
 for _name in ("plain", "duplicate", "email-verify", "unconfirmed", "drift"):
     add_site_pages(router, _name)
@@ -49,12 +55,12 @@ for _name in ("plain", "duplicate", "email-verify", "unconfirmed", "drift"):
 
 @router.get("/plain/submit", response_class=HTMLResponse)
 async def plain_form() -> HTMLResponse:
-    return standard_form_page("plain")
+    return standard_form_page("plain", PLAIN_FIELDS)
 
 
 @router.post("/plain/submit", response_class=HTMLResponse)
 async def plain_submit(request: Request, sandbox: SandboxDep) -> HTMLResponse:
-    return await accept_standard(request, sandbox, "plain")
+    return await accept_standard(request, sandbox, "plain", PLAIN_FIELDS)
 
 
 @router.get("/duplicate/submit", response_class=HTMLResponse)
