@@ -72,6 +72,7 @@ ERROR_REASONS: dict[str, str] = {
     "rate_limited": "the site asked us to slow down",
     "site_down": "the site is down",
     "site_unavailable": "the site is down",
+    "site_gateway_error": "the site's server did not answer properly",
     "duplicate_listing": "the site already lists your business",
     "form_gone": "the site's sign-up form is no longer there",
     "recipe_drift": "the site's form changed; our team will update how we fill it in",

@@ -65,8 +65,14 @@ def from_status(status: int, url: str) -> AttemptFailed | None:
         return transient("proxy_error", "the proxy refused our credentials (407)")
     if status == 404 or status == 410:
         return permanent("form_gone", f"{url} answered {status}: the submission form is gone")
-    if status in (502, 503, 504):
-        return transient("site_unavailable", f"{url} answered {status}: temporarily unavailable")
+    if status == 503:
+        return transient("site_unavailable", f"{url} answered 503: temporarily unavailable")
+    if status in (502, 504):
+        # The gateway in front of the site gave up, not the site: after the submit fence the
+        # form may have arrived, so the queue holds the directory for review (not a retry).
+        return transient(
+            "site_gateway_error", f"{url} answered {status}: the site's gateway failed"
+        )
     if status >= 500:
         return permanent("site_down", f"{url} answered {status}")
     return None

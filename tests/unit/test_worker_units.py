@@ -200,6 +200,8 @@ def test_result_pages_are_classified_without_assuming_success(
         (404, Outcome.permanent_error, "form_gone"),
         (500, Outcome.permanent_error, "site_down"),
         (503, Outcome.transient_error, "site_unavailable"),
+        (502, Outcome.transient_error, "site_gateway_error"),
+        (504, Outcome.transient_error, "site_gateway_error"),
         (407, Outcome.transient_error, "proxy_error"),
     ],
 )
