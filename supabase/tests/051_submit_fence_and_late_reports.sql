@@ -108,24 +108,25 @@ select throws_ok(
   format($$ select jobs_report_attempt(%L, %L,
              '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": true}') $$, :'job', :'token1'),
   'DB002', NULL, 'worker-1 already reported dir-b''s attempt 1 late (transient): another outcome is a contradiction');
--- dir-c: worker-1 never started it; worker-2 fences it; a late success from a third lease
--- that once held the job (worker-1's) arrives for dir-c: handed over, flagged.
+-- dir-c: worker-1 never started it; worker-2 fences it; a late success from a lease that once
+-- held the job (worker-1's) arrives for dir-c. worker-1 never fenced it, so it cannot have
+-- made a listing: recorded as a fact, nothing flagged (054 shows a fenced one being flagged).
 select jobs_start_directory(:'job', :'token2', 'dir-c') \gset
 select jobs_fence_submit(:'job', :'token2', 'dir-c', 1) \gset
 select is(
   (jobs_report_attempt(:'job', :'token1',
      '{"directory_id": "dir-c", "attempt": 1, "outcome": "success", "confirmed": false}')).status::text,
-  'needs_review', 'a late success on a directory another attempt is submitting flags it for staff');
-select matches((select last_message from job_directories where job_id = :'job' and directory_id = 'dir-c'),
-  'Two attempts', 'the directory says two attempts may have reached the site');
-select is((select count(*)::int from alerts where kind = 'late_report_conflict' and cleared_at is null), 1,
-  'staff get an alert');
+  'in_progress', 'an unfenced late success on a directory another attempt is submitting changes nothing');
+select is((select last_message from job_directories where job_id = :'job' and directory_id = 'dir-c'), null,
+  'the directory carries no conflict');
+select is((select count(*)::int from alerts where kind = 'late_report_conflict' and cleared_at is null), 0,
+  'and staff get no alert for it');
 select is((select details ->> 'verdict' from audit_log where job_id = :'job' and action = 'directory.late_report'
-            and directory_id = 'dir-c'), 'flagged', 'the late report is audited as flagged');
+            and directory_id = 'dir-c'), 'recorded', 'the late report is audited as recorded');
 select is(
   (jobs_report_attempt(:'job', :'token2',
      '{"directory_id": "dir-c", "attempt": 1, "outcome": "success", "confirmed": true}')).status::text,
-  'needs_review', 'the current holder''s own report on the flagged directory is kept, not refused');
+  'submitted', 'the current holder''s own report is applied');
 select is((select count(*)::int from job_results where job_id = :'job' and directory_id = 'dir-c'), 2,
   'both attempts are kept');
 
@@ -186,7 +187,7 @@ select results_eq(
 select is(
   (jobs_report_attempt(:'job_c', :'token_c',
      '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": true}')).status::text,
-  'submitted', 'a listing made after the cancel (late report) is credited on the skipped directory');
+  'skipped', 'an unfenced late "success" after the cancel is recorded, not credited: no fence, no listing');
 select is(
   (jobs_report_attempt(:'job_c', :'token_c',
      '{"directory_id": "dir-a", "attempt": 1, "outcome": "permanent_error", "error_code": "duplicate_listing"}')).status::text,
