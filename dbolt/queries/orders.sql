@@ -20,13 +20,21 @@ select o.id, o.tier, o.status, o.amount_total, o.currency, o.paid_at, o.created_
        (select count(*) from job_directories d where d.job_id = j.id) as directories,
        (select count(*) from job_directories d
          where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done,
-       -- The refund for what the job did not deliver (shortfall_refunds), once owed.
+       -- The refund for what the job did not deliver (shortfall_refunds), once owed: summed
+       -- over the order's settlements, refunded only once every one is.
        r.amount as shortfall_refund_owed, r.refunded_amount as shortfall_refunded
   from orders o
   join customers c on c.id = o.customer_id
   join tiers t on t.name = o.tier
   left join jobs j on j.order_id = o.id
-  left join shortfall_refunds r on r.order_id = o.id
+  left join lateral (
+    select sum(s.amount)::int as amount,
+           case when bool_and(s.refunded_at is not null) then sum(s.refunded_amount)::int end
+             as refunded_amount
+      from shortfall_refunds s
+     where s.order_id = o.id
+    having count(*) > 0
+  ) r on true
  where c.user_id = %(user_id)s
  order by o.created_at desc, o.id;
 

@@ -29,6 +29,7 @@ $$, $$ values
   -- (security invoker: RLS holds a customer to their own job)
   ('tiers_on_offer()'),
   ('package_promise(uuid)'),
+  ('private.package_counts(uuid)'),
   -- the staff dashboard (portal, under the staff user's JWT; each checks is_staff())
   ('staff_queue_status(integer)'),
   ('staff_chart_series(integer,integer)'),

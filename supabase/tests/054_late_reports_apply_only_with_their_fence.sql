@@ -4,7 +4,7 @@
 -- fact and changes nothing.
 begin;
 set search_path = public, extensions;
-select plan(11);
+select plan(13);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -71,6 +71,13 @@ select is((select count(*)::int from alerts where kind = 'late_report_conflict' 
   'staff get an alert');
 select is((select details ->> 'verdict' from audit_log where job_id = :'job2' and action = 'directory.late_report'),
   'flagged', 'audited as flagged');
+-- The current holder's own answer does not undo the flag: staff decide (20261205000520).
+select is(
+  (jobs_report_attempt(:'job2', :'token_b',
+     '{"directory_id": "dir-a", "attempt": 2, "outcome": "permanent_error", "error_code": "duplicate_listing"}')).status::text,
+  'needs_review', 'a later attempt''s answer on the flagged directory is kept and leaves it for staff');
+select is((select replaced_by from job_directories where job_id = :'job2' and directory_id = 'dir-a'), null,
+  'and nothing replaces a directory whose listing may exist');
 
 select * from finish();
 rollback;
