@@ -189,3 +189,42 @@ def test_stripe_refusing_the_refund_is_kept_for_staff(stack: Stack) -> None:
     assert "charge_already_refunded" in kept["last_error"]
     assert kept["refunded_at"] is None
     assert drain(stack) == [], "a refusal is not retried"
+
+
+def test_a_directory_settled_undelivered_after_completion_is_refunded_as_a_second_settlement(
+    stack: Stack,
+) -> None:
+    use_directories(stack.conn, "dir-a", "dir-b")
+    order = stack.paid_order("later@example.com")
+    fill_business(stack.conn, order["customer_id"])
+    job_id = stack.scalar("select id from jobs_enqueue(%s)", order["id"])
+    token = stack.scalar("select lease_token from jobs_next('worker-1', 300)")
+    _report(
+        stack.conn,
+        job_id,
+        token,
+        {"directory_id": "dir-a", "outcome": "success", "confirmed": True},
+    )
+    # dir-b was sent but no confirmation was seen: in hand for staff when the job completes.
+    _report(stack.conn, job_id, token, {"directory_id": "dir-b", "outcome": "success"})
+    stack.conn.execute("select jobs_complete(%s, %s)", (job_id, token))
+    assert drain(stack) == ["refunded"]
+
+    stack.conn.execute(
+        "select jobs_mark_failed(%s, 'dir-b', 'no listing on the site', 'staff:sam')", (job_id,)
+    )
+    assert drain(stack) == ["refunded"]
+
+    total = order["amount_total"]
+    rows = stack.conn.execute(
+        "select seq, shortfall, amount, refunded_amount from shortfall_refunds"
+        " where order_id = %s order by seq",
+        (order["id"],),
+    ).fetchall()
+    assert rows == [
+        (1, 48, total * 48 // 50, total * 48 // 50),
+        (2, 1, total * 49 // 50 - total * 48 // 50, total * 49 // 50 - total * 48 // 50),
+    ]
+    made = stripe_refunds(stack, order["stripe_payment_intent_id"])
+    assert sorted(r["amount"] for r in made) == sorted(row[2] for row in rows)
+    assert sum(r["amount"] for r in made) == total * 49 // 50, "never more than pro rata"
