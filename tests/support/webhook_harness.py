@@ -197,7 +197,9 @@ def fill_business(conn: psycopg.Connection[Any], customer_id: Any) -> None:
                street_address = b ->> 'street_address', city = b ->> 'city',
                region = b ->> 'region', postal_code = b ->> 'postal_code',
                country = b ->> 'country', phone = b ->> 'phone', website = b ->> 'website',
-               category = b ->> 'category', hours = b -> 'hours'
+               category = b ->> 'category', hours = b -> 'hours',
+               public_email = b ->> 'public_email',
+               attributes = coalesce(b -> 'attributes', '{}')
           from (select dev.sample_business() as b) s
          where c.id = %s
         """,
