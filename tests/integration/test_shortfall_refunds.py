@@ -189,6 +189,19 @@ def test_stripe_refusing_the_refund_is_kept_for_staff(stack: Stack) -> None:
     assert "charge_already_refunded" in kept["last_error"]
     assert kept["refunded_at"] is None
     assert drain(stack) == [], "a refusal is not retried"
+    # Staff are told: an open alert and an audit row naming the order.
+    alert = stack.conn.execute(
+        "select message from alerts where kind = 'shortfall_refund_dead' and cleared_at is null"
+    ).fetchone()
+    assert alert is not None and str(order["id"]) in alert[0]
+    assert (
+        stack.scalar(
+            "select count(*) from audit_log where action = 'order.shortfall_refund_dead'"
+            " and details ->> 'order_id' = %s",
+            str(order["id"]),
+        )
+        == 1
+    )
 
 
 def test_a_directory_settled_undelivered_after_completion_is_refunded_as_a_second_settlement(
