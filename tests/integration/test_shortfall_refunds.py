@@ -193,7 +193,8 @@ def test_stripe_refusing_the_refund_is_kept_for_staff(stack: Stack) -> None:
     alert = stack.conn.execute(
         "select message from alerts where kind = 'shortfall_refund_dead' and cleared_at is null"
     ).fetchone()
-    assert alert is not None and str(order["id"]) in alert[0]
+    assert alert is not None
+    assert str(order["id"]) in alert[0]
     assert (
         stack.scalar(
             "select count(*) from audit_log where action = 'order.shortfall_refund_dead'"
