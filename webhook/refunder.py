@@ -13,7 +13,8 @@ claim calls again, is answered with the refund already made, and records it.
 
 Stripe refusing the request (4xx: the charge is already refunded, disputed…) is kept as dead
 at once for staff, since the same key would only be answered with the same refusal; Stripe
-unreachable or failing (5xx, 429, network) is retried with backoff.
+unreachable or failing (5xx, 429, network) or refusing our key (401/403, e.g. mid-rotation)
+is retried with backoff.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ async def create_refund(state: WebhookState, row: dict[str, Any]) -> dict[str, A
         f"stripe {response.status_code} {error.get('type', '')} {error.get('code', '')}: "
         f"{error.get('message', response.text[:200])}"
     )
-    if 400 <= response.status_code < 500 and response.status_code not in (409, 429):
+    # 401/403: our key was refused (being rotated, say): that changes without the request
+    # changing, so it is retried like Stripe being away, not given up at once.
+    if 400 <= response.status_code < 500 and response.status_code not in (401, 403, 409, 429):
         raise StripeRefused(detail)
     raise RuntimeError(detail)
 

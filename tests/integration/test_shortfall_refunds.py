@@ -61,14 +61,16 @@ def complete_short_job(stack: Stack, email: str) -> dict[str, Any]:
     return order
 
 
-def drain(stack: Stack, patch: Callable[[WebhookState], None] | None = None) -> list[Any]:
+def drain(
+    stack: Stack, patch: Callable[[WebhookState], None] | None = None, key: str = STRIPE_KEY
+) -> list[Any]:
     """One refunder round in its own event loop, as the webhook process runs it."""
     settings = webhook_settings(
         stack.db_url,
         stack.auth.url,
         stack.mail.smtp_url,
         stripe_api_base=stack.stripe_server.url,
-        stripe_secret_key=SecretStr(STRIPE_KEY),
+        stripe_secret_key=SecretStr(key),
     )
 
     async def run() -> list[Any]:
@@ -242,3 +244,17 @@ def test_a_directory_settled_undelivered_after_completion_is_refunded_as_a_secon
     made = stripe_refunds(stack, order["stripe_payment_intent_id"])
     assert sorted(r["amount"] for r in made) == sorted(row[2] for row in rows)
     assert sum(r["amount"] for r in made) == total * 49 // 50, "never more than pro rata"
+
+
+def test_a_refused_key_is_retried_not_given_up(stack: Stack) -> None:
+    order = complete_short_job(stack, "rotating@example.com")
+    # Mid-rotation: the old key is already revoked at Stripe (401).
+    assert drain(stack, key="sk_test_revoked_key_000000000000") == ["failed"]
+    waiting = shortfall(stack, order["id"])
+    assert waiting["dead_at"] is None
+    assert "401" in waiting["last_error"]
+    stack.conn.execute(
+        "update shortfall_refunds set send_after = now() where order_id = %s", (order["id"],)
+    )
+    assert drain(stack) == ["refunded"], "the new key refunds it"
+    assert len(stripe_refunds(stack, order["stripe_payment_intent_id"])) == 1
