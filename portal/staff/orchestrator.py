@@ -29,10 +29,13 @@ _ACTOR = re.compile(r"^[A-Za-z0-9._@+:-]{1,200}$")
 class InterventionFailed(Exception):
     """The orchestrator refused or could not be reached; `message` is for the staff user."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, code: str = "refused") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # A fixed name for the failure (portal.staff.review.ERRORS), which the review queue's
+        # redirect carries instead of the message so the page never prints text from a URL.
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,7 @@ async def intervene(
         raise InterventionFailed(
             "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
             503,
+            "unreachable",
         ) from error
     if response.status_code != 200:
         raise InterventionFailed(_refusal(response), response.status_code)

@@ -48,6 +48,34 @@ DONE: dict[str, str] = {
     "retry": "queued again",
 }
 
+# What the queue's notice says for each failure code the redirect carries (the page prints
+# only these fixed words, never text from the URL; an unknown code gets the generic one).
+ERRORS: dict[str, str] = {
+    "listing_url": "listing_url: the listing URL must be a full http:// or https:// address;"
+    " nothing was changed.",
+    "reason": "reason: a reason is required (at most 2000 characters); nothing was changed.",
+    "form": "The form was not filled in correctly; nothing was changed.",
+    "unreachable": "The orchestrator cannot be reached right now; nothing was changed."
+    " Try again shortly.",
+    "staff_key": "The orchestrator refused the portal's staff API key; nothing was changed.",
+    "not_found": "That job or directory was not found; nothing was changed.",
+    "invalid_transition": "That directory is no longer in a state this action applies to"
+    " (it may have been settled already); nothing was changed. Its current state is shown"
+    " on the job's page.",
+}
+GENERIC_ERROR = "The orchestrator refused this; nothing was changed."
+
+
+def error_text(code: str) -> str:
+    return ERRORS.get(code, GENERIC_ERROR)
+
+
+def refusal_code(status: int) -> str:
+    """The code of an orchestrator refusal, by its HTTP status (its words stay in the log)."""
+    return {401: "staff_key", 403: "staff_key", 404: "not_found", 409: "invalid_transition"}.get(
+        status, "refused"
+    )
+
 
 class BadCursor(ValueError):
     """The `after` parameter is not a cursor this page made."""
@@ -124,11 +152,8 @@ def request_body(
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "form"
-        message = {
-            "listing_url": "the listing URL must be a full http:// or https:// address",
-            "reason": "a reason is required (at most 2000 characters)",
-        }.get(field, first["msg"])
-        raise InterventionFailed(f"{field}: {message}; nothing was changed.", 422) from None
+        code = field if field in ERRORS else "form"
+        raise InterventionFailed(error_text(code), 422, code) from None
     body: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
     return body
 
@@ -162,9 +187,15 @@ async def settle(
         raise InterventionFailed(
             "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
             503,
+            "unreachable",
         ) from error
     if response.status_code != 200:
-        raise InterventionFailed(refusal_message(response), response.status_code)
+        message = refusal_message(response)
+        log.warning(
+            "orchestrator refused a review action",
+            extra={"action": f"staff.review.{action}.refused", "error": message[:500]},
+        )
+        raise InterventionFailed(message, response.status_code, refusal_code(response.status_code))
     log.info(
         "staff review",
         extra={
