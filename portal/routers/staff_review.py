@@ -20,7 +20,7 @@ from dbolt.contracts import DirectoryId
 from dbolt.sql import NotFound
 from portal.dependencies import PortalStateDep, StaffViewer
 from portal.staff import review
-from portal.staff.orchestrator import InterventionFailed
+from portal.staff.orchestrator import InterventionFailed, error_text
 from portal.templating import render
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -37,7 +37,7 @@ def _notice(request: Request) -> dict[str, str] | None:
     text (a link someone sends staff could otherwise put any sentence on this page)."""
     params = request.query_params
     if "error" in params:
-        return {"kind": "error", "text": review.error_text(params["error"])}
+        return {"kind": "error", "text": error_text(params["error"])}
     done = params.get("done")
     if done in review.DONE:
         directory = params.get("directory", "")

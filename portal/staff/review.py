@@ -25,7 +25,15 @@ from dbolt.contracts import (
     RetryRequest,
 )
 from portal.staff import artifacts
-from portal.staff.orchestrator import InterventionFailed, actor_of, refusal_message
+from portal.staff.orchestrator import ERRORS as ERRORS
+from portal.staff.orchestrator import GENERIC_ERROR as GENERIC_ERROR
+from portal.staff.orchestrator import (
+    InterventionFailed,
+    actor_of,
+    error_text,
+    refusal_code,
+    refusal_message,
+)
 from portal.state import PortalState
 from portal.viewer import Viewer
 
@@ -47,34 +55,6 @@ DONE: dict[str, str] = {
     "mark-failed": "marked failed",
     "retry": "queued again",
 }
-
-# What the queue's notice says for each failure code the redirect carries (the page prints
-# only these fixed words, never text from the URL; an unknown code gets the generic one).
-ERRORS: dict[str, str] = {
-    "listing_url": "listing_url: the listing URL must be a full http:// or https:// address;"
-    " nothing was changed.",
-    "reason": "reason: a reason is required (at most 2000 characters); nothing was changed.",
-    "form": "The form was not filled in correctly; nothing was changed.",
-    "unreachable": "The orchestrator cannot be reached right now; nothing was changed."
-    " Try again shortly.",
-    "staff_key": "The orchestrator refused the portal's staff API key; nothing was changed.",
-    "not_found": "That job or directory was not found; nothing was changed.",
-    "invalid_transition": "That directory is no longer in a state this action applies to"
-    " (it may have been settled already); nothing was changed. Its current state is shown"
-    " on the job's page.",
-}
-GENERIC_ERROR = "The orchestrator refused this; nothing was changed."
-
-
-def error_text(code: str) -> str:
-    return ERRORS.get(code, GENERIC_ERROR)
-
-
-def refusal_code(status: int) -> str:
-    """The code of an orchestrator refusal, by its HTTP status (its words stay in the log)."""
-    return {401: "staff_key", 403: "staff_key", 404: "not_found", 409: "invalid_transition"}.get(
-        status, "refused"
-    )
 
 
 class BadCursor(ValueError):
