@@ -61,6 +61,10 @@ class TextRule:
     pattern_message: str = ""
 
 
+PUBLIC_EMAIL_MESSAGE = (
+    "The public email must be a plain address like hello@example.com"
+    " (no spaces, quotes, commas or angle brackets)"
+)
 POSTAL_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9]$")
 TEXT_RULES: dict[str, TextRule] = {
     "business_name": TextRule("Business name", True, 200, min_length=2),
@@ -82,7 +86,7 @@ TEXT_RULES: dict[str, TextRule] = {
         False,
         EMAIL_MAX_LENGTH,
         pattern=EMAIL_PATTERN,
-        pattern_message="Enter an email address like hello@example.com",
+        pattern_message=PUBLIC_EMAIL_MESSAGE,
     ),
     "tagline": TextRule("Tagline", False, 160),
     "description": TextRule("Description", False, 2000, multiline=True),

@@ -17,9 +17,16 @@ import phonenumbers
 
 WEBSITE_MAX_LENGTH = 2048
 PHONE_MAX_LENGTH = 30
-# An email address as the database checks it (customers_public_email_is_an_address); the
-# pattern is written so Python and the browser's RegExp read it alike.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A plain email address as the database checks it (customers_public_email_is_an_address,
+# migration 20261205000600): directories publish it and our emails print it, so only the
+# characters of an ordinary mailbox and a host name (ASCII; an international domain in its
+# xn-- form) - no spaces, commas, quotes, angle brackets, control or bidi characters that
+# could make it read as something else. Written so Python and the browser's RegExp read it
+# alike.
+EMAIL_PATTERN = re.compile(
+    r"^[A-Za-z0-9._%+\-]{1,64}@(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"
+    r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9\-]{1,59})$"
+)
 EMAIL_MAX_LENGTH = 254
 
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")

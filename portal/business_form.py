@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from dbolt.business import (
     ATTRIBUTES,
     MIDNIGHT,
+    PUBLIC_EMAIL_MESSAGE,
     RANGES_PER_DAY,
     SOCIAL_NETWORKS,
     TEXT_RULES,
@@ -48,7 +49,7 @@ CONSTRAINT_FIELDS: dict[str, tuple[str, str]] = {
     "customers_hours_are_valid": ("hours-mon", "The opening hours are not valid"),
     "customers_public_email_is_an_address": (
         "public_email",
-        "Enter an email address like hello@example.com",
+        PUBLIC_EMAIL_MESSAGE,
     ),
     "customers_tagline_is_short": (
         "tagline",

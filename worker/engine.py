@@ -22,6 +22,7 @@ from dbolt.contracts import Outcome
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.auto_filler import run_auto
 from worker.captcha import CaptchaSolver
+from worker.customer_action import customer_action
 from worker.egress_guard import EgressGuard
 from worker.eligibility import refusal
 from worker.logo import LogoSource
@@ -172,6 +173,13 @@ class SubmissionEngine:
                 await self._keep_artifacts(page, artifact_name, result)
             await context.close()
             await guard.close()
+        if result.outcome is Outcome.needs_action:
+            result.action_required = customer_action(
+                result.action_kind or "other",
+                str(directory.get("name") or directory.get("directory_id") or "The directory"),
+                business.public_email,
+                business.phone,
+            )
         result.message = result.message and result.message[:1900]
         log.info(
             "attempt finished",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dbolt.contracts import Outcome
+from worker.customer_action import ActionKind, kind_of, staff_note
 
 
 @dataclass
@@ -28,6 +29,9 @@ class AttemptResult:
     proxy: str | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
     filled: list[tuple[str, str]] = field(default_factory=list)
+    # What the site asked the customer to do, recognised from its words; the engine turns it
+    # into our own fixed words (action_required, worker/customer_action.py).
+    action_kind: ActionKind | None = None
 
     @property
     def transient(self) -> bool:
@@ -35,8 +39,9 @@ class AttemptResult:
 
     def reported(self) -> dict[str, Any]:
         """This result's fields of the attempt report: all but the worker's own log of what
-        it filled in."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "filled"}
+        it filled in and the kind of action (already in action_required's words)."""
+        own = ("filled", "action_kind")
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in own}
 
 
 class AttemptFailed(Exception):
@@ -110,10 +115,14 @@ def classify_text(text: str) -> AttemptResult | AttemptFailed:
     if _RATE_LIMIT.search(text):
         return transient("rate_limited", "the site says we sent too many requests")
     if _VERIFICATION.search(text):
+        # The site's sentence is for staff; the customer reads our words for its kind.
+        # Staff read from that sentence on (what follows may be the rest of the instruction).
+        page = " ".join(text.split())
+        asked = _sentence(text, _VERIFICATION) or page
         return AttemptResult(
             Outcome.needs_action,
-            action_required=_sentence(text, _VERIFICATION)
-            or "Confirm the listing from the verification email the directory sent.",
+            action_kind=kind_of(asked),
+            message=staff_note(page[max(page.find(asked), 0) :]),
         )
     if _SUCCESS.search(text):
         return AttemptResult(Outcome.success, confirmed=True)
@@ -123,7 +132,7 @@ def classify_text(text: str) -> AttemptResult | AttemptFailed:
 
 
 def _sentence(text: str, pattern: re.Pattern[str]) -> str | None:
-    """The sentence around the match, so the customer reads what the directory asked."""
+    """The sentence around the match: what the directory asked, for staff."""
     for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
         if pattern.search(sentence):
             return sentence[:500]

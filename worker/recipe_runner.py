@@ -23,6 +23,7 @@ from worker.automap import guess_field
 from worker.business import BusinessValueError, attribute_value, field_value, resolve
 from worker.captcha import CaptchaSolver, CaptchaUnsolved
 from worker.categories import match_category
+from worker.customer_action import kind_of, staff_note
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
 from worker.recipe import (
@@ -158,10 +159,10 @@ async def _expect(ctx: RecipeContext, target: pages.Target, step: Expect) -> Non
     if duplicate := await pages.present(target, step.duplicate):
         raise permanent("duplicate_listing", (await duplicate.inner_text()).strip()[:500])
     if verification := await pages.present(target, step.verification):
-        result.outcome, result.action_required = (
-            Outcome.needs_action,
-            (await verification.inner_text()).strip()[:1000],
-        )
+        # The site's words go to staff; the engine gives the customer ours for their kind.
+        asked = (await verification.inner_text()).strip()
+        result.outcome, result.action_kind = Outcome.needs_action, kind_of(asked)
+        result.message = staff_note(asked)
         return
     if await pages.present(target, step.success):
         result.outcome, result.confirmed = Outcome.success, True
@@ -190,6 +191,7 @@ async def classify_page(
         verdict.confirmed, verdict.message = False, "the recipe's confirmation was not on the page"
     result.outcome, result.confirmed = verdict.outcome, verdict.confirmed
     result.action_required, result.message = verdict.action_required, verdict.message
+    result.action_kind = verdict.action_kind
 
 
 async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:

@@ -16,6 +16,7 @@ select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempt
 select d.directory_id, coalesce(dir.name, d.directory_id) as directory, dir.homepage,
        d.position, d.status, d.attempts, d.max_attempts, d.last_outcome, d.last_error_code,
        d.last_rejected_field, d.listing_url, d.action_required, d.submitted_at, d.updated_at,
+       d.customer_done_at,
        d.replaced_by, rdir.name as replaced_by_name, dir.countries, dir.phone_countries
   from job_directories d
   join jobs j on j.id = d.job_id

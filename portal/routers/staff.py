@@ -160,7 +160,7 @@ async def intervene(
         outcome = await orchestrator.intervene(state, viewer, action, job_id, chosen, reason)
     except orchestrator.InterventionFailed as error:
         return RedirectResponse(
-            f"/staff/jobs/{job_id}?{urlencode({'error': error.message})}", status_code=303
+            f"/staff/jobs/{job_id}?{urlencode({'error': error.code})}", status_code=303
         )
     done: dict[str, Any] = {"done": action}
     if outcome.retried is not None:

@@ -7,6 +7,7 @@ with the staff user's identity. Staff only (StaffViewer), like the rest of /staf
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Annotated
 from urllib.parse import urlencode
@@ -19,7 +20,7 @@ from dbolt.contracts import DirectoryId
 from dbolt.sql import NotFound
 from portal.dependencies import PortalStateDep, StaffViewer
 from portal.staff import review
-from portal.staff.orchestrator import InterventionFailed
+from portal.staff.orchestrator import InterventionFailed, error_text
 from portal.templating import render
 
 router = APIRouter(prefix="/staff", tags=["staff"])
@@ -28,14 +29,20 @@ JobId = Annotated[uuid.UUID, Path(description="The job's id")]
 Directory = Annotated[DirectoryId, Path(description="The directory's id")]
 
 
+_DIRECTORY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")  # dbolt.contracts.DirectoryId
+
+
 def _notice(request: Request) -> dict[str, str] | None:
+    """The notice after an action: fixed words chosen by a code in the URL, never the URL's
+    text (a link someone sends staff could otherwise put any sentence on this page)."""
     params = request.query_params
-    if params.get("error"):
-        return {"kind": "error", "text": params["error"][:500]}
+    if "error" in params:
+        return {"kind": "error", "text": error_text(params["error"])}
     done = params.get("done")
     if done in review.DONE:
-        directory = params.get("directory", "")[:100]
-        return {"kind": "success", "text": f"{directory}: {review.DONE[done]}."}
+        directory = params.get("directory", "")
+        who = f"{directory}: " if _DIRECTORY_ID.fullmatch(directory) else ""
+        return {"kind": "success", "text": f"{who}{review.DONE[done]}."}
     return None
 
 
@@ -85,7 +92,7 @@ async def settle(
     try:
         body = review.request_body(action, job_id, directory_id, listing_url, reason)
     except InterventionFailed as error:
-        return back(error=error.message)
+        return back(error=error.code)
     if confirmed != "yes":
         # The confirm step: say exactly what will happen to which directory, then post again.
         async with state.db.as_viewer(viewer) as q:
@@ -108,5 +115,5 @@ async def settle(
     try:
         await review.settle(state, viewer, action, job_id, directory_id, body)
     except InterventionFailed as error:
-        return back(error=error.message)
+        return back(error=error.code)
     return back(done=action, directory=directory_id)

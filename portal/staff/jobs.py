@@ -4,6 +4,7 @@ staff_* SQL functions), as the pages and their fragments show them."""
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 from dbolt.sql import NotFound
 from portal.staff import artifacts
 from portal.staff.job_filters import JobFilters
+from portal.staff.orchestrator import error_text
 from portal.state import PortalState
 from portal.viewer import Viewer
 
@@ -84,8 +86,9 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
 
 def intervention_notice(params: Mapping[str, str]) -> dict[str, str] | None:
     """What the job page says after an intervention (?done=… or ?error=…), if anything."""
-    if params.get("error"):
-        return {"kind": "error", "text": params["error"][:500]}
+    if "error" in params:
+        # A code, never the URL's text (portal.staff.orchestrator.ERRORS).
+        return {"kind": "error", "text": error_text(params["error"])}
     done = params.get("done")
     texts = {
         "pause": "Job paused. Its worker stops before the next directory.",
@@ -93,7 +96,8 @@ def intervention_notice(params: Mapping[str, str]) -> dict[str, str] | None:
         "cancel": "Job cancelled. Its remaining directories are skipped.",
     }
     if done == "retry":
-        retried = params.get("retried", "?")
+        count = params.get("retried", "")
+        retried = count if re.fullmatch(r"[0-9]{1,6}", count) else "the"
         return {"kind": "success", "text": f"Retry queued for {retried} failed directories."}
     if done in texts:
         return {"kind": "success", "text": texts[done]}

@@ -26,13 +26,46 @@ ACTIONS: tuple[Action, ...] = ("retry", "pause", "resume", "cancel")
 _ACTOR = re.compile(r"^[A-Za-z0-9._@+:-]{1,200}$")
 
 
+# What a staff page's notice says for each failure code its redirect carries (the review
+# queue's and the job page's): the page prints only these fixed words, never text from the
+# URL, which anyone can craft and send to staff; an unknown code gets the generic one.
+ERRORS: dict[str, str] = {
+    "listing_url": "listing_url: the listing URL must be a full http:// or https:// address;"
+    " nothing was changed.",
+    "reason": "reason: a reason is required (at most 2000 characters); nothing was changed.",
+    "form": "The form was not filled in correctly; nothing was changed.",
+    "unreachable": "The orchestrator cannot be reached right now; nothing was changed."
+    " Try again shortly.",
+    "staff_key": "The orchestrator refused the portal's staff API key; nothing was changed.",
+    "not_found": "That job or directory was not found; nothing was changed.",
+    "invalid_transition": "That job or directory is no longer in a state this action applies"
+    " to (it may have changed meanwhile); nothing was changed. Its current state is shown"
+    " on the page.",
+}
+GENERIC_ERROR = "The orchestrator refused this; nothing was changed."
+
+
+def error_text(code: str) -> str:
+    return ERRORS.get(code, GENERIC_ERROR)
+
+
+def refusal_code(status: int) -> str:
+    """The code of an orchestrator refusal, by its HTTP status (its words stay in the log)."""
+    return {401: "staff_key", 403: "staff_key", 404: "not_found", 409: "invalid_transition"}.get(
+        status, "refused"
+    )
+
+
 class InterventionFailed(Exception):
     """The orchestrator refused or could not be reached; `message` is for the staff user."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, code: str = "refused") -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        # A fixed name for the failure (portal.staff.review.ERRORS), which the review queue's
+        # redirect carries instead of the message so the page never prints text from a URL.
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -97,9 +130,15 @@ async def intervene(
         raise InterventionFailed(
             "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
             503,
+            "unreachable",
         ) from error
     if response.status_code != 200:
-        raise InterventionFailed(_refusal(response), response.status_code)
+        message = _refusal(response)
+        log.warning(
+            "orchestrator refused an intervention",
+            extra={"action": f"staff.{action}.refused", "error": message[:500]},
+        )
+        raise InterventionFailed(message, response.status_code, refusal_code(response.status_code))
     data = response.json()
     log.info(
         "staff intervention",

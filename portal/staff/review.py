@@ -25,7 +25,15 @@ from dbolt.contracts import (
     RetryRequest,
 )
 from portal.staff import artifacts
-from portal.staff.orchestrator import InterventionFailed, actor_of, refusal_message
+from portal.staff.orchestrator import ERRORS as ERRORS
+from portal.staff.orchestrator import GENERIC_ERROR as GENERIC_ERROR
+from portal.staff.orchestrator import (
+    InterventionFailed,
+    actor_of,
+    error_text,
+    refusal_code,
+    refusal_message,
+)
 from portal.state import PortalState
 from portal.viewer import Viewer
 
@@ -124,11 +132,8 @@ def request_body(
     except ValidationError as error:
         first = error.errors()[0]
         field = ".".join(str(part) for part in first["loc"]) or "form"
-        message = {
-            "listing_url": "the listing URL must be a full http:// or https:// address",
-            "reason": "a reason is required (at most 2000 characters)",
-        }.get(field, first["msg"])
-        raise InterventionFailed(f"{field}: {message}; nothing was changed.", 422) from None
+        code = field if field in ERRORS else "form"
+        raise InterventionFailed(error_text(code), 422, code) from None
     body: dict[str, Any] = model.model_dump(mode="json", exclude_none=True)
     return body
 
@@ -162,9 +167,15 @@ async def settle(
         raise InterventionFailed(
             "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
             503,
+            "unreachable",
         ) from error
     if response.status_code != 200:
-        raise InterventionFailed(refusal_message(response), response.status_code)
+        message = refusal_message(response)
+        log.warning(
+            "orchestrator refused a review action",
+            extra={"action": f"staff.review.{action}.refused", "error": message[:500]},
+        )
+        raise InterventionFailed(message, response.status_code, refusal_code(response.status_code))
     log.info(
         "staff review",
         extra={

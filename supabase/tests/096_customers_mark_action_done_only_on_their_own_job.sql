@@ -82,7 +82,7 @@ select results_eq(
 select results_eq(
   format($$ select actor, from_status, to_status, details ->> 'note' from audit_log
              where action = 'directory.customer_done' and job_id = %L $$, :'job'),
-  format($$ values ('customer:%s', 'needs_action', 'needs_review', 'customer says done') $$, :'alice'),
+  format($$ values ('user:%s', 'needs_action', 'needs_review', 'customer says done') $$, :'alice'),
   'audited once with the customer as actor');
 select is((select status::text from jobs where id = :'job'), 'complete', 'the job stays complete');
 select is((select count(*)::int from realtime.messages where event = 'progress'

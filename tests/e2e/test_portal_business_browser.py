@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from dbolt.business import PUBLIC_EMAIL_MESSAGE
 from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
@@ -158,7 +159,7 @@ def test_client_side_validation_shows_each_error_next_to_its_field_and_sends_not
     assert error_of(page, "hours-mon") == "Monday: enter both an opening and a closing time"
     assert error_of(page, "hours-tue") == "Tuesday: the closing time must be after the opening time"
     assert error_of(page, "tagline") == "The tagline must be at most 160 characters (it has 161)"
-    assert error_of(page, "public_email") == "Enter an email address like hello@example.com"
+    assert error_of(page, "public_email") == PUBLIC_EMAIL_MESSAGE
     assert (
         error_of(page, "social-facebook")
         == "The Facebook address must be on facebook.com or fb.com"

@@ -169,7 +169,7 @@ def test_a_customer_on_a_phone_says_ive_done_it(
         panel.get_by_role("button", name="I've done it").click()
         expect(page.locator("#action-done-notice")).to_contain_text("Our team will check it")
         expect(page.locator(".needs-action")).to_have_count(0)
-        expect(page.locator(f"#dir-{first}")).to_contain_text("our team is checking it")
+        expect(page.locator(f"#dir-{first}")).to_contain_text("You told us you've done what")
         assert serious_violations(page) == []
     assert job.sql(
         "select status::text, last_message from job_directories"
@@ -180,4 +180,4 @@ def test_a_customer_on_a_phone_says_ive_done_it(
     assert job.sql(
         "select actor from audit_log where job_id = %s and action = 'directory.customer_done'",
         job.id,
-    ) == [(f"customer:{job.customer.user_id}",)]
+    ) == [(f"user:{job.customer.user_id}",)]

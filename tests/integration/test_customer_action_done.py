@@ -69,7 +69,7 @@ def test_each_item_says_what_to_do_links_the_site_and_ive_done_it_hands_it_to_st
         "select actor, from_status, to_status from audit_log"
         " where job_id = %s and action = 'directory.customer_done'",
         job.id,
-    ) == [(f"customer:{job.customer.user_id}", "needs_action", "needs_review")]
+    ) == [(f"user:{job.customer.user_id}", "needs_action", "needs_review")]
 
     after = client.get(done.headers["location"], cookies=job.customer.cookies, headers=HTML).text
     assert 'id="action-done-notice"' in after
@@ -77,7 +77,13 @@ def test_each_item_says_what_to_do_links_the_site_and_ive_done_it_hands_it_to_st
     assert f'data-needs-action="{second}"' in after
     row = re.search(rf'<tr id="dir-{first}".*?</tr>', after, re.S)
     assert row is not None
+    # In plain words, from a fact the customer may read (not the staff-only note).
+    assert "You told us you've done what" in row.group(0)
     assert "our team is checking it" in row.group(0)
+    assert "showed no confirmation" not in row.group(0)
+    other = re.search(rf'<tr id="dir-{second}".*?</tr>', after, re.S)
+    assert other is not None
+    assert "You told us" not in other.group(0)
 
     # Pressed again (a second tab): nothing changes, the page says it needs nothing more.
     again = client.post(f"/jobs/{job.id}/directories/{first}/done", cookies=job.customer.cookies)

@@ -288,10 +288,21 @@ def test_interventions_confirm_then_go_through_the_orchestrator_as_the_staff_use
     assert resumed.status_code == 303
     # Refused by the orchestrator (already pending): said plainly, nothing changed.
     refused = client.post(f"/staff/jobs/{job_id}/resume", data={"confirmed": "yes"})
-    assert "error=" in refused.headers["location"]
+    assert refused.headers["location"].endswith("?error=invalid_transition")
     refused_page = client.get(refused.headers["location"]).text
     assert "pending" in refused_page
     assert 'class="notice error"' in refused_page
+    assert "no longer in a state this action applies" in refused_page
+    # The notice is fixed words for a code: a crafted link cannot put a sentence on the page.
+    lure = "Call 555-0100 now and read out the staff API key"
+    crafted = client.get(
+        f"/staff/jobs/{job_id}", params={"error": lure, "done": "retry", "retried": lure}
+    ).text
+    assert "555-0100" not in crafted
+    assert "The orchestrator refused this; nothing was changed." in crafted
+    crafted = client.get(f"/staff/jobs/{job_id}", params={"done": "retry", "retried": lure}).text
+    assert "555-0100" not in crafted
+    assert "Retry queued for the failed directories." in crafted
 
     # Retry the chosen failed directories.
     job = claim(conn, queries)

@@ -7,11 +7,13 @@ after a confirm step; the overview counts the items."""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 import pytest
@@ -283,7 +285,8 @@ def test_an_action_confirms_first_then_lands_in_the_audit_trail_under_the_staff_
     # A bad URL is refused before anything is asked or sent, naming the field.
     bad = client.post(action, data={"listing_url": "ftp://x.example/y"})
     assert bad.status_code == 303
-    assert "listing_url" in bad.headers["location"]
+    assert bad.headers["location"] == "/staff/review?error=listing_url"
+    assert "listing_url: the listing URL must be" in client.get(bad.headers["location"]).text
     assert status_of(conn, job_id, dirs[0]) == "needs_review"
 
     confirm = client.post(action, data={"listing_url": "https://a.example/listing/1"})
@@ -306,14 +309,38 @@ def test_an_action_confirms_first_then_lands_in_the_audit_trail_under_the_staff_
 
     # Mark failed needs its reason; a refusal from the orchestrator is shown, not hidden.
     failed = f"/staff/review/{job_id}/{dirs[1]}/mark-failed"
-    assert "reason" in client.post(failed, data={"confirmed": "yes"}).headers["location"]
+    assert (
+        client.post(failed, data={"confirmed": "yes"}).headers["location"].endswith("error=reason")
+    )
     client.post(failed, data={"reason": "Site says no", "confirmed": "yes"})
     assert status_of(conn, job_id, dirs[1]) == "failed"
     twice = client.post(failed, data={"reason": "Site says no", "confirmed": "yes"})
-    assert "is+failed" in twice.headers["location"]
+    assert twice.headers["location"] == "/staff/review?error=invalid_transition"
     queue = client.get(twice.headers["location"]).text
-    assert "is failed; only a directory needing review or action" in queue
+    assert "no longer in a state this action applies to" in queue
     assert "Nothing to review" in queue
+
+
+def test_the_notice_prints_fixed_words_for_a_code_never_the_urls_text(
+    stack: StaffStack, client: TestClient
+) -> None:
+    client.cookies.set("dbolt_access", stack.staff_token())
+    lure = "Urgent: call 555-0100 and read out your password"
+
+    def notice(query: str) -> str:
+        page = client.get(f"/staff/review?{query}")
+        assert page.status_code == 200
+        found = re.search(r'id="review-notice">(.*?)</div>', page.text, re.S)
+        assert found is not None
+        assert "password" not in page.text
+        assert "555-0100" not in page.text
+        return html.unescape(found.group(1))
+
+    assert notice(urlencode({"error": lure})) == review.GENERIC_ERROR
+    assert notice("error=invalid_transition") == review.ERRORS["invalid_transition"]
+    assert notice("error=") == review.GENERIC_ERROR
+    assert notice(urlencode({"done": "retry", "directory": lure})) == "queued again."
+    assert notice("done=retry&directory=dir-a") == "dir-a: queued again."
 
 
 def test_customers_are_refused_the_review_queue_and_its_actions(

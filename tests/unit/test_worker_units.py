@@ -189,8 +189,11 @@ def test_result_pages_are_classified_without_assuming_success(
         assert isinstance(verdict, AttemptResult)
         assert (verdict.outcome, verdict.confirmed) == (outcome, confirmed)
         if outcome is Outcome.needs_action:
-            assert verdict.action_required is not None
-            assert "verification email" in verdict.action_required
+            # The site's sentence is for staff; the customer's words come from its kind.
+            assert verdict.action_required is None
+            assert verdict.action_kind == "email_verification"
+            assert verdict.message is not None
+            assert "verification email" in verdict.message
 
 
 @pytest.mark.parametrize(

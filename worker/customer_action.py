@@ -1,0 +1,60 @@
+"""What the customer is told to do when a directory needs them (outcome needs_action).
+
+The words are ours, fixed per kind of action the worker recognised on the site's page; the
+site's own text never reaches the customer. It is shown on the job page, the report and the
+reminder emails next to "Do what it says, then press I've done it", so a hostile or
+compromised directory could otherwise put any instruction (a link, a number to call) in front
+of the customer under our name. The site's words are kept for staff in the attempt's message,
+which only staff can read (migration 20261205000420).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from dbolt.typed_values import EMAIL_PATTERN
+
+ActionKind = Literal["email_verification", "phone_verification", "other"]
+
+_EMAIL = re.compile(r"e-?mail|inbox|confirmation link|verification link|click the link", re.I)
+_PHONE = re.compile(
+    r"phone|\bsms\b|text message|\btexted\b|\bby text\b|\bcall (you|us)\b|voice call", re.I
+)
+
+
+def kind_of(site_text: str) -> ActionKind:
+    """The kind of action the site's words ask for; both or neither is "other" (staff find
+    out what the directory needs and tell the customer)."""
+    email, phone = bool(_EMAIL.search(site_text)), bool(_PHONE.search(site_text))
+    if email and not phone:
+        return "email_verification"
+    if phone and not email:
+        return "phone_verification"
+    return "other"
+
+
+def customer_action(
+    kind: ActionKind, directory: str, public_email: str | None, phone: str | None
+) -> str:
+    """The customer's instruction in our words. `directory` is the name in our catalogue;
+    the address and number are the business's own, as the customer gave them."""
+    if kind == "email_verification":
+        to = "your business email"
+        if public_email and EMAIL_PATTERN.match(public_email):
+            to += f" ({public_email})"
+        return f"{directory} sent a confirmation email to {to}; open it and click the link in it."
+    if kind == "phone_verification":
+        to = "your business phone"
+        if phone and re.fullmatch(r"\+[0-9]{6,15}", phone):
+            to += f" ({phone})"
+        return (
+            f"{directory} will confirm your listing by a call or text message to {to};"
+            " answer it or follow its steps."
+        )
+    return f"Our team will tell you what {directory} needs."
+
+
+def staff_note(site_text: str) -> str:
+    """The site's own words, for the attempt's staff-only message."""
+    return "the site asked: " + " ".join(site_text.split())[:1000]
