@@ -96,6 +96,36 @@ def actor_of(viewer: Viewer) -> str:
     return viewer.email if _ACTOR.match(viewer.email or "") else str(viewer.user_id)
 
 
+async def post_as_staff(
+    state: PortalState, viewer: Viewer, path: str, body: dict[str, Any] | None, log_action: str
+) -> httpx.Response:
+    """POST {orchestrator}{path} with the staff key, as `viewer` (X-Actor). Unreachable or
+    refused, it raises InterventionFailed with the words for the staff user (and logs them
+    under `<log_action>.refused`); otherwise the 200 response."""
+    settings = state.settings
+    headers = {
+        "Authorization": f"Bearer {settings.staff_api_key.get_secret_value()}",
+        "X-Actor": actor_of(viewer),
+    }
+    url = f"{settings.orchestrator_url.rstrip('/')}{path}"
+    try:
+        response = await state.http.post(url, json=body, headers=headers)
+    except httpx.HTTPError as error:
+        log.warning(
+            "orchestrator unreachable",
+            extra={"action": "staff.orchestrator_unreachable", "error": type(error).__name__},
+        )
+        raise InterventionFailed(error_text("unreachable"), 503, "unreachable") from error
+    if response.status_code != 200:
+        message = _refusal(response)
+        log.warning(
+            "orchestrator refused a staff action",
+            extra={"action": f"{log_action}.refused", "error": message[:500]},
+        )
+        raise InterventionFailed(message, response.status_code, refusal_code(response.status_code))
+    return response
+
+
 async def intervene(
     state: PortalState,
     viewer: Viewer,
@@ -104,41 +134,17 @@ async def intervene(
     directory_ids: list[str] | None = None,
     reason: str | None = None,
 ) -> Outcome:
-    settings = state.settings
-    base = settings.orchestrator_url.rstrip("/")
-    headers = {
-        "Authorization": f"Bearer {settings.staff_api_key.get_secret_value()}",
-        "X-Actor": actor_of(viewer),
-    }
-    try:
-        if action == "retry":
-            body: dict[str, Any] = {"job_id": str(job_id)}
-            if directory_ids:
-                body["directory_ids"] = directory_ids
-            response = await state.http.post(f"{base}/jobs/retry", json=body, headers=headers)
-        elif action in NEEDS_REASON:
-            response = await state.http.post(
-                f"{base}/jobs/{job_id}/{action}", json={"reason": reason}, headers=headers
-            )
-        else:
-            response = await state.http.post(f"{base}/jobs/{job_id}/{action}", headers=headers)
-    except httpx.HTTPError as error:
-        log.warning(
-            "orchestrator unreachable",
-            extra={"action": "staff.orchestrator_unreachable", "error": type(error).__name__},
-        )
-        raise InterventionFailed(
-            "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
-            503,
-            "unreachable",
-        ) from error
-    if response.status_code != 200:
-        message = _refusal(response)
-        log.warning(
-            "orchestrator refused an intervention",
-            extra={"action": f"staff.{action}.refused", "error": message[:500]},
-        )
-        raise InterventionFailed(message, response.status_code, refusal_code(response.status_code))
+    body: dict[str, Any] | None = None
+    if action == "retry":
+        path = "/jobs/retry"
+        body = {"job_id": str(job_id)}
+        if directory_ids:
+            body["directory_ids"] = directory_ids
+    else:
+        path = f"/jobs/{job_id}/{action}"
+        if action in NEEDS_REASON:
+            body = {"reason": reason}
+    response = await post_as_staff(state, viewer, path, body, f"staff.{action}")
     data = response.json()
     log.info(
         "staff intervention",
@@ -158,10 +164,6 @@ def _refusal(response: httpx.Response) -> str:
     if isinstance(detail, str) and detail:
         return detail
     return f"The orchestrator refused this ({response.status_code}); nothing was changed."
-
-
-# The review queue's actions (portal.staff.review) word the orchestrator's refusals the same way.
-refusal_message = _refusal
 
 
 async def health(state: PortalState) -> dict[str, Any] | None:

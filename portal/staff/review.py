@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-import httpx
 from pydantic import ValidationError
 
 from dbolt.contracts import (
@@ -31,8 +30,7 @@ from portal.staff.orchestrator import (
     InterventionFailed,
     actor_of,
     error_text,
-    refusal_code,
-    refusal_message,
+    post_as_staff,
 )
 from portal.state import PortalState
 from portal.viewer import Viewer
@@ -146,36 +144,12 @@ async def settle(
     directory_id: DirectoryId,
     body: dict[str, Any],
 ) -> None:
-    settings = state.settings
-    base = settings.orchestrator_url.rstrip("/")
-    url = (
-        f"{base}/jobs/retry"
+    path = (
+        "/jobs/retry"
         if action == "retry"
-        else f"{base}/jobs/{job_id}/directories/{directory_id}/{action}"
+        else f"/jobs/{job_id}/directories/{directory_id}/{action}"
     )
-    headers = {
-        "Authorization": f"Bearer {settings.staff_api_key.get_secret_value()}",
-        "X-Actor": actor_of(viewer),
-    }
-    try:
-        response = await state.http.post(url, json=body, headers=headers)
-    except httpx.HTTPError as error:
-        log.warning(
-            "orchestrator unreachable",
-            extra={"action": "staff.orchestrator_unreachable", "error": type(error).__name__},
-        )
-        raise InterventionFailed(
-            "The orchestrator cannot be reached right now; nothing was changed. Try again shortly.",
-            503,
-            "unreachable",
-        ) from error
-    if response.status_code != 200:
-        message = refusal_message(response)
-        log.warning(
-            "orchestrator refused a review action",
-            extra={"action": f"staff.review.{action}.refused", "error": message[:500]},
-        )
-        raise InterventionFailed(message, response.status_code, refusal_code(response.status_code))
+    await post_as_staff(state, viewer, path, body, f"staff.review.{action}")
     log.info(
         "staff review",
         extra={
