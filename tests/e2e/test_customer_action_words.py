@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from html import unescape
 from pathlib import Path
-from typing import Any
 
 import httpx
 import psycopg
@@ -17,6 +16,7 @@ from psycopg.types.json import Jsonb
 from dbolt.sql import Queries
 from tests.support.e2e_stack import running_stack, wait_for_job
 from tests.support.portal_harness import sign_in_cookies
+from tests.support.sample_business import sample_business
 from tests.support.staff_stack import make_auth_user
 
 pytestmark = pytest.mark.slow
@@ -24,20 +24,12 @@ pytestmark = pytest.mark.slow
 SITE = "sandbox-email-verify"
 EMAIL = "owner.signin@buyer.example"
 PUBLIC_EMAIL = "hello@bluebird-bakery.example"
-BUSINESS: dict[str, Any] = {
-    "business_name": "Bluebird Test Bakery",
-    "street_address": "12 Orchard Lane",
-    "city": "Springfield",
-    "region": "IL",
-    "postal_code": "62701",
-    "country": "US",
-    "phone": "+12175550123",
-    "website": "https://bluebird-bakery.example",
-    "category": "bakery",
-    "public_email": PUBLIC_EMAIL,
-    "hours": {day: [{"open": "08:00", "close": "17:00"}] for day in ("mon", "tue", "wed")}
+BUSINESS = sample_business(
+    business_name="Bluebird Test Bakery",
+    public_email=PUBLIC_EMAIL,
+    hours={day: [{"open": "08:00", "close": "17:00"}] for day in ("mon", "tue", "wed")}
     | {day: [] for day in ("thu", "fri", "sat", "sun")},
-}
+)
 # The site's own words (devstack/sandbox/sites/standard.py VERIFY_TEXT).
 SITE_SENTENCE = f"We sent a verification email to {PUBLIC_EMAIL}"
 

@@ -18,6 +18,7 @@ from dbolt.directories import sync_directories
 from dbolt.refusals import field_of
 from dbolt.sql import Queries
 from tests.support.e2e_stack import Stack, running_stack, wait_for_job
+from tests.support.sample_business import sample_business
 
 pytestmark = pytest.mark.slow
 
@@ -28,20 +29,9 @@ HOURS = {
 
 
 def business(name: str, **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "business_name": name,
-        "street_address": "12 Orchard Lane",
-        "city": "Springfield",
-        "region": "IL",
-        "postal_code": "62701",
-        "country": "US",
-        "phone": "+12175550123",
-        "website": "https://example.com",
-        "category": "bakery",
-        "hours": HOURS,
-    }
-    data.update(changes)
-    return {key: value for key, value in data.items() if value is not None}
+    """The sample business under another name, without a public email unless given."""
+    defaults = {"website": "https://example.com", "public_email": None, "hours": HOURS}
+    return sample_business(**{**defaults, "business_name": name, **changes})
 
 
 BAKERY = business(

@@ -15,6 +15,7 @@ import pytest
 from dbolt.business import ATTRIBUTES, Business
 from dbolt.contracts import Outcome
 from dbolt.refusals import field_of
+from tests.support.sample_business import sample_business
 from worker.automap import FieldInfo, guess_field, plan
 from worker.categories import VOCABULARY, match_category, normalise
 from worker.eligibility import refusal
@@ -33,20 +34,7 @@ SITE = (
 
 
 def _business(**changes: Any) -> Business:
-    data: dict[str, Any] = {
-        "business_name": "Bluebird Bakery",
-        "street_address": "12 Orchard Lane",
-        "city": "Springfield",
-        "region": "IL",
-        "postal_code": "62701",
-        "country": "US",
-        "phone": "+12175550123",
-        "website": "https://bluebird-bakery.example",
-        "category": "bakery",
-        "public_email": "hello@bluebird-bakery.example",
-    }
-    data.update(changes)
-    return Business.model_validate(data)
+    return Business.model_validate(sample_business(**changes))
 
 
 # -- the category matcher ------------------------------------------------------------------
