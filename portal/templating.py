@@ -12,7 +12,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from portal.reports.progress import error_reason, format_time, state_words
+from dbolt.refusals import error_reason
+from portal.reports.progress import format_time, state_words
 from portal.reports.summary import directory_outcome
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"

@@ -7,8 +7,9 @@ import uuid
 from typing import Any
 
 from dbolt.package_promise import Promise
+from dbolt.refusals import directory_reason
 from dbolt.sql import NotFound
-from portal.reports.progress import JobProgress, directory_reason
+from portal.reports.progress import JobProgress
 from portal.state import PortalState
 from portal.viewer import Viewer
 

@@ -16,7 +16,7 @@ quoting; CRLF line ends), two sections separated by one empty line:
    `directory_id,directory,status,attempts,outcome,error_code,listing_url,submitted_at,
    reason,action_required,what_became_of_it`: job_directories' status, attempts,
    last_outcome, last_error_code, listing_url, submitted_at, the plain reason the report prints
-   (portal/reports/progress.py directory_reason; never the attempt's raw message, which is
+   (dbolt/refusals.py directory_reason; never the attempt's raw message, which is
    staff detail), action_required, and for a directory not submitted what became of it
    (replaced by which, refunded, being retried).
 

@@ -17,9 +17,6 @@ from typing import Any
 
 # The customer's words for why a directory did not take the business are defined once, in
 # dbolt (the webhook's emails say them too); re-exported for the templates and reports.
-from dbolt.refusals import ERROR_REASONS as ERROR_REASONS
-from dbolt.refusals import directory_reason as directory_reason
-from dbolt.refusals import error_reason as error_reason
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from dbolt.package_promise import Promise
-from portal.reports.progress import error_reason, format_duration, format_time, state_words
+from dbolt.refusals import error_reason
+from portal.reports.progress import format_duration, format_time, state_words
 
 
 @dataclass(frozen=True)

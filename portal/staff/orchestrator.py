@@ -63,7 +63,7 @@ class InterventionFailed(Exception):
         super().__init__(message)
         self.message = message
         self.status = status
-        # A fixed name for the failure (portal.staff.review.ERRORS), which the review queue's
+        # A fixed name for the failure (ERRORS above), which the review queue's
         # redirect carries instead of the message so the page never prints text from a URL.
         self.code = code
 

@@ -24,9 +24,8 @@ from dbolt.contracts import (
     RetryRequest,
 )
 from portal.staff import artifacts
-from portal.staff.orchestrator import ERRORS as ERRORS
-from portal.staff.orchestrator import GENERIC_ERROR as GENERIC_ERROR
 from portal.staff.orchestrator import (
+    ERRORS,
     InterventionFailed,
     actor_of,
     error_text,

@@ -12,9 +12,8 @@ from typing import Any
 
 import psycopg
 
-from dbolt.refusals import field_message
+from dbolt.refusals import directory_reason, field_message
 from dbolt.sql import Queries
-from portal.reports.progress import directory_reason
 from tests.integration.test_portal_reports import pdf_pages
 from tests.support.portal_harness import PortalStack
 from tests.support.portal_jobs import Job, make_job

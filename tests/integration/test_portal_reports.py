@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 from pypdf import PdfReader
 
+from dbolt.refusals import error_reason
 from portal.auth.cookies import ACCESS_COOKIE
 from portal.jobs.report import PDF_EXTRA
 from portal.reports.pdf import PdfRenderer
-from portal.reports.progress import error_reason
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import Job, finished_job, make_job, served_portal
 

@@ -20,7 +20,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dbolt.sql import Queries
-from portal.staff import review
+from portal.staff import orchestrator, review
 from tests.support.orchestrator_harness import STAFF, WORKER
 from tests.support.portal_harness import PORTAL_URL
 from tests.support.queue_helpers import create_job, enable_test_directories, report
@@ -336,9 +336,9 @@ def test_the_notice_prints_fixed_words_for_a_code_never_the_urls_text(
         assert "555-0100" not in page.text
         return html.unescape(found.group(1))
 
-    assert notice(urlencode({"error": lure})) == review.GENERIC_ERROR
-    assert notice("error=invalid_transition") == review.ERRORS["invalid_transition"]
-    assert notice("error=") == review.GENERIC_ERROR
+    assert notice(urlencode({"error": lure})) == orchestrator.GENERIC_ERROR
+    assert notice("error=invalid_transition") == orchestrator.ERRORS["invalid_transition"]
+    assert notice("error=") == orchestrator.GENERIC_ERROR
     assert notice(urlencode({"done": "retry", "directory": lure})) == "queued again."
     assert notice("done=retry&directory=dir-a") == "dir-a: queued again."
 
