@@ -49,7 +49,7 @@ select lives_ok(format($$ select jobs_retry(%L, array['dir-d'], 'staff:sam') $$,
 
 -- Retry without names --------------------------------------------------------------------------
 select id as job2, order_id as ord2 from jobs_enqueue(dev.create_paid_order('retry@example.com', 'starter')) \gset
-update jobs set status = 'paused' where id = :'job';
+select jobs_pause(:'job', 'staff:sam', 'Out of the way of the next test') \gset
 select lease_token as token2 from jobs_next('worker-2', 300) \gset
 select jobs_report_attempt(:'job2', :'token2', '{"directory_id": "dir-a", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
 select jobs_report_attempt(:'job2', :'token2', '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": false}') \gset
@@ -75,7 +75,7 @@ select is((select count(*)::int from alerts where kind = 'late_report_conflict' 
 -- No PaymentIntent ------------------------------------------------------------------------------
 select id as job3, order_id as ord3 from jobs_enqueue(dev.create_paid_order('nopi@example.com', 'starter')) \gset
 update orders set amount_total = 10000, stripe_payment_intent_id = null where id = :'ord3';
-update jobs set status = 'paused' where id = :'job2';
+select jobs_pause(:'job2', 'staff:sam', 'Out of the way of the next test') \gset
 select lease_token as token3 from jobs_next('worker-3', 300) \gset
 select jobs_report_attempt(:'job3', :'token3', '{"directory_id": "dir-a", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
 select jobs_report_attempt(:'job3', :'token3', '{"directory_id": "dir-b", "attempt": 1, "outcome": "permanent_error", "error_code": "site_down"}') \gset
