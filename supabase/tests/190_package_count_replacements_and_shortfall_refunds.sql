@@ -104,7 +104,7 @@ select id as job_3 from jobs_enqueue(dev.create_paid_order('three@example.com', 
 update job_directories set status = 'skipped' where job_id = :'job_3' and directory_id = 'dir-a';
 select is((select count(*)::int from job_directories where job_id = :'job_3'), 2,
   'a skip no attempt reported (staff) is not replaced');
-update jobs set status = 'cancelled' where id = :'job_3';
+select jobs_cancel(:'job_3', 'staff:alice') \gset
 
 -- Shortfall ---------------------------------------------------------------------------------
 select results_eq(format($$ select promised, delivered, in_hand, replaced, working, shortfall, refund_amount from package_promise(%L) $$, :'job_1'),
