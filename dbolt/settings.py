@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from dbolt import production
 from dbolt.log import register_secrets
 from dbolt.urls import url_passwords
+from dbolt.vault import Vault
 
 LOCAL_DATABASE_URL = "postgresql://postgres:postgres@127.0.0.1:54322/postgres"
 
@@ -125,3 +126,29 @@ class DatabaseSettingsMixin(BaseModel):
     db_pool_max_size: int = 10
     # Bounds both a checkout from the pool and each connect attempt (dbolt/sql/pool.py).
     db_timeout_seconds: float = 5.0
+
+
+# The local stack's vault key (published, like every devstack default: production refuses it
+# by its `local-dev` key id). 32 zero bytes would do as well; this one is just not all zeros.
+LOCAL_VAULT_KEYS = "local-dev:ZGJvbHQtbG9jYWwtZGV2LXZhdWx0LWtleS0zMi1ieXQ="
+LOCAL_MAILBOX_DOMAIN = "mailbox.directorybolt.localhost"
+
+
+class VaultSettingsMixin(BaseModel):
+    """The key ring for what we keep encrypted (dbolt/vault.py): directory account passwords
+    and parked browser sessions. The services that seal or open them list it (orchestrator,
+    portal); the worker never does."""
+
+    vault_keys: SecretStr = SecretStr(LOCAL_VAULT_KEYS)
+
+    def vault(self) -> Vault:
+        return Vault.from_spec(self.vault_keys.get_secret_value())
+
+
+class MailboxSettingsMixin(BaseModel):
+    """The domain of the customers' campaign mailboxes (customer_mailboxes.local_part @ it)."""
+
+    mailbox_domain: str = LOCAL_MAILBOX_DOMAIN
+
+    def mailbox_address(self, local_part: str) -> str:
+        return f"{local_part}@{self.mailbox_domain}"

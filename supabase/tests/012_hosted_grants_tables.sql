@@ -26,7 +26,8 @@ select set_eq($$
      and has_any_column_privilege('authenticated', c.oid, 'SELECT')
 $$, $$ values ('tiers'), ('customers'), ('orders'), ('directories'), ('workers'), ('jobs'),
               ('job_directories'), ('job_results'), ('audit_log'), ('alerts'), ('job_reports'),
-              ('business_categories'), ('customer_logos'), ('shortfall_refunds') $$,
+              ('business_categories'), ('customer_logos'), ('shortfall_refunds'),
+              ('customer_mailboxes') $$,
   'authenticated reads exactly the tables its RLS policies are written for');
 
 select set_eq($$

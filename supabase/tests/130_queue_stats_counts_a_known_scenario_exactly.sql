@@ -16,7 +16,7 @@ select ok(queue_stats() ?& array['jobs', 'directories', 'tiers', 'oldest_pending
     'proxy_failures_last_hour'],
   'queue_stats has every documented key');
 select is(queue_stats() -> 'jobs',
-  '{"pending": 0, "in_progress": 0, "paused": 0, "complete": 0, "failed": 0, "cancelled": 0}'::jsonb,
+  '{"pending": 0, "in_progress": 0, "waiting": 0, "paused": 0, "complete": 0, "failed": 0, "cancelled": 0}'::jsonb,
   'an empty queue reports zero jobs in every status');
 
 -- J1 (starter): worked and completed: 4 attempts, one a retry, two captchas, one proxy error.
@@ -45,12 +45,13 @@ select is(:'claimed3'::uuid, :'j3'::uuid, 'set-up: the growth job is the one in 
 
 select queue_stats() as stats \gset
 select is(:'stats'::jsonb -> 'jobs',
-  '{"pending": 1, "in_progress": 1, "paused": 1, "complete": 1, "failed": 0, "cancelled": 1}'::jsonb,
+  '{"pending": 1, "in_progress": 1, "waiting": 0, "paused": 1, "complete": 1, "failed": 0, "cancelled": 1}'::jsonb,
   'jobs are counted per status');
 -- Active jobs only: J2 (3 queued), J3 (4 queued), J4 (3 queued); J1 complete and J5 cancelled excluded.
 select is(:'stats'::jsonb -> 'directories',
   '{"queued": 10, "in_progress": 0, "submitted": 0, "needs_review": 0, "needs_action": 0,
-    "failed": 0, "skipped": 0, "live": 0}'::jsonb,
+    "failed": 0, "skipped": 0, "live": 0, "waiting": 0, "already_listed": 0,
+    "live_mismatch": 0, "not_live": 0}'::jsonb,
   'directories are counted per status over active (pending, in-progress, paused) jobs');
 select is(:'stats'::jsonb -> 'tiers' -> 'starter', '{"running": 0, "throttled": false, "max_running": 8, "effective_max_running": 8}'::jsonb,
   'starter: no job running (the completed one released its slot)');

@@ -75,7 +75,7 @@ set local role authenticated;
 
 select staff_queue_status() as status \gset
 select is(:'status'::jsonb -> 'jobs',
-  '{"pending": 1, "in_progress": 1, "paused": 0, "complete": 1, "failed": 0, "cancelled": 0}'::jsonb,
+  '{"pending": 1, "in_progress": 1, "waiting": 0, "paused": 0, "complete": 1, "failed": 0, "cancelled": 0}'::jsonb,
   'staff see job counts per status');
 select is((:'status'::jsonb ->> 'stale_workers')::int, 1, 'the silent worker holding a job is stale');
 select is((:'status'::jsonb ->> 'active_workers')::int, 1, 'one worker was seen in the last two minutes');
