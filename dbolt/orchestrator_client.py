@@ -20,14 +20,21 @@ from typing import Any
 import httpx
 
 from dbolt.contracts import (
+    AccountRequest,
     Assignment,
     AttemptReport,
     ClaimRequest,
+    DirectoryAccount,
     DirectoryState,
     JobState,
     LeaseExtended,
     LeaseRequest,
+    LiveCheckClaim,
+    LiveCheckReport,
+    LiveCheckTask,
     ReleaseRequest,
+    SessionSave,
+    StorageState,
     SubmitFence,
 )
 
@@ -222,3 +229,40 @@ class OrchestratorClient:
             f"/jobs/{job_id}/release", ReleaseRequest(lease_token=lease_token, reason=reason)
         )
         return JobState.model_validate_json(response.content)
+
+    # The listing lifecycle (docs/recipes.md, phases) --------------------------------------
+
+    async def save_session(
+        self,
+        job_id: uuid.UUID,
+        lease_token: uuid.UUID,
+        directory_id: str,
+        storage_state: StorageState,
+    ) -> None:
+        """Keep a parked directory's browser session (sealed in the vault by the orchestrator)
+        so the worker that resumes it is signed in where this one stopped."""
+        await self._post(
+            f"/jobs/{job_id}/directories/{directory_id}/session",
+            SessionSave(lease_token=lease_token, storage_state=storage_state),
+        )
+
+    async def open_account(
+        self, job_id: uuid.UUID, lease_token: uuid.UUID, directory_id: str
+    ) -> DirectoryAccount:
+        """The customer's account on this directory: opened now (a generated password, kept
+        in the vault) or the one an earlier job opened. Never log what it returns."""
+        response = await self._post(
+            f"/jobs/{job_id}/directories/{directory_id}/account",
+            AccountRequest(lease_token=lease_token),
+        )
+        return DirectoryAccount.model_validate_json(response.content)
+
+    async def claim_live_checks(self, worker_id: str, limit: int = 10) -> list[LiveCheckTask]:
+        """Due checks of listings, each leased to this worker (none: an empty list)."""
+        response = await self._post(
+            "/live-checks/next", LiveCheckClaim(worker_id=worker_id, limit=limit)
+        )
+        return [LiveCheckTask.model_validate(item) for item in response.json()]
+
+    async def report_live_check(self, check_id: int, report: LiveCheckReport) -> None:
+        await self._post(f"/live-checks/{check_id}", report)
