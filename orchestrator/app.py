@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -12,12 +13,14 @@ from fastapi import FastAPI
 from orchestrator import errors, loops
 from orchestrator.body_limit import BodyLimitMiddleware
 from orchestrator.routers import ops, staff, staff_review, worker
+from orchestrator.sessions import SESSION_ROUTE_MAX_BODY_BYTES
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
 
 log = logging.getLogger(__name__)
 # How long stopping may take: the background loops and the database pool.
 SHUTDOWN_SECONDS = 10.0
+_SESSION_PATH = re.compile(r"/jobs/[^/]+/directories/[^/]+/session")
 
 
 def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
@@ -34,6 +37,9 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
             ),
             asyncio.create_task(
                 loops.run_forever(state, "stats", settings.stats_interval_seconds, loops.refresh)
+            ),
+            asyncio.create_task(
+                loops.run_forever(state, "waker", settings.wake_interval_seconds, loops.wake_due)
             ),
             asyncio.create_task(
                 loops.run_forever(
@@ -74,7 +80,12 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.orchestrator = state
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        # A parked directory's browser session (SessionSave) is the one large request.
+        larger=[(_SESSION_PATH, max(settings.max_body_bytes, SESSION_ROUTE_MAX_BODY_BYTES))],
+    )
     errors.install(app, settings.retry_after_seconds)
     app.include_router(worker.router)
     app.include_router(staff.router)

@@ -1,5 +1,5 @@
-"""Background loops: the lease reaper, the stats refresh (metrics, health, degradation) and
-the check for directories whose failure rate jumped.
+"""Background loops: the lease reaper, the waker of parked directories, the stats refresh
+(metrics, health, degradation) and the check for directories whose failure rate jumped.
 
 Each loop catches, logs and continues: one failed round (the database restarting, say) must
 never stop the loop for good.
@@ -57,6 +57,24 @@ async def reap(state: AppState) -> None:
                 "job_id": str(row["job_id"]),
                 "status": row["status"],
                 "lost_leases": row["lost_leases"],
+            },
+        )
+
+
+async def wake_due(state: AppState) -> None:
+    """Parked directories whose time has come: an email that never arrived signs up again
+    once, then needs action; a waiting job with work due goes back to pending (and workers
+    hear job_available). Idempotent and row-locked in SQL, so every replica may run it."""
+    rows = await state.db.fetch_all(
+        "jobs_wake_due", actor="waker", mailbox_domain=state.settings.mailbox_domain
+    )
+    for row in rows:
+        log.info(
+            "parked directory woken" if row["directory_id"] else "waiting job woken",
+            extra={
+                "action": f"parking.{row['action']}",
+                "job_id": str(row["job_id"]),
+                "directory_id": row["directory_id"],
             },
         )
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
+from dbolt.settings import (
+    DatabaseSettingsMixin,
+    MailboxSettingsMixin,
+    ServiceSettings,
+    VaultSettingsMixin,
+)
 
 
-class OrchestratorSettings(DatabaseSettingsMixin, ServiceSettings):
+class OrchestratorSettings(
+    DatabaseSettingsMixin, VaultSettingsMixin, MailboxSettingsMixin, ServiceSettings
+):
     host: str = "127.0.0.1"
     port: int = 8100
 
@@ -17,6 +24,8 @@ class OrchestratorSettings(DatabaseSettingsMixin, ServiceSettings):
     lease_seconds: int = 120
     max_lost_leases: int = 3
     reaper_interval_seconds: float = 5.0
+    # How often parked directories are looked at: email waits timed out, waiting jobs due.
+    wake_interval_seconds: float = 5.0
     stats_interval_seconds: float = 5.0
     worker_stale_seconds: int = 120
     max_body_bytes: int = 64 * 1024

@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from dbolt.sql.database import Database
+from dbolt.vault import Vault
 from orchestrator.metrics import Metrics, QueueSnapshot
 from orchestrator.settings import OrchestratorSettings
 
@@ -22,6 +23,8 @@ class AppState:
     db: Database
     snapshot: QueueSnapshot
     metrics: Metrics
+    # Seals and opens parked directories' sessions (orchestrator/sessions.py).
+    vault: Vault
     started_at: float = field(default_factory=time.monotonic)
     workers: WorkerHealth = field(default_factory=WorkerHealth)
     # Providers currently judged degraded (e.g. {"captcha"}); None until first evaluated.
@@ -31,4 +34,10 @@ class AppState:
     def build(cls, settings: OrchestratorSettings) -> AppState:
         snapshot = QueueSnapshot()
         db = Database.from_settings(settings, name="orchestrator")
-        return cls(settings=settings, db=db, snapshot=snapshot, metrics=Metrics(snapshot))
+        return cls(
+            settings=settings,
+            db=db,
+            snapshot=snapshot,
+            metrics=Metrics(snapshot),
+            vault=settings.vault(),
+        )

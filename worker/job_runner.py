@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 
 import httpx
 
-from dbolt.contracts import Assignment, AttemptReport, DirectoryStatus, DirectoryTask, Outcome
+from dbolt.contracts import (
+    Assignment,
+    AttemptReport,
+    DirectoryStatus,
+    DirectoryTask,
+    JobStatus,
+    Outcome,
+)
 from dbolt.orchestrator_client import (
     DispatchPaused,
     LeaseLostError,
@@ -78,7 +85,8 @@ class JobRunner:
         )
 
     async def run(self) -> str:
-        """Work the job; returns how it ended: completed, released, stopped or lost."""
+        """Work the job; returns how it ended: completed, waiting (parked directories left),
+        released, stopped or lost."""
         a = self.assignment
         if self.needs_proxy() and (self.proxies is None or not self.proxies.healthy()):
             reason = (
@@ -120,9 +128,7 @@ class JobRunner:
         a = self.assignment
         if self.stop_reason is None:
             try:
-                await self.client.complete(a.job_id, a.lease_token)
-                log.info("job complete", extra={"action": "job.completed", "job_id": self.job_id})
-                return "completed"
+                state = await self.client.complete(a.job_id, a.lease_token)
             except LeaseLostError:
                 return "lost"
             except OrchestratorError as error:
@@ -138,6 +144,20 @@ class JobRunner:
                 )
                 await self._release("directories still to do")
                 return "released"
+            if state.status is not JobStatus.complete:
+                # Parked directories left: the job waits for their mail or their time with no
+                # lease held (or is pending again at once if one is already due).
+                log.info(
+                    "job waiting",
+                    extra={
+                        "action": "job.waiting",
+                        "job_id": self.job_id,
+                        "status": state.status.value,
+                    },
+                )
+                return "waiting"
+            log.info("job complete", extra={"action": "job.completed", "job_id": self.job_id})
+            return "completed"
         if self.stop_reason == "shutdown":
             await self._release("worker shutting down")
             return "released"

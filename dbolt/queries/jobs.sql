@@ -10,23 +10,15 @@ select * from jobs_next(worker_id => %(worker_id)s, lease_seconds => %(lease_sec
 
 -- name: jobs_next_assignment
 -- Claim and read what to do in one statement: a worker never holds a lease it was not told
--- about because the second read failed.
+-- about because the second read failed. jobs_assignment lists the directories to do (queued,
+-- and parked ones that are due, with their resume data) and the customer's mailbox.
 select j.id, j.tier, j.lease_token, j.lease_expires_at, j.business_snapshot,
        (select count(*) from job_directories jd where jd.job_id = j.id) as directories_total,
-       coalesce((
-         select jsonb_agg(jsonb_build_object(
-                  'directory_id', jd.directory_id, 'name', d.name, 'position', jd.position,
-                  'status', jd.status, 'attempts', jd.attempts, 'max_attempts', jd.max_attempts,
-                  'homepage', d.homepage, 'submit_url', d.submit_url,
-                  'captcha_kind', d.captcha_kind, 'requirements', d.requirements,
-                  'proxy_required', d.proxy_required, 'mode', d.mode, 'recipe', d.recipe,
-                  'countries', d.countries, 'phone_countries', d.phone_countries,
-                  'category_map', d.category_map)
-                  order by jd.position)
-           from job_directories jd join directories d on d.id = jd.directory_id
-          where jd.job_id = j.id and jd.status in ('queued', 'in_progress')
-       ), '[]'::jsonb) as directories
-  from jobs_next(worker_id => %(worker_id)s, lease_seconds => %(lease_seconds)s) j;
+       a.assignment -> 'directories' as directories,
+       a.assignment ->> 'mailbox_local_part' as mailbox_local_part
+  from jobs_next(worker_id => %(worker_id)s, lease_seconds => %(lease_seconds)s) j
+ cross join lateral (select jobs_assignment(job_id => j.id, lease_token => j.lease_token)
+                       as assignment) a;
 
 -- name: jobs_heartbeat
 select jobs_heartbeat(
@@ -49,6 +41,13 @@ select * from jobs_report_attempt(
   job_id => %(job_id)s, lease_token => %(lease_token)s, report => %(report)s::jsonb
 );
 
+-- name: jobs_save_session
+-- A parked directory's browser session, sealed by the orchestrator's vault (never in the clear).
+select jobs_save_session(
+  job_id => %(job_id)s, lease_token => %(lease_token)s, directory_id => %(directory_id)s,
+  key_id => %(key_id)s, ciphertext => %(ciphertext)s
+);
+
 -- name: jobs_complete
 select * from jobs_complete(job_id => %(job_id)s, lease_token => %(lease_token)s);
 
@@ -57,6 +56,10 @@ select * from jobs_release(job_id => %(job_id)s, lease_token => %(lease_token)s,
 
 -- name: jobs_reap_expired
 select * from jobs_reap_expired(max_lost_leases => %(max_lost_leases)s);
+
+-- name: jobs_wake_due
+-- The orchestrator's wake loop: email waits timed out, waiting jobs whose time has come.
+select * from jobs_wake_due(actor => %(actor)s, mailbox_domain => %(mailbox_domain)s);
 
 -- name: jobs_retry
 select jobs_retry(

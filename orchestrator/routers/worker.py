@@ -7,7 +7,7 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from psycopg.types.json import Jsonb
 
 from dbolt.contracts import (
@@ -22,10 +22,12 @@ from dbolt.contracts import (
     LeaseExtended,
     LeaseRequest,
     ReleaseRequest,
+    SessionSave,
     SubmitFence,
 )
 from dbolt.sql import DatabaseUnavailable
 from orchestrator.dependencies import State, WorkerAuth
+from orchestrator.sessions import SessionTooLarge, resume_of, seal_session
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
         "job claimed",
         extra={"action": "job.claimed", "job_id": str(row["id"]), "worker_id": body.worker_id},
     )
+    local_part = row["mailbox_local_part"]
     return Assignment(
         job_id=row["id"],
         tier=row["tier"],
@@ -84,8 +87,18 @@ async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
         lease_expires_at=row["lease_expires_at"],
         business=row["business_snapshot"],
         directories_total=row["directories_total"],
-        directories=[DirectoryTask.model_validate(d) for d in row["directories"]],
+        directories=[_task(state, row["id"], d) for d in row["directories"]],
+        mailbox=state.settings.mailbox_address(local_part) if local_part else None,
     )
+
+
+def _task(state: State, job_id: uuid.UUID, directory: dict[str, Any]) -> DirectoryTask:
+    """A directory to do; one that parked in this job resumes where it stopped (its session
+    opened with the vault here: the database only holds it sealed)."""
+    raw_resume = directory.pop("resume", None)
+    task = DirectoryTask.model_validate(directory)
+    task.resume = resume_of(state.vault, job_id, task.directory_id, raw_resume)
+    return task
 
 
 @router.post("/jobs/{job_id}/heartbeat", response_model=LeaseExtended, responses=_LEASE_LOST)
@@ -157,6 +170,44 @@ async def fence_submit(
     return _directory_state(row)
 
 
+@router.post(
+    "/jobs/{job_id}/directories/{directory_id}/session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        **_LEASE_LOST,
+        413: {"model": ErrorBody, "description": "The storage state is too large"},
+    },
+)
+async def save_session(
+    job_id: JobId, directory_id: Annotated[DirectoryId, Path()], body: SessionSave, state: State
+) -> Response:
+    """Keep a directory's browser session before it parks (under the lease, while the
+    directory is worked), sealed with the vault; the worker that resumes it gets it back."""
+    try:
+        sealed = seal_session(state.vault, job_id, directory_id, body.storage_state)
+    except SessionTooLarge as error:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, str(error)) from None
+    await state.db.fetch_one(
+        "jobs_save_session",
+        job_id=job_id,
+        lease_token=body.lease_token,
+        directory_id=directory_id,
+        key_id=sealed.key_id,
+        ciphertext=sealed.ciphertext,
+    )
+    # Never the storage state itself: it holds the account's live cookies.
+    log.info(
+        "session saved",
+        extra={
+            "action": "directory.session_saved",
+            "job_id": str(job_id),
+            "directory_id": directory_id,
+            "bytes": len(sealed.ciphertext),
+        },
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.post("/jobs/{job_id}/attempts", response_model=DirectoryState, responses=_LEASE_LOST)
 async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> DirectoryState:
     """Record one attempt. Idempotent per (job, directory, attempt): resend freely. A report
@@ -174,10 +225,23 @@ async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> Di
 
 @router.post("/jobs/{job_id}/complete", response_model=JobState, responses=_LEASE_LOST)
 async def complete(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
-    """Finish the job once no directory is queued or in progress."""
+    """Finish the job once no directory is queued or in progress. With parked directories
+    left it is `waiting` instead (no lease held; woken by their mail or their time), or
+    `pending` again when one is already due."""
     row = await state.db.fetch_one("jobs_complete", job_id=job_id, lease_token=body.lease_token)
     assert row is not None
-    log.info("job completed", extra={"action": "job.completed", "job_id": str(job_id)})
+    if row["status"] == "complete":
+        log.info("job completed", extra={"action": "job.completed", "job_id": str(job_id)})
+    else:
+        log.info(
+            "job waiting",
+            extra={
+                "action": "job.parked",
+                "job_id": str(job_id),
+                "status": row["status"],
+                "wake_at": row["wake_at"].isoformat() if row["wake_at"] else None,
+            },
+        )
     return JobState(job_id=row["id"], status=row["status"])
 
 

@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(65);
+select plan(74);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -22,6 +22,9 @@ insert into queue_functions values
   ('public.jobs_confirm_live(uuid, text, text, text)'),
   ('public.jobs_mark_submitted(uuid, text, text, text)'),
   ('public.jobs_mark_failed(uuid, text, text, text)'),
+  ('public.jobs_save_session(uuid, uuid, text, text, bytea)'),
+  ('public.jobs_assignment(uuid, uuid)'),
+  ('public.jobs_wake_due(text, text)'),
   ('public.queue_stats()'),
   ('public.directories_sync(jsonb)');
 grant select on queue_functions to anon, authenticated, service_role;

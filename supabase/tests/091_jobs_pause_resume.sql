@@ -24,7 +24,7 @@ select is((select status::text from jobs where id = :'job_p'), 'paused', 'the st
 select throws_ok(format('select jobs_pause(%L, %L)', :'job_p', 'staff:alice'), 'DB002', NULL,
   'pausing a paused job is refused with DB002');
 select throws_like(format('select jobs_pause(%L, %L)', :'job_p', 'staff:alice'),
-  '%is paused; only a pending or in-progress job can be paused', 'the message names the current state');
+  '%is paused; only a pending, in-progress or waiting job can be paused', 'the message names the current state');
 
 -- The paused job is not dispatched; the other one is.
 select id as claimed, lease_token as token from jobs_next('worker-1', 300) \gset

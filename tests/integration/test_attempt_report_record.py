@@ -59,6 +59,10 @@ def test_every_reported_field_reaches_its_column(
         "captcha_solved": True,
         "proxy": "proxy-eu-1",
         "artifacts": {"screenshot": "artifacts/attempt-1.png"},
+        # Only with outcome parked (tests/integration/test_parking.py sends them).
+        "wait_kind": None,
+        "wait_seconds": None,
+        "resume_phase": None,
     }
     assert set(sent) == _report_fields(), "this test sets every field of the report"
     response = api.post(

@@ -36,6 +36,7 @@ def settings_for(db_url: str, **overrides: Any) -> OrchestratorSettings:
         "worker_token": SecretStr(WORKER_TOKEN),
         "staff_api_key": SecretStr(STAFF_KEY),
         "reaper_interval_seconds": 0.2,
+        "wake_interval_seconds": 0.2,
         "stats_interval_seconds": 0.2,
         "lease_seconds": 60,
         "environment": "test",

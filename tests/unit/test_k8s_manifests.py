@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dbolt.orchestrator_client import OrchestratorClient
 from dbolt.settings import InsecureProductionSettings, ServiceSettings
+from dbolt.vault import new_key_spec
 from orchestrator.metrics import Metrics, QueueSnapshot
 from orchestrator.settings import OrchestratorSettings
 from portal.settings import PortalSettings
@@ -279,6 +280,7 @@ def _placeholder(name: str, live_mode: bool) -> str:
         "SMTP_URL": f"smtp://alerts:{password}@smtp.mailprovider.example.net:587",
         "PROXY_URLS": f"http://user:{password}@proxy1.provider.example.net:8080",
         "STRIPE_SECRET_KEY": ("sk_live_" if live_mode else "sk_test_") + password,
+        "VAULT_KEYS": new_key_spec("k1"),
     }
     return shapes.get(name, password)
 

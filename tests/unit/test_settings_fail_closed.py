@@ -59,6 +59,8 @@ PRODUCTION = {
     "WORKER_AUTH_PASSWORD": "prod-worker-password-6d8f0b2c",
     "TWOCAPTCHA_API_KEY": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "PROXY_URLS": "http://cust-1:prod-proxy-pass-9a7b@gate.proxyvendor.com:7000",
+    "VAULT_KEYS": "prod-1:cHJvZC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZy14eXo=",
+    "MAILBOX_DOMAIN": "mailbox.directorybolt.com",
 }
 
 
