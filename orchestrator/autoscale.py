@@ -1,6 +1,7 @@
 """The autoscaling signal exported as directorybolt_desired_workers.
 
-    backlog          = pending + in_progress jobs
+    backlog          = pending + in_progress jobs   (not `waiting`: a job whose directories
+                                                   are parked holds no worker until woken)
     per_worker_rate  = completed_last_hour / active_workers      (jobs per worker-hour;
                        the configured default until both are non-zero)
     desired          = ceil(backlog / (per_worker_rate * target_drain_hours))

@@ -102,7 +102,7 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
        j.updated_at,
        (select count(*) from job_directories d where d.job_id = j.id) as directories,
        (select count(*) from job_directories d
-         where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done,
+         where d.job_id = j.id and d.status not in ('queued', 'in_progress', 'waiting')) as directories_done,
        (select count(*) from job_directories d
          where d.job_id = j.id and d.status = 'failed') as directories_failed,
        count(*) over () as total

@@ -19,7 +19,7 @@ select o.id, o.tier, o.status, o.amount_total, o.currency, o.paid_at, o.created_
        j.completed_at as job_completed_at,
        (select count(*) from job_directories d where d.job_id = j.id) as directories,
        (select count(*) from job_directories d
-         where d.job_id = j.id and d.status not in ('queued', 'in_progress')) as directories_done,
+         where d.job_id = j.id and d.status not in ('queued', 'in_progress', 'waiting')) as directories_done,
        -- The refund for what the job did not deliver (shortfall_refunds), once owed: summed
        -- over the order's settlements, refunded only once every one is.
        r.amount as shortfall_refund_owed, r.refunded_amount as shortfall_refunded

@@ -46,6 +46,12 @@ DIRECTORY_STATES: dict[str, StateWords] = {
     "skipped": StateWords(
         "Skipped", "neutral", "This directory does not take your kind of business."
     ),
+    "waiting": StateWords(
+        "Waiting for the site",
+        "neutral",
+        "We are waiting for this directory's confirmation email or its review; we carry on"
+        " by ourselves when it comes.",
+    ),
 }
 # Display order of the counts: the good news first, then what needs attention.
 COUNT_ORDER = (
@@ -55,10 +61,11 @@ COUNT_ORDER = (
     "needs_review",
     "failed",
     "skipped",
+    "waiting",
     "in_progress",
     "queued",
 )
-UNFINISHED = frozenset({"queued", "in_progress"})
+UNFINISHED = frozenset({"queued", "in_progress", "waiting"})
 
 JOB_STATES: dict[str, StateWords] = {
     "pending": StateWords(
@@ -67,6 +74,12 @@ JOB_STATES: dict[str, StateWords] = {
     "in_progress": StateWords("In progress", "neutral", "We are submitting your business now."),
     "paused": StateWords(
         "Paused", "warn", "Our team paused your job; it will carry on where it stopped."
+    ),
+    "waiting": StateWords(
+        "Waiting for directories",
+        "neutral",
+        "What is left waits for directories' confirmation emails or reviews; we carry on by"
+        " ourselves when they come.",
     ),
     "complete": StateWords("Complete", "ok", "Every directory has been processed."),
     "failed": StateWords(
@@ -136,6 +149,12 @@ def estimate_completion(
         return Estimate(None, "No estimate: the job has stopped.", "")
     if status == "paused":
         return Estimate(None, "No estimate while the job is paused.", "")
+    if status == "waiting":
+        return Estimate(
+            None,
+            "When the directories answer: what is left waits for their emails or reviews.",
+            "",
+        )
     if status == "pending" or started_at is None:
         return Estimate(
             None,

@@ -94,6 +94,9 @@ def test_healthz_reports_queue_workers_and_dispatch(
         # 3 workers completed 30 jobs in the last hour: 10 each; 45 waiting → 5 workers.
         ({"jobs": {"pending": 45}, "active_workers": 3, "completed_last_hour": 30}, 5),
         ({"jobs": {"pending": 10_000}}, 20),
+        # Waiting jobs hold no worker (parked directories wait for mail or a time): not work.
+        ({"jobs": {"pending": 0, "in_progress": 0, "waiting": 500}}, 1),
+        ({"jobs": {"pending": 28, "in_progress": 2, "waiting": 500}}, 8),
     ],
 )
 def test_desired_workers_formula(stats: dict[str, Any], expected: int) -> None:
