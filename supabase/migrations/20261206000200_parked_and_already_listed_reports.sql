@@ -166,6 +166,19 @@ $$;
 revoke execute on function private.directory_is_due(public.job_directories)
   from public, anon, authenticated;
 
+-- The inbound-mail matcher's hook for a directory that has just parked for its email: a
+-- directory's email often arrives within seconds of the sign-up, before the worker has saved
+-- the session and reported the wait, when no directory was waiting for it yet. The matcher
+-- (the inbound-mail migrations) replaces this with its own rules, matching mail already
+-- received for the customer to this directory and returning the mail's id (null: none). This
+-- stand-in matches nothing, so such a directory waits for its deadline as before.
+create function private.inbound_emails_match_parked(job_id uuid, directory_id text)
+returns bigint
+language sql stable set search_path = ''
+as $$ select null::bigint $$;
+revoke execute on function private.inbound_emails_match_parked(uuid, text)
+  from public, anon, authenticated;
+
 create or replace function public.jobs_report_attempt(job_id uuid, lease_token uuid, report jsonb)
 returns public.job_directories
 language plpgsql security definer set search_path = ''
@@ -181,6 +194,7 @@ declare
   v_next public.job_directory_status;
   v_fenced boolean;
   v_too_many_parks boolean := false;
+  v_mail bigint;
 begin
   -- The job is locked whatever the lease, so reports (on time, late, resent) are serialised.
   select j.* into v_job from public.jobs j where j.id = jobs_report_attempt.job_id for update;
@@ -292,11 +306,22 @@ begin
    where d.job_id = v_dir.job_id and d.directory_id = v_dir.directory_id
   returning d.* into v_dir;
 
+  -- The email may already be here (see private.inbound_emails_match_parked): then the
+  -- directory is due at once.
+  if v_next = 'waiting' and v_attempt.wait_kind = 'email' then
+    v_mail := private.inbound_emails_match_parked(v_dir.job_id, v_dir.directory_id);
+    if v_mail is not null then
+      update public.job_directories d set wake_mail_id = v_mail
+       where d.job_id = v_dir.job_id and d.directory_id = v_dir.directory_id
+      returning d.* into v_dir;
+    end if;
+  end if;
+
   perform private.audit('worker:' || v_job.worker_id, 'directory.attempt_reported', v_job.id,
     v_dir.directory_id, v_from::text, v_next::text,
     jsonb_strip_nulls(jsonb_build_object('attempt', v_attempt.attempt,
       'outcome', v_attempt.outcome, 'error_code', v_attempt.error_code,
-      'fenced', case when v_fenced then true end,
+      'fenced', case when v_fenced then true end, 'wake_mail_id', v_mail,
       'wait_kind', v_dir.wait_kind, 'wait_until', v_dir.wait_until, 'phase',
       case when v_attempt.outcome = 'parked' then v_dir.phase end,
       'too_many_parks', case when v_too_many_parks then true end)));
