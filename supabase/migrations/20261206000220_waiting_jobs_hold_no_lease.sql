@@ -260,7 +260,8 @@ begin
      limit 500
   loop
     -- The job first, then the directory (the order every queue function locks in); what a
-    -- worker or another replica holds right now is left for the next round.
+    -- worker, another replica or the mail matcher holds right now is left for the next round
+    -- (never waited for, so no lock order elsewhere can deadlock with this loop).
     select j.* into v_job from public.jobs j
      where j.id = v_candidate.job_id and j.status in ('waiting', 'pending', 'in_progress')
        for update skip locked;
@@ -269,7 +270,7 @@ begin
      where d.job_id = v_candidate.job_id and d.directory_id = v_candidate.directory_id
        and d.status = 'waiting' and d.wait_kind = 'email' and d.wake_mail_id is null
        and d.wait_until <= now()
-       for update;
+       for update skip locked;
     continue when not found;
     select dd.* into v_directory from public.directories dd where dd.id = v_dir.directory_id;
     v_mailbox := coalesce((select m.local_part from public.customer_mailboxes m

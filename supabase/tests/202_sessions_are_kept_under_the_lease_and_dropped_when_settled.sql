@@ -3,7 +3,7 @@
 -- deleted when the directory settles. Service role only; never readable by the API roles.
 begin;
 set search_path = public, extensions;
-select plan(16);
+select plan(17);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -64,6 +64,12 @@ select ok(not has_function_privilege('authenticated', 'public.jobs_save_session(
   'jobs_save_session is the service role''s only');
 select ok(not has_function_privilege('authenticated', 'public.jobs_assignment(uuid, uuid)', 'execute'),
   'nor can a customer read an assignment');
+
+select ok(has_column_privilege('authenticated', 'public.job_directories', 'phase', 'SELECT')
+          and has_column_privilege('authenticated', 'public.job_directories', 'wait_kind', 'SELECT')
+          and has_column_privilege('authenticated', 'public.job_directories', 'wait_until', 'SELECT')
+          and not has_column_privilege('authenticated', 'public.job_directories', 'wake_mail_id', 'SELECT'),
+  'a customer''s page reads that a directory waits, for what and until when (not which mail)');
 
 select * from finish();
 rollback;
