@@ -36,7 +36,7 @@ def session_context(job_id: uuid.UUID | str, directory_id: str) -> str:
 def seal_session(
     vault: Vault, job_id: uuid.UUID, directory_id: str, storage_state: StorageState
 ) -> Sealed:
-    plaintext = json.dumps(storage_state, separators=(",", ":")).encode()
+    plaintext = json.dumps(storage_state, separators=(",", ":"), ensure_ascii=False).encode()
     if len(plaintext) > STORAGE_STATE_MAX_BYTES:
         raise SessionTooLarge(
             f"storage_state is {len(plaintext)} bytes, over {STORAGE_STATE_MAX_BYTES}"
