@@ -59,6 +59,8 @@ PRODUCTION = {
     "WORKER_AUTH_PASSWORD": "prod-worker-password-6d8f0b2c",
     "TWOCAPTCHA_API_KEY": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "PROXY_URLS": "http://cust-1:prod-proxy-pass-9a7b@gate.proxyvendor.com:7000",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "key-prod-mailgun-webhook-3e5a7c9b1d",
+    "MAILBOX_DOMAIN": "mail.directorybolt.com",
 }
 
 
@@ -141,6 +143,7 @@ LOCAL_DEFAULTS: list[tuple[type[ServiceSettings], str, str]] = [
     (PortalSettings, "STAFF_API_KEY", "local-dev-staff-key"),
     (WebhookSettings, "STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
     (WebhookSettings, "CHECKOUT_SIGNING_SECRET", "local-dev-checkout-signing-secret"),
+    (WebhookSettings, "MAILGUN_WEBHOOK_SIGNING_KEY", "local-dev-mailgun-signing-key"),
     (WorkerSettings, "WORKER_AUTH_PASSWORD", "local-dev-worker-password"),
     (WorkerSettings, "TWOCAPTCHA_API_KEY", "local-dev-2captcha-key"),
     (
@@ -206,6 +209,7 @@ def test_production_refuses_a_local_worker_access_token(production: pytest.Monke
         (WebhookSettings, "STRIPE_WEBHOOK_SECRET"),
         (WebhookSettings, "CHECKOUT_SIGNING_SECRET"),
         (WebhookSettings, "SUPABASE_SERVICE_ROLE_KEY"),
+        (WebhookSettings, "MAILGUN_WEBHOOK_SIGNING_KEY"),
         (PortalSettings, "SUPABASE_ANON_KEY"),
         (PortalSettings, "STRIPE_SECRET_KEY"),
         (PortalSettings, "STAFF_API_KEY"),
@@ -222,6 +226,17 @@ def test_production_refuses_missing_secret(
 def test_production_refuses_empty_secret(production: pytest.MonkeyPatch, blank: str) -> None:
     production.setenv("STAFF_API_KEY", blank)
     assert "STAFF_API_KEY" in refusal(OrchestratorSettings)
+
+
+@pytest.mark.parametrize(
+    "domain", ["mailbox.directorybolt.localhost", "mail.dbolt.local", "inbox.example.test"]
+)
+def test_production_refuses_a_local_mailbox_domain(
+    production: pytest.MonkeyPatch, domain: str
+) -> None:
+    # Directories would send their verification mail to a domain no mail can reach.
+    production.setenv("MAILBOX_DOMAIN", domain)
+    assert "MAILBOX_DOMAIN" in refusal(WebhookSettings)
 
 
 # --- Stripe test keys ----------------------------------------------------------------------
