@@ -7,9 +7,11 @@ wakes. The directory is parked directly in SQL, as the parking transitions would
 from __future__ import annotations
 
 import secrets
+import smtplib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from typing import Any
 
 import httpx
@@ -18,7 +20,10 @@ import pytest
 from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
+from devstack.mailcatcher import MailCatcher
+from devstack.mailcatcher.forward import ForwardSettings
 from devstack.serving import AppServer
+from tests.support.orchestrator_harness import free_port
 from webhook import mailgun_signature
 from webhook.app import create_app
 from webhook.settings import WebhookSettings
@@ -266,3 +271,47 @@ def test_a_body_over_the_inbound_limit_is_refused(room: Mailroom) -> None:
     answer = post(room, fields)
     assert answer.status_code == 413
     assert room.stored() == 0
+
+
+def test_mail_sent_over_smtp_reaches_the_webhook_through_the_mail_catcher(room: Mailroom) -> None:
+    # The local stand-in for Mailgun's inbound side: a real SMTP session to the catcher, its
+    # signed forward to the real webhook, the real database.
+    park(room)
+    forward = ForwardSettings(f"{room.url}/inbound/mailgun", DOMAIN, KEY, backoff_seconds=0.1)
+    with MailCatcher(smtp_port=free_port(), forward=forward) as catcher:
+        mail = EmailMessage()
+        mail["From"] = f"Listings One <noreply@{SITE}>"
+        mail["To"] = f"{room.mailbox}@{DOMAIN}"
+        mail["Subject"] = "Confirm your Listings One account"
+        mail["Message-Id"] = "<smtp-1@listings-one.example>"
+        mail.set_content(f"Open https://www.{SITE}/verify?t=9f8e to confirm.\n")
+        other = EmailMessage()
+        other["From"] = f"noreply@{SITE}"
+        other["To"] = "owner@bakery.example"
+        other["Subject"] = "Not for a campaign mailbox"
+        other.set_content("hello\n")
+        with smtplib.SMTP("127.0.0.1", catcher.smtp_port, timeout=10) as client:
+            client.send_message(other)
+            client.send_message(mail)
+
+        def woken() -> bool:
+            status = room.scalar("select status::text from jobs where id = %s", room.job_id)
+            return bool(status == "pending")
+
+        deadline = time.monotonic() + 15
+        while not woken():
+            assert time.monotonic() < deadline, "the mail never woke the job"
+            time.sleep(0.05)
+
+    row = room.conn.execute(
+        "select provider, provider_message_id, sender, subject, directory_id from inbound_emails"
+    ).fetchall()
+    assert row == [
+        (
+            "mailgun",
+            "<smtp-1@listings-one.example>",
+            f"noreply@{SITE}",
+            "Confirm your Listings One account",
+            "dir-mail",
+        )
+    ]

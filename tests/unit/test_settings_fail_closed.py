@@ -442,6 +442,7 @@ def test_worker_settings_do_not_read_a_database_url_in_the_environment(
 
 def _devstack_defaults() -> dict[str, str]:
     from devstack import up
+    from devstack.mailcatcher.__main__ import DEFAULT_SIGNING_KEY as MAILGUN_SIGNING_KEY
     from devstack.proxies.service import DEFAULT_PASSWORD as PROXY_PASSWORD
     from devstack.sandbox.settings import DEFAULT_CAPTCHA_SECRET
     from devstack.stripe.settings import DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET
@@ -457,6 +458,7 @@ def _devstack_defaults() -> dict[str, str]:
         "sandbox.DEFAULT_CAPTCHA_SECRET": DEFAULT_CAPTCHA_SECRET,
         "stripe.DEFAULT_SECRET_KEY": DEFAULT_SECRET_KEY,
         "stripe.DEFAULT_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
+        "mailcatcher.DEFAULT_SIGNING_KEY": MAILGUN_SIGNING_KEY,
         "accounts.DEFAULT_WORKER_PASSWORD": DEFAULT_WORKER_PASSWORD,
         "twocaptcha.DEFAULT_API_KEY": DEFAULT_API_KEY,
         "twocaptcha.DEFAULT_SHARED_SECRET": DEFAULT_SHARED_SECRET,
