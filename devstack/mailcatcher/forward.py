@@ -31,7 +31,7 @@ class ForwardSettings:
     url: str
     domain: str
     signing_key: str
-    attempts: int = 4
+    attempts: int = 6
     backoff_seconds: float = 0.5
     timeout_seconds: float = 10.0
 
