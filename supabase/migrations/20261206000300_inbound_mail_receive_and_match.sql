@@ -157,6 +157,7 @@ begin
     join public.jobs j on j.id = jd.job_id
     join public.directories d on d.id = jd.directory_id
    where j.customer_id = v_customer
+     and j.status not in ('cancelled', 'complete', 'failed')
      and jd.status = 'waiting' and jd.wait_kind = 'email' and jd.wake_mail_id is null
      and private.mail_fits_directory(v_sender, v_mail.subject, d.recipe, d.homepage)
    order by jd.updated_at, j.created_at, jd.position

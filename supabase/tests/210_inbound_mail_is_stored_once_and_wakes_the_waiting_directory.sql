@@ -8,7 +8,7 @@
 -- transitions are their own functions, tested in their own files).
 begin;
 set search_path = public, extensions;
-select plan(44);
+select plan(45);
 
 select directories_sync($$[
   {"id": "dir-mail", "name": "Listings One", "homepage": "https://www.listings-one.example/", "tier": "starter",
@@ -131,6 +131,10 @@ select inbound_emails_receive('mailgun', '<m7@homesite.example>', :'box_a',
 select is(:'r7'::jsonb ->> 'directory_id', 'dir-home',
   'without a recipe sender, mail from (a subdomain of) the homepage''s domain matches');
 select is(:'r7'::jsonb ->> 'job_id', :'job_a1'::text, 'again the earliest parked of the customer''s directories');
+update jobs set status = 'cancelled', wake_at = null where id = :'job_a2';
+select inbound_emails_receive('mailgun', '<m7b@homesite.example>', :'box_a',
+  'hello@homesite.example', 'Welcome again', 'verify', '') ->> 'matched' as m7b \gset
+select is(:'m7b'::text, 'false', 'a cancelled job''s directory, even left waiting, is not woken by mail');
 select inbound_emails_receive('mailgun', '<m8@sender.example>', :'box_a',
   'other@sender.example', 'Verify', 'x', '') ->> 'matched' as m8 \gset
 select is(:'m8'::text, 'false', 'a recipe naming one address matches only that address');
