@@ -6,6 +6,7 @@ them (its settings refuse them)."""
 from __future__ import annotations
 
 from devstack import jwt_keys, localdb, up
+from devstack.mailcatcher.__main__ import DEFAULT_SIGNING_KEY as MAILGUN_SIGNING_KEY
 from devstack.stripe.settings import (
     DEFAULT_CHECKOUT_SIGNING_SECRET,
     DEFAULT_SECRET_KEY,
@@ -29,6 +30,7 @@ def secret_values() -> dict[str, str]:
         "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
         "STRIPE_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
         "CHECKOUT_SIGNING_SECRET": DEFAULT_CHECKOUT_SIGNING_SECRET,
+        "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_SIGNING_KEY,
         "SMTP_URL": up.SMTP_URL,
         "WORKER_AUTH_PASSWORD": worker_password(),
         "TWOCAPTCHA_API_KEY": up.CAPTCHA_KEY,

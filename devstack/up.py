@@ -278,6 +278,8 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
             note=f"mail catcher: web inbox here, SMTP on {SMTP_URL} (JSON API: /api/messages)",
             module="devstack.mailcatcher",
             args=["--smtp-port", str(MAIL_SMTP_PORT), "--http-port", str(MAIL_HTTP_PORT)],
+            # Mail for the campaign mailboxes goes on to the webhook, Mailgun-style, signed.
+            env={"INBOUND_WEBHOOK_URL": f"http://127.0.0.1:{WEBHOOK_PORT}/inbound/mailgun"},
             ready_url=f"{MAIL_URL}/api/messages",
         ),
         EdgeFunctionsService(

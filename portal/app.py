@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from portal import errors
 from portal.auth.session_middleware import SessionMiddleware
 from portal.middleware import OriginGuardMiddleware, SecurityHeadersMiddleware
-from portal.routers import account, business, health, onboarding, public, sign_in
+from portal.routers import account, business, health, mailbox, onboarding, public, sign_in
 from portal.routers import job_actions as job_action_routes
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
@@ -88,6 +88,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(sign_in.router)
     app.include_router(business.router, max_body_size=LOGO_FORM_MAX_BODY_BYTES)
     app.include_router(account.router)
+    app.include_router(mailbox.router)
     app.include_router(staff_routes.router, form_limits=STAFF_FORM_LIMITS)  # type: ignore[arg-type]
     app.include_router(job_routes.router)
     app.include_router(staff_review_routes.router)

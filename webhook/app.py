@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from dbolt.sql import DatabaseUnavailable
-from webhook import notifier, refunder, stripe_events
+from webhook import inbound_mail, notifier, refunder, stripe_events
 from webhook.settings import WebhookSettings
 from webhook.state import StateDep, WebhookState
 
@@ -52,18 +52,22 @@ def create_app(
             await state.db.close()
 
     app = FastAPI(
-        title="DirectoryBolt Stripe webhook",
+        title="DirectoryBolt webhooks",
         version="1.0.0",
-        description="Verifies Stripe's signature, applies each event once, emails customers.",
+        description="Verifies Stripe's signature, applies each event once, emails customers; "
+        "takes the campaign mailboxes' inbound mail (Mailgun format, signed).",
         lifespan=lifespan,
         # Stripe events are a few KB (the largest objects, with 50 metadata keys of 500
         # characters, stay far below this). Starlette's RequestBodyLimitMiddleware refuses a
         # larger Content-Length with 413 before reading the body, and a chunked body as soon as
         # it passes the limit, so a flood of bytes is never buffered whole. Nothing is written.
-        max_body_size=settings.max_body_bytes,
+        # Inbound mail may be larger than an event (HTML bodies): the app takes the larger
+        # limit and each route refuses above its own.
+        max_body_size=settings.body_limit_bytes,
     )
     app.state.webhook = state
     app.include_router(stripe_events.router)
+    app.include_router(inbound_mail.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(state: StateDep) -> JSONResponse:

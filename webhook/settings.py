@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
+from dbolt.settings import (
+    LOCAL_MAILBOX_DOMAIN,
+    DatabaseSettingsMixin,
+    MailboxSettingsMixin,
+    ServiceSettings,
+)
 
 # The Stripe stand-in's documented local signing secret (devstack/stripe/settings.py);
 # production refuses it (dbolt/local_defaults.py).
@@ -12,9 +17,12 @@ LOCAL_WEBHOOK_SECRET = "whsec_local_dev"  # noqa: S105 - a local default, refuse
 # The local default the checkout function signs with in `make up` (a "local-dev" prefix, so
 # ServiceSettings.check_production_secrets refuses it in production).
 LOCAL_CHECKOUT_SIGNING_SECRET = "local-dev-checkout-signing-secret"  # noqa: S105
+# What the mail catcher signs its Mailgun-format forwards with in `make up`
+# (devstack/mailcatcher/forward.py); a "local-dev" prefix, so production refuses it.
+LOCAL_MAILGUN_SIGNING_KEY = "local-dev-mailgun-signing-key"
 
 
-class WebhookSettings(DatabaseSettingsMixin, ServiceSettings):
+class WebhookSettings(DatabaseSettingsMixin, MailboxSettingsMixin, ServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8200
 
@@ -32,6 +40,13 @@ class WebhookSettings(DatabaseSettingsMixin, ServiceSettings):
     # Stripe's API, for the refunds of a job's shortfall (webhook/refunder.py).
     stripe_api_base: str = "http://127.0.0.1:54330"
     stripe_secret_key: SecretStr = SecretStr("sk_test_local_dev")
+    # Inbound mail (webhook/inbound_mail.py): Mailgun's HTTP webhook signing key (Sending →
+    # Webhooks in Mailgun's dashboard, not the API key), how far a delivery's timestamp may
+    # be from now, and the largest form post taken (larger mail is refused with 413).
+    mailgun_webhook_signing_key: SecretStr = SecretStr(LOCAL_MAILGUN_SIGNING_KEY)
+    inbound_mail_tolerance_seconds: int = 300
+    inbound_mail_max_body_bytes: int = 1024 * 1024
+
     # Where customers reach the portal; every link in an email starts here.
     portal_url: str = "http://127.0.0.1:8300"
 
@@ -52,6 +67,19 @@ class WebhookSettings(DatabaseSettingsMixin, ServiceSettings):
     refunder_lease_seconds: int = 120
     refunder_retry_base_seconds: int = 60
     refunder_max_attempts: int = 8
+
+    def production_problems(self) -> dict[str, str]:
+        problems = super().production_problems()
+        domain = self.mailbox_domain.strip().lower()
+        if domain == LOCAL_MAILBOX_DOMAIN or domain.endswith((".localhost", ".local", ".test")):
+            problems["MAILBOX_DOMAIN"] = "is a local domain (no mail can reach it)"
+        return problems
+
+    @property
+    def body_limit_bytes(self) -> int:
+        """The app's limit: the larger of the Stripe events' and the inbound mail's (each
+        route refuses above its own)."""
+        return max(self.max_body_bytes, self.inbound_mail_max_body_bytes)
 
     @property
     def portal_base(self) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
+from devstack.mailcatcher.forward import Forwarder
 from devstack.mailcatcher.messages import parse
 from devstack.mailcatcher.store import Mailbox
 
@@ -29,10 +30,12 @@ class _QuietAiosmtpd(logging.Filter):
 
 
 class CatchAll:
-    """aiosmtpd handler: every recipient is accepted and every message is kept."""
+    """aiosmtpd handler: every recipient is accepted and every message is kept; mail for the
+    campaign mailboxes' domain is also forwarded to the inbound-mail webhook, if one is set."""
 
-    def __init__(self, mailbox: Mailbox) -> None:
+    def __init__(self, mailbox: Mailbox, forwarder: Forwarder | None = None) -> None:
         self.mailbox = mailbox
+        self.forwarder = forwarder
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -47,6 +50,8 @@ class CatchAll:
                 "size": len(raw),
             },
         )
+        if self.forwarder is not None:
+            self.forwarder.submit(message)
         return "250 Message accepted for delivery"
 
 
@@ -58,7 +63,9 @@ def accept_any_login(
     return AuthResult(success=True)
 
 
-def smtp_controller(mailbox: Mailbox, port: int, host: str = LOOPBACK) -> Controller:
+def smtp_controller(
+    mailbox: Mailbox, port: int, host: str = LOOPBACK, forwarder: Forwarder | None = None
+) -> Controller:
     """Not started yet. aiosmtpd needs a concrete port: 0 is not supported."""
     if port <= 0:
         raise ValueError("the SMTP port must be a concrete port number (aiosmtpd has no port 0)")
@@ -66,7 +73,7 @@ def smtp_controller(mailbox: Mailbox, port: int, host: str = LOOPBACK) -> Contro
     if not any(isinstance(f, _QuietAiosmtpd) for f in aiosmtpd_log.filters):
         aiosmtpd_log.addFilter(_QuietAiosmtpd())
     return Controller(
-        CatchAll(mailbox),
+        CatchAll(mailbox, forwarder),
         hostname=host,
         port=port,
         server_hostname="mailcatcher.local",

@@ -6,6 +6,9 @@ aiosmtpd cannot bind port 0, so each catcher gets a free port picked just before
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import os
 import signal
 import smtplib
@@ -21,10 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from dbolt import mailer
 from devstack.mailcatcher import Mailbox, MailCatcher
+from devstack.mailcatcher.forward import ForwardSettings
 from devstack.mailcatcher.messages import parse
+from devstack.serving import AppServer
 
 HOSTILE_HTML = (
     '<html><body><h1 id="inner">Welcome</h1>'
@@ -345,3 +352,122 @@ def wait_for_messages(http: httpx.Client) -> list[dict[str, Any]]:
         if time.monotonic() > deadline:
             raise AssertionError("no message arrived")
         time.sleep(0.05)
+
+
+# -- forwarding the campaign mailboxes' mail, Mailgun-style ----------------------------------
+FORWARD_KEY = "forward-tests-signing-key"
+FORWARD_DOMAIN = "mailbox.forward.example"
+
+
+class Receiver:
+    """A local server standing where the inbound-mail webhook would: records each form post
+    and answers with the next status of `statuses` (then 200)."""
+
+    def __init__(self, statuses: list[int] | None = None) -> None:
+        self.posts: list[dict[str, str]] = []
+        self.statuses = list(statuses or [])
+        app = FastAPI()
+
+        @app.post("/inbound/mailgun")
+        async def inbound(request: Request) -> JSONResponse:
+            form = await request.form()
+            self.posts.append({k: v for k, v in form.items() if isinstance(v, str)})
+            status = self.statuses.pop(0) if self.statuses else 200
+            return JSONResponse({}, status_code=status)
+
+        self.server = AppServer(app, "the receiver")
+
+    def wait(self, count: int, deadline: float = 10.0) -> list[dict[str, str]]:
+        end = time.monotonic() + deadline
+        while len(self.posts) < count:
+            if time.monotonic() > end:
+                raise AssertionError(f"{len(self.posts)} forwards arrived, not {count}")
+            time.sleep(0.02)
+        return self.posts
+
+
+@pytest.fixture
+def forwarding(request: pytest.FixtureRequest) -> Iterator[tuple[MailCatcher, Receiver]]:
+    receiver = Receiver(getattr(request, "param", None))
+    with receiver.server:
+        settings = ForwardSettings(
+            url=f"{receiver.server.url}/inbound/mailgun",
+            domain=FORWARD_DOMAIN,
+            signing_key=FORWARD_KEY,
+            attempts=3,
+            backoff_seconds=0.05,
+        )
+        with MailCatcher(smtp_port=free_port(), forward=settings) as running:
+            yield running, receiver
+
+
+def _mailgun_signature(timestamp: str, token: str) -> str:
+    return hmac.new(FORWARD_KEY.encode(), (timestamp + token).encode(), hashlib.sha256).hexdigest()
+
+
+def test_smtp_mail_for_the_mailbox_domain_is_forwarded_signed(
+    forwarding: tuple[MailCatcher, Receiver],
+) -> None:
+    catcher, receiver = forwarding
+    mail = message(
+        to=f"bakery-1a2b3c4d@{FORWARD_DOMAIN}",
+        subject="Confirm your account",
+        text="Your code is 424242\n",
+        Message_Id="<abc-1@listings.example>",
+    )
+    send(catcher, mail)
+
+    [post] = receiver.wait(1)
+    assert post["recipient"] == f"bakery-1a2b3c4d@{FORWARD_DOMAIN}"
+    assert post["sender"] == "no-reply@directorybolt.example"
+    assert post["from"] == "DirectoryBolt <no-reply@directorybolt.example>"
+    assert post["subject"] == "Confirm your account"
+    assert post["body-plain"] == "Your code is 424242\n"
+    assert post["body-html"] == HOSTILE_HTML + "\n"
+    assert post["Message-Id"] == "<abc-1@listings.example>"
+    assert ["Subject", "Confirm your account"] in json.loads(post["message-headers"])
+    assert len(post["token"]) == 50
+    assert abs(int(post["timestamp"]) - time.time()) < 30
+    assert post["signature"] == _mailgun_signature(post["timestamp"], post["token"])
+    # Still caught as before, for people reading the inbox.
+    assert catcher.mailbox.newest_first(to=f"bakery-1a2b3c4d@{FORWARD_DOMAIN}")
+
+
+def test_mail_for_other_domains_is_not_forwarded(
+    forwarding: tuple[MailCatcher, Receiver],
+) -> None:
+    catcher, receiver = forwarding
+    send(catcher, message(to="owner@bakery.example", subject="not ours"))
+    send(catcher, message(to=f"someone@sub.{FORWARD_DOMAIN}", subject="a subdomain is not ours"))
+    send(catcher, message(to=f"box-1234abcd@{FORWARD_DOMAIN}", subject="ours"))
+
+    receiver.wait(1)
+    time.sleep(0.3)  # time for a wrongful forward of the first two to arrive too
+    assert [post["subject"] for post in receiver.posts] == ["ours"]
+    assert len(catcher.mailbox.newest_first()) == 3
+
+
+@pytest.mark.parametrize("forwarding", [[503, 500]], indirect=True)
+def test_a_failed_forward_is_retried_and_signed_afresh(
+    forwarding: tuple[MailCatcher, Receiver],
+) -> None:
+    catcher, receiver = forwarding
+    send(catcher, message(to=f"box-1234abcd@{FORWARD_DOMAIN}"))
+
+    posts = receiver.wait(3)
+    assert len({post["token"] for post in posts}) == 3
+    assert len({post["Message-Id"] for post in posts}) == 1
+    time.sleep(0.3)
+    assert len(receiver.posts) == 3, "a delivered forward was posted again"
+
+
+@pytest.mark.parametrize("forwarding", [[406]], indirect=True)
+def test_a_forward_refused_with_406_is_not_retried(
+    forwarding: tuple[MailCatcher, Receiver],
+) -> None:
+    catcher, receiver = forwarding
+    send(catcher, message(to=f"unknown-0000@{FORWARD_DOMAIN}"))
+
+    receiver.wait(1)
+    time.sleep(0.4)
+    assert len(receiver.posts) == 1

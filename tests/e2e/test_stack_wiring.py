@@ -123,6 +123,11 @@ def test_make_up_plans_every_service_with_the_functions_behind_the_gateway() -> 
     webhook = by_name["webhook"]
     assert isinstance(webhook, up.Process)
     assert edge.secrets["CHECKOUT_SIGNING_SECRET"] == webhook.env["CHECKOUT_SIGNING_SECRET"]
+    # The mail catcher forwards the campaign mailboxes' mail to the webhook, Mailgun-style.
+    mail = by_name["mail"]
+    assert isinstance(mail, up.Process)
+    inbound = f"http://127.0.0.1:{up.WEBHOOK_PORT}/inbound/mailgun"
+    assert mail.env["INBOUND_WEBHOOK_URL"] == inbound
 
 
 def test_make_up_skips_a_service_whose_package_is_not_there_yet(

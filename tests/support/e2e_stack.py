@@ -277,6 +277,13 @@ class Stack:
                 "--http-port",
                 str(self.ports["mail"]),
             ],
+            # Mail for the campaign mailboxes goes on to the webhook, as Mailgun would post it
+            # (docs/inbound-mail.md); both use the local default signing key and domain.
+            env=(
+                {"INBOUND_WEBHOOK_URL": self.url("webhook") + "/inbound/mailgun"}
+                if "webhook" in self.ports
+                else None
+            ),
             ready=self.url("mail") + "/api/messages",
         )
 

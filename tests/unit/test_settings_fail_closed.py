@@ -60,6 +60,7 @@ PRODUCTION = {
     "TWOCAPTCHA_API_KEY": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "PROXY_URLS": "http://cust-1:prod-proxy-pass-9a7b@gate.proxyvendor.com:7000",
     "VAULT_KEYS": "prod-1:cHJvZC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZy14eXo=",
+    "MAILGUN_WEBHOOK_SIGNING_KEY": "key-prod-mailgun-webhook-3e5a7c9b1d",
     "MAILBOX_DOMAIN": "mailbox.directorybolt.com",
 }
 
@@ -143,6 +144,7 @@ LOCAL_DEFAULTS: list[tuple[type[ServiceSettings], str, str]] = [
     (PortalSettings, "STAFF_API_KEY", "local-dev-staff-key"),
     (WebhookSettings, "STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
     (WebhookSettings, "CHECKOUT_SIGNING_SECRET", "local-dev-checkout-signing-secret"),
+    (WebhookSettings, "MAILGUN_WEBHOOK_SIGNING_KEY", "local-dev-mailgun-signing-key"),
     (WorkerSettings, "WORKER_AUTH_PASSWORD", "local-dev-worker-password"),
     (WorkerSettings, "TWOCAPTCHA_API_KEY", "local-dev-2captcha-key"),
     (
@@ -208,6 +210,7 @@ def test_production_refuses_a_local_worker_access_token(production: pytest.Monke
         (WebhookSettings, "STRIPE_WEBHOOK_SECRET"),
         (WebhookSettings, "CHECKOUT_SIGNING_SECRET"),
         (WebhookSettings, "SUPABASE_SERVICE_ROLE_KEY"),
+        (WebhookSettings, "MAILGUN_WEBHOOK_SIGNING_KEY"),
         (PortalSettings, "SUPABASE_ANON_KEY"),
         (PortalSettings, "STRIPE_SECRET_KEY"),
         (PortalSettings, "STAFF_API_KEY"),
@@ -224,6 +227,17 @@ def test_production_refuses_missing_secret(
 def test_production_refuses_empty_secret(production: pytest.MonkeyPatch, blank: str) -> None:
     production.setenv("STAFF_API_KEY", blank)
     assert "STAFF_API_KEY" in refusal(OrchestratorSettings)
+
+
+@pytest.mark.parametrize(
+    "domain", ["mailbox.directorybolt.localhost", "mail.dbolt.local", "inbox.example.test"]
+)
+def test_production_refuses_a_local_mailbox_domain(
+    production: pytest.MonkeyPatch, domain: str
+) -> None:
+    # Directories would send their verification mail to a domain no mail can reach.
+    production.setenv("MAILBOX_DOMAIN", domain)
+    assert "MAILBOX_DOMAIN" in refusal(WebhookSettings)
 
 
 # --- Stripe test keys ----------------------------------------------------------------------
@@ -429,6 +443,7 @@ def test_worker_settings_do_not_read_a_database_url_in_the_environment(
 
 def _devstack_defaults() -> dict[str, str]:
     from devstack import up
+    from devstack.mailcatcher.__main__ import DEFAULT_SIGNING_KEY as MAILGUN_SIGNING_KEY
     from devstack.proxies.service import DEFAULT_PASSWORD as PROXY_PASSWORD
     from devstack.sandbox.settings import DEFAULT_CAPTCHA_SECRET
     from devstack.stripe.settings import DEFAULT_SECRET_KEY, DEFAULT_WEBHOOK_SECRET
@@ -444,6 +459,7 @@ def _devstack_defaults() -> dict[str, str]:
         "sandbox.DEFAULT_CAPTCHA_SECRET": DEFAULT_CAPTCHA_SECRET,
         "stripe.DEFAULT_SECRET_KEY": DEFAULT_SECRET_KEY,
         "stripe.DEFAULT_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
+        "mailcatcher.DEFAULT_SIGNING_KEY": MAILGUN_SIGNING_KEY,
         "accounts.DEFAULT_WORKER_PASSWORD": DEFAULT_WORKER_PASSWORD,
         "twocaptcha.DEFAULT_API_KEY": DEFAULT_API_KEY,
         "twocaptcha.DEFAULT_SHARED_SECRET": DEFAULT_SHARED_SECRET,
