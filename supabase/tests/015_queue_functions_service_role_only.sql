@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(65);
+select plan(71);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -23,7 +23,9 @@ insert into queue_functions values
   ('public.jobs_mark_submitted(uuid, text, text, text)'),
   ('public.jobs_mark_failed(uuid, text, text, text)'),
   ('public.queue_stats()'),
-  ('public.directories_sync(jsonb)');
+  ('public.directories_sync(jsonb)'),
+  ('public.directory_accounts_open(uuid, uuid, text, text, text, text, bytea)'),
+  ('public.directory_accounts_reveal(uuid, text, text)');
 grant select on queue_functions to anon, authenticated, service_role;
 
 select ok(not has_function_privilege('anon', fn, 'execute'), fn::text || ' is not executable by anon')
