@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from orchestrator import errors, loops
 from orchestrator.body_limit import BodyLimitMiddleware
-from orchestrator.routers import ops, staff, staff_review, worker
+from orchestrator.routers import accounts, ops, staff, staff_review, worker
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
 
@@ -77,6 +77,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     errors.install(app, settings.retry_after_seconds)
     app.include_router(worker.router)
+    app.include_router(accounts.router)
     app.include_router(staff.router)
     app.include_router(staff_review.router)
     app.include_router(ops.router)

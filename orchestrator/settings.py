@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
+from dbolt.settings import (
+    DatabaseSettingsMixin,
+    MailboxSettingsMixin,
+    ServiceSettings,
+    VaultSettingsMixin,
+)
 
 
-class OrchestratorSettings(DatabaseSettingsMixin, ServiceSettings):
+class OrchestratorSettings(
+    MailboxSettingsMixin, VaultSettingsMixin, DatabaseSettingsMixin, ServiceSettings
+):
     host: str = "127.0.0.1"
     port: int = 8100
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from pydantic import SecretStr, model_validator
 
-from dbolt.settings import DatabaseSettingsMixin, ServiceSettings
+from dbolt.settings import DatabaseSettingsMixin, ServiceSettings, VaultSettingsMixin
 
 
-class PortalSettings(DatabaseSettingsMixin, ServiceSettings):
+class PortalSettings(VaultSettingsMixin, DatabaseSettingsMixin, ServiceSettings):
     host: str = "127.0.0.1"
     port: int = 8300
     # Where customers reach the portal: links in emails and Stripe's success_url use it.
