@@ -13,15 +13,28 @@ never logged).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from dbolt.directory_accounts import open_password
 from dbolt.sql import NotFound
+from dbolt.vault import VaultError
 from portal.database import QuerySession
 from portal.jobs.reads import NOT_YOURS
 from portal.state import PortalState
 from portal.viewer import Viewer
+
+log = logging.getLogger(__name__)
+
+CANNOT_OPEN = (
+    "We could not show this password just now. Our team has been told; please try again later."
+)
+
+
+class PasswordUnavailable(Exception):
+    """The stored password did not open (its key is missing from VAULT_KEYS)."""
+
 
 # Pages that show a password must not be kept by the browser or anything in between.
 NO_STORE = {"Cache-Control": "private, no-store", "Pragma": "no-cache"}
@@ -65,10 +78,22 @@ async def reveal_password(
             "directory_accounts_reveal", account_id=account_id, actor=actor, reason=reason
         )
     assert row is not None
-    return open_password(
-        state.settings.vault(),
-        row["customer_id"],
-        row["directory_id"],
-        row["sealed_key_id"],
-        row["sealed_password"],
-    )
+    try:
+        return open_password(
+            state.settings.vault(),
+            row["customer_id"],
+            row["directory_id"],
+            row["sealed_key_id"],
+            row["sealed_password"],
+        )
+    except VaultError as error:
+        # The message names the key id, never a key or the password.
+        log.error(
+            "a directory account's password did not open",
+            extra={
+                "action": "vault.open_failed",
+                "account_id": str(account_id),
+                "error": str(error),
+            },
+        )
+        raise PasswordUnavailable from None

@@ -13,12 +13,12 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, HTTPException, Path
 
 from dbolt.contracts import AccountRequest, DirectoryAccount, DirectoryId, ErrorBody
 from dbolt.directory_accounts import open_password, seal_password
 from dbolt.sql import NotFound
-from dbolt.vault import generate_password
+from dbolt.vault import VaultError, generate_password
 from orchestrator.dependencies import State, WorkerAuth
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,7 @@ router = APIRouter(
 )
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such directory in this job"},
+    500: {"model": ErrorBody, "description": "The stored password did not open (VAULT_KEYS)"},
     409: {
         "model": ErrorBody,
         "description": "The lease is not held (stale token), or the directory is not in progress",
@@ -74,9 +75,22 @@ async def open_account(
         password_sealed=sealed.ciphertext,
     )
     assert row is not None
-    password = open_password(
-        vault, row["customer_id"], directory_id, row["sealed_key_id"], row["sealed_password"]
-    )
+    try:
+        password = open_password(
+            vault, row["customer_id"], directory_id, row["sealed_key_id"], row["sealed_password"]
+        )
+    except VaultError as error:
+        # An account sealed under a key since dropped from VAULT_KEYS: say so (no secret in
+        # the message), the worker treats a 500 as a failed attempt.
+        log.error(
+            "a directory account's password did not open",
+            extra={
+                "action": "vault.open_failed",
+                "account_id": str(row["account_id"]),
+                "error": str(error),
+            },
+        )
+        raise HTTPException(500, "the account's stored password did not open") from None
     log.info(
         "directory account handed over",
         extra={

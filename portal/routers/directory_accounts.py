@@ -21,7 +21,14 @@ from starlette.responses import Response
 
 from portal import rate_limit
 from portal.dependencies import PortalStateDep, SignedIn, StaffViewer
-from portal.directory_accounts import NO_STORE, find_account, reveal_password
+from portal.directory_accounts import (
+    CANNOT_OPEN,
+    NO_STORE,
+    PasswordUnavailable,
+    find_account,
+    reveal_password,
+)
+from portal.errors import error_response
 from portal.jobs.reads import job_uuid
 from portal.routers.jobs import job_page_response
 from portal.state import PortalState
@@ -52,7 +59,10 @@ async def reveal_for_customer(
     refused = _too_many(state, viewer)
     if refused is not None:
         return refused
-    password = await reveal_password(state, viewer, account_id)
+    try:
+        password = await reveal_password(state, viewer, account_id)
+    except PasswordUnavailable:
+        return error_response(request, 503, CANNOT_OPEN)
     return await job_page_response(request, state, viewer, key, {str(account_id): password})
 
 
@@ -84,7 +94,15 @@ async def reveal_for_staff(
     refused = _too_many(state, viewer)
     if refused is not None:
         return refused
-    password = await reveal_password(state, viewer, account_id, staff_reason=reason)
+    try:
+        password = await reveal_password(state, viewer, account_id, staff_reason=reason)
+    except PasswordUnavailable:
+        return error_response(
+            request,
+            503,
+            "The stored password did not open: VAULT_KEYS lacks the key it was "
+            "sealed with (see the orchestrator's and portal's vault.open_failed log lines).",
+        )
     response = render(request, "staff/account_reveal.html", password=password, **context)
     response.headers.update(NO_STORE)
     return response

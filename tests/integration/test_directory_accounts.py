@@ -20,14 +20,15 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from pypdf import PdfReader
 
 from dbolt.directory_accounts import open_password
 from dbolt.settings import LOCAL_MAILBOX_DOMAIN, LOCAL_VAULT_KEYS
 from dbolt.sql import Queries
-from dbolt.vault import Vault
-from tests.support.orchestrator_harness import WORKER
-from tests.support.portal_harness import PORTAL_URL, Customer, PortalStack
+from dbolt.vault import Vault, new_key_spec
+from tests.support.orchestrator_harness import WORKER, build
+from tests.support.portal_harness import PORTAL_URL, Customer, PortalStack, portal_app
 from tests.support.queue_helpers import enable_test_directories, report
 
 HTML = {"accept": "text/html", "origin": PORTAL_URL}
@@ -449,3 +450,44 @@ def test_the_password_is_in_no_log_csv_pdf_or_artifact(
         for path in artifacts_dir.rglob("*"):
             if path.is_file():
                 assert opened.password.encode() not in path.read_bytes(), path
+
+
+# -- Key rotation ------------------------------------------------------------------------------
+def test_a_rotated_key_ring_opens_old_accounts_and_seals_new_ones_with_the_new_key(
+    api: TestClient,
+    portal_stack: PortalStack,
+    conn: psycopg.Connection[Any],
+    queries: Queries,
+    directories: list[str],
+    db_url: str,
+) -> None:
+    opened = _opened(api, portal_stack, conn, queries, directories, "xena@example.com")
+    rotated = f"{new_key_spec('k2')},{LOCAL_VAULT_KEYS}"
+    with TestClient(build(db_url, vault_keys=SecretStr(rotated))) as after_rotation:
+        again = _open(after_rotation, opened.lease, directories[0])
+        assert again.status_code == 200
+        assert again.json()["password"] == opened.password, "sealed with the old key, still opens"
+        _start(after_rotation, opened.lease, directories[1])
+        assert _open(after_rotation, opened.lease, directories[1]).json()["created"] is True
+    assert conn.execute(
+        "select directory_id, key_id from directory_accounts order by directory_id"
+    ).fetchall() == [(directories[0], "local-dev"), (directories[1], "k2")]
+
+    # A ring that dropped the key too early: a clear refusal, logged without the secret.
+    with TestClient(build(db_url, vault_keys=SecretStr(new_key_spec("k3")))) as dropped:
+        refused = _open(dropped, opened.lease, directories[0])
+    assert refused.status_code == 500
+    assert "did not open" in refused.json()["detail"]
+    customer_page = TestClient(
+        portal_app(db_url, portal_stack.supabase.url, vault_keys=SecretStr(new_key_spec("k3"))),
+        base_url=PORTAL_URL,
+    )
+    with customer_page:
+        shown = customer_page.post(
+            f"/jobs/{opened.lease.job_id}/accounts/{opened.account_id}/reveal",
+            cookies=opened.customer.cookies,
+            headers=HTML,
+        )
+    assert shown.status_code == 503
+    assert "We could not show this password just now" in shown.text
+    assert opened.password not in shown.text
