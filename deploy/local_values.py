@@ -25,6 +25,7 @@ def secret_values() -> dict[str, str]:
         "DATABASE_URL": localdb.database_url(),
         "WORKER_TOKEN": up.WORKER_TOKEN,
         "STAFF_API_KEY": up.STAFF_API_KEY,
+        "VAULT_KEYS": up.VAULT_KEYS,
         "SUPABASE_ANON_KEY": jwt_keys.mint_api_key("anon"),
         "SUPABASE_SERVICE_ROLE_KEY": jwt_keys.mint_api_key("service_role"),
         "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,

@@ -27,6 +27,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
+from dbolt.settings import LOCAL_VAULT_KEYS
 from devstack import functions, jwt_keys, localdb
 from devstack.stripe.settings import (
     DEFAULT_CHECKOUT_SIGNING_SECRET,
@@ -50,6 +51,8 @@ DEFAULT_WORKER_TOKEN = "local-dev-worker-token"  # noqa: S105 - refused in produ
 DEFAULT_STAFF_API_KEY = "local-dev-staff-key"
 WORKER_TOKEN = os.environ.get("WORKER_TOKEN", DEFAULT_WORKER_TOKEN)
 STAFF_API_KEY = os.environ.get("STAFF_API_KEY", DEFAULT_STAFF_API_KEY)
+# The vault's key ring (directory account passwords, parked sessions): orchestrator and portal.
+VAULT_KEYS = os.environ.get("VAULT_KEYS", LOCAL_VAULT_KEYS)
 # Every service is in production unless told otherwise; everything `make up` starts is the
 # local stack, on purpose.
 LOCAL_ENV = {"ENVIRONMENT": "development"}
@@ -257,6 +260,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                     "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
                     "ORCHESTRATOR_URL": orchestrator_url,
                     "STAFF_API_KEY": STAFF_API_KEY,
+                    "VAULT_KEYS": VAULT_KEYS,
                     "CHROMIUM_PATH": os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium"),
                     "ARTIFACTS_DIR": str(ARTIFACTS_DIR),
                 },
@@ -365,6 +369,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                 "PORT": str(ORCHESTRATOR_PORT),
                 "WORKER_TOKEN": WORKER_TOKEN,
                 "STAFF_API_KEY": STAFF_API_KEY,
+                "VAULT_KEYS": VAULT_KEYS,
                 # Its alerts (captcha provider down, …) land in the mail catcher.
                 "SMTP_URL": SMTP_URL,
                 "STAFF_ALERT_EMAIL": STAFF_EMAIL,

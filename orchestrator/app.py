@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from orchestrator import errors, loops
 from orchestrator.body_limit import BodyLimitMiddleware
-from orchestrator.routers import ops, staff, staff_review, worker
+from orchestrator.routers import accounts, ops, staff, staff_review, worker
 from orchestrator.sessions import SESSION_ROUTE_MAX_BODY_BYTES
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
@@ -88,6 +88,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     )
     errors.install(app, settings.retry_after_seconds)
     app.include_router(worker.router)
+    app.include_router(accounts.router)
     app.include_router(staff.router)
     app.include_router(staff_review.router)
     app.include_router(ops.router)

@@ -13,6 +13,7 @@ from portal import errors
 from portal.auth.session_middleware import SessionMiddleware
 from portal.middleware import OriginGuardMiddleware, SecurityHeadersMiddleware
 from portal.routers import account, business, health, mailbox, onboarding, public, sign_in
+from portal.routers import directory_accounts as directory_account_routes
 from portal.routers import job_actions as job_action_routes
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
@@ -93,4 +94,5 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(job_routes.router)
     app.include_router(staff_review_routes.router)
     app.include_router(job_action_routes.router)
+    app.include_router(directory_account_routes.router)
     return app

@@ -51,6 +51,9 @@ WRONG_CODE_PER_EMAIL = Limit("code.email", 5, 15 * 60)
 WRONG_CODE_PER_IP = Limit("code.ip", 20, 15 * 60)
 # Asking Stripe about a checkout session (a returning buyer polls every few seconds).
 STRIPE_LOOKUP_PER_IP = Limit("stripe_lookup.ip", 120, 10 * 60)
+# Showing a directory account's password (customer or staff): plenty for real use, too few
+# to sweep every account with a stolen session.
+REVEAL_PER_USER = Limit("reveal.user", 10, 10 * 60)
 
 EXTRA_KEY = "portal.rate_limiter"
 

@@ -6,10 +6,17 @@ from pathlib import Path
 
 from pydantic import SecretStr, model_validator
 
-from dbolt.settings import DatabaseSettingsMixin, MailboxSettingsMixin, ServiceSettings
+from dbolt.settings import (
+    DatabaseSettingsMixin,
+    MailboxSettingsMixin,
+    ServiceSettings,
+    VaultSettingsMixin,
+)
 
 
-class PortalSettings(DatabaseSettingsMixin, MailboxSettingsMixin, ServiceSettings):
+class PortalSettings(
+    VaultSettingsMixin, DatabaseSettingsMixin, MailboxSettingsMixin, ServiceSettings
+):
     host: str = "127.0.0.1"
     port: int = 8300
     # Where customers reach the portal: links in emails and Stripe's success_url use it.

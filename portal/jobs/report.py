@@ -13,6 +13,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from portal.directory_accounts import job_accounts
 from portal.jobs.reads import job_uuid, read_job
 from portal.reports.pdf import PdfRenderer
 from portal.reports.progress import job_state_words
@@ -42,7 +43,9 @@ async def ready_report(
     # A complete job reopened by a staff retry keeps its old report row; until it completes
     # again the report would not match the directories, so it is not offered.
     if report is not None and job["status"] == "complete":
-        return build_report(job, report, directories)
+        async with state.db.as_viewer(viewer) as q:
+            accounts = await job_accounts(q, viewer, job["id"])
+        return build_report(job, report, directories, accounts)
     status = str(job["status"])
     return render(
         request,

@@ -20,6 +20,11 @@ quoting; CRLF line ends), two sections separated by one empty line:
    staff detail), action_required, and for a directory not submitted what became of it
    (replaced by which, refunded, being retried).
 
+3. Only when we opened accounts on directories for the customer, after one more empty line:
+   the accounts, with the header `directory_id,directory,site_url,login,opened_at,password`.
+   The password column never holds a password: it says where to see it (the job page's
+   "Show password", which is audited). Passwords are never in a report.
+
 Timestamps are ISO 8601 in UTC; empty cells are NULLs. A text cell that a spreadsheet would
 run as a formula (starting with = + - @, tab or carriage return) is prefixed with an
 apostrophe: directory sites write some of these messages, and a report must not run code.
@@ -49,6 +54,7 @@ DIRECTORY_HEADER = (
     "action_required",
     "what_became_of_it",
 )
+ACCOUNT_HEADER = ("directory_id", "directory", "site_url", "login", "opened_at", "password")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -76,7 +82,13 @@ def _iso(value: Any) -> str | int:
     return _cell(value)
 
 
-def report_csv(report: ReportView) -> str:
+def password_pointer(report: ReportView, portal_url: str = "") -> str:
+    """Where the customer sees an account's password (the report never holds one)."""
+    page = f"{portal_url.rstrip('/')}/jobs/{report.job['id']}#accounts"
+    return f"Not in this file: sign in and press Show password on your job page, {page}"
+
+
+def report_csv(report: ReportView, portal_url: str = "") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     job = report.job
@@ -115,4 +127,19 @@ def report_csv(report: ReportView) -> str:
                 _cell(row.get("fate")),
             )
         )
+    if report.accounts:
+        pointer = password_pointer(report, portal_url)
+        writer.writerow(())
+        writer.writerow(ACCOUNT_HEADER)
+        for account in report.accounts:
+            writer.writerow(
+                (
+                    _cell(account["directory_id"]),
+                    _cell(account["directory"]),
+                    _cell(account["site_url"]),
+                    _cell(account["login"]),
+                    _cell(account["created_at"]),
+                    _cell(pointer),
+                )
+            )
     return "\ufeff" + buffer.getvalue()

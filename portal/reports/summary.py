@@ -41,6 +41,9 @@ class ReportView:
     details: Mapping[str, Any]
     created_at: datetime
     directories: Sequence[Mapping[str, Any]]
+    # The accounts we opened on directories for the customer (portal.directory_accounts):
+    # directory, site, login and date only; passwords are revealed on the job page, never here.
+    accounts: Sequence[Mapping[str, Any]] = ()
 
     def count(self, key: str) -> int:
         return int(self.summary.get(key) or 0)
@@ -206,7 +209,10 @@ def describe_event(event: Mapping[str, Any], *, first_claim: bool = True) -> str
 
 
 def build_report(
-    job: Mapping[str, Any], report: Mapping[str, Any], directories: Sequence[Mapping[str, Any]]
+    job: Mapping[str, Any],
+    report: Mapping[str, Any],
+    directories: Sequence[Mapping[str, Any]],
+    accounts: Sequence[Mapping[str, Any]] = (),
 ) -> ReportView:
     return ReportView(
         job=job,
@@ -214,6 +220,7 @@ def build_report(
         details=report.get("details") or {},
         created_at=report["created_at"],
         directories=directories,
+        accounts=accounts,
     )
 
 

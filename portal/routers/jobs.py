@@ -11,10 +11,13 @@ stream is portal.jobs.live; the report's documents portal.jobs.report.
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from portal.dependencies import PortalStateDep, SignedIn
+from portal.directory_accounts import NO_STORE, job_accounts
 from portal.jobs import live
 from portal.jobs.reads import job_uuid, read_job, report_url
 from portal.jobs.report import (
@@ -29,7 +32,9 @@ from portal.reports.csv_export import report_csv
 from portal.reports.pdf import PdfUnavailable
 from portal.reports.progress import build_progress
 from portal.reports.summary import ReportView
+from portal.state import PortalState
 from portal.templating import render
+from portal.viewer import Viewer
 
 router = APIRouter(tags=["customer"])
 
@@ -38,9 +43,34 @@ router = APIRouter(tags=["customer"])
 async def job_page(
     request: Request, job_id: str, viewer: SignedIn, state: PortalStateDep
 ) -> Response:
-    job, directories, _ = await read_job(state, viewer, job_uuid(job_id))
+    return await job_page_response(request, state, viewer, job_uuid(job_id))
+
+
+async def job_page_response(
+    request: Request,
+    state: PortalState,
+    viewer: Viewer,
+    job_id: uuid.UUID,
+    revealed: dict[str, str] | None = None,
+) -> Response:
+    """The job page; `revealed` (account id → password) shows the password the viewer just
+    asked for (portal.routers.directory_accounts), in a response nothing may keep."""
+    job, directories, _ = await read_job(state, viewer, job_id)
+    async with state.db.as_viewer(viewer) as q:
+        accounts = await job_accounts(q, viewer, job_id)
     progress = build_progress(job, directories)
-    return render(request, "job.html", progress=progress, job=job, report_url=report_url(progress))
+    response = render(
+        request,
+        "job.html",
+        progress=progress,
+        job=job,
+        report_url=report_url(progress),
+        accounts=accounts,
+        revealed=revealed or {},
+    )
+    if revealed:
+        response.headers.update(NO_STORE)
+    return response
 
 
 @router.get("/jobs/{job_id}/events")
@@ -69,7 +99,12 @@ async def report_csv_download(
     report = await ready_report(request, state, viewer, job_id)
     if not isinstance(report, ReportView):
         return report
-    return download(report, "csv", report_csv(report).encode("utf-8"), "text/csv; charset=utf-8")
+    return download(
+        report,
+        "csv",
+        report_csv(report, state.settings.portal_url).encode("utf-8"),
+        "text/csv; charset=utf-8",
+    )
 
 
 @router.get("/jobs/{job_id}/report.pdf")

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from dbolt.sql import NotFound
+from portal.directory_accounts import job_accounts
 from portal.staff import artifacts
 from portal.staff.job_filters import JobFilters
 from portal.staff.orchestrator import error_text
@@ -59,6 +60,7 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         directories = await q.fetch_all("job_directories_list", job_id=job_id)
         attempts = await q.fetch_all("job_results_list", job_id=job_id)
         audit = await q.fetch_all("audit_log_list_for_job", job_id=job_id)
+        accounts = await job_accounts(q, viewer, job_id, staff=True)
     for attempt in attempts:
         attempt["artifacts_kept"] = artifacts.kept(
             state.settings.artifacts_dir, attempt["artifacts"]
@@ -73,6 +75,7 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         "attempts": attempts,
         "artifacts_retention_days": state.settings.artifacts_retention_days,
         "audit": audit,
+        "accounts": accounts,
         "counts": counts,
         "failed": [d for d in directories if d["status"] == "failed"],
         "can": {

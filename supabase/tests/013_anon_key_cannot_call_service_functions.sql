@@ -5,7 +5,7 @@
 -- while what the browser roles are meant to do still works.
 begin;
 set search_path = public, extensions;
-select plan(16);
+select plan(17);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true}
@@ -35,6 +35,8 @@ select throws_ok($$ select * from orders_claim_onboarding_sign_in('cs_test_x', 6
   'anon calling orders_claim_onboarding_sign_in is refused');
 select throws_ok($$ select staff_queue_status(120) $$, '42501', NULL,
   'anon calling a staff function is refused');
+select throws_ok(format($$ select * from directory_accounts_reveal(gen_random_uuid(), 'user:%s') $$, :'victim_user'),
+  '42501', NULL, 'anon calling directory_accounts_reveal (read a customer''s directory password) is refused');
 select throws_ok('select * from jobs', '42501', NULL, 'anon cannot read jobs at all');
 select results_eq('select name from tiers order by rank',
   $$ values ('starter'), ('growth'), ('professional'), ('enterprise') $$,

@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(77);
+select plan(83);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -27,8 +27,9 @@ insert into queue_functions values
   ('public.jobs_wake_due(text, text)'),
   ('public.queue_stats()'),
   ('public.directories_sync(jsonb)'),
-  -- the inbound-mail webhook's one call (a browser calling it would forge a verification mail)
-  ('public.inbound_emails_receive(text, text, text, text, text, text, text, text)');
+  ('public.inbound_emails_receive(text, text, text, text, text, text, text, text)'),
+  ('public.directory_accounts_open(uuid, uuid, text, text, text, text, bytea)'),
+  ('public.directory_accounts_reveal(uuid, text, text)');
 grant select on queue_functions to anon, authenticated, service_role;
 
 select ok(not has_function_privilege('anon', fn, 'execute'), fn::text || ' is not executable by anon')

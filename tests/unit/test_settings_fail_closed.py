@@ -19,7 +19,7 @@ import pytest
 from pydantic import SecretStr
 
 from dbolt.log import JsonFormatter
-from dbolt.settings import LOCAL_DATABASE_URL, ServiceSettings
+from dbolt.settings import LOCAL_DATABASE_URL, LOCAL_VAULT_KEYS, ServiceSettings
 from devstack import jwt_keys, localdb
 from orchestrator.settings import OrchestratorSettings
 from portal.settings import PortalSettings
@@ -54,12 +54,12 @@ PRODUCTION = {
     "ORCHESTRATOR_URL": "http://orchestrator:8100",
     "WORKER_TOKEN": "prod-worker-token-5e7a9c1b3d5f7h9j",
     "STAFF_API_KEY": "prod-staff-key-8c6e4a2b0d9f7h5j",
+    "VAULT_KEYS": "prod-2026:cHJvZC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZy0wMDE=",
     "SMTP_URL": "smtps://apikey:prod-smtp-password-31f5@smtp.sendgrid.net:465",
     "WORKER_AUTH_EMAIL": "worker@directorybolt.com",
     "WORKER_AUTH_PASSWORD": "prod-worker-password-6d8f0b2c",
     "TWOCAPTCHA_API_KEY": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
     "PROXY_URLS": "http://cust-1:prod-proxy-pass-9a7b@gate.proxyvendor.com:7000",
-    "VAULT_KEYS": "prod-1:cHJvZC12YXVsdC1rZXktMzItYnl0ZXMtbG9uZy14eXo=",
     "MAILGUN_WEBHOOK_SIGNING_KEY": "key-prod-mailgun-webhook-3e5a7c9b1d",
     "MAILBOX_DOMAIN": "mailbox.directorybolt.com",
 }
@@ -142,6 +142,8 @@ LOCAL_DEFAULTS: list[tuple[type[ServiceSettings], str, str]] = [
     (WorkerSettings, "WORKER_TOKEN", "local-dev-worker-token"),
     (OrchestratorSettings, "STAFF_API_KEY", "local-dev-staff-key"),
     (PortalSettings, "STAFF_API_KEY", "local-dev-staff-key"),
+    (OrchestratorSettings, "VAULT_KEYS", LOCAL_VAULT_KEYS),
+    (PortalSettings, "VAULT_KEYS", LOCAL_VAULT_KEYS),
     (WebhookSettings, "STRIPE_WEBHOOK_SECRET", "whsec_local_dev"),
     (WebhookSettings, "CHECKOUT_SIGNING_SECRET", "local-dev-checkout-signing-secret"),
     (WebhookSettings, "MAILGUN_WEBHOOK_SIGNING_KEY", "local-dev-mailgun-signing-key"),
@@ -453,6 +455,7 @@ def _devstack_defaults() -> dict[str, str]:
     return {
         "up.DEFAULT_WORKER_TOKEN": up.DEFAULT_WORKER_TOKEN,
         "up.DEFAULT_STAFF_API_KEY": up.DEFAULT_STAFF_API_KEY,
+        "settings.LOCAL_VAULT_KEYS": LOCAL_VAULT_KEYS,
         "up.PROXY_PASSWORD": up.PROXY_PASSWORD,
         "up.CAPTCHA_KEY": up.CAPTCHA_KEY,
         "proxies.DEFAULT_PASSWORD": PROXY_PASSWORD,
