@@ -350,7 +350,8 @@ class Stack:
         self._spawn("portal", ["-m", "portal"], env, ready=self.url("portal") + "/healthz")
 
     def sync_sandbox_directories(self, only: set[str] | None = None) -> list[dict[str, Any]]:
-        """directories.json's sandbox entries (or only those named), pointed at this test's
+        """directories.json's sandbox entries (or only those named, which may include the
+        `lifecycle-` ones: devstack/sandbox/sites/lifecycle.py), pointed at this test's
         sandbox port."""
         text = json.dumps(
             {"version": 1, "directories": load_directories(ROOT / "directories.json")}
@@ -359,7 +360,7 @@ class Stack:
         sandbox = [
             e
             for e in entries
-            if e["id"].startswith("sandbox-") and (only is None or e["id"] in only)
+            if (e["id"] in only if only is not None else e["id"].startswith("sandbox-"))
         ]
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             sync_directories(conn, sandbox)
