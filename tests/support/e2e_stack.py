@@ -211,6 +211,8 @@ class Stack:
                 "--slow-delay",
                 str(slow_delay),
             ],
+            # The lifecycle directories' verification emails go to this stack's mail catcher.
+            {"SMTP_URL": self.smtp_url} if mail else None,
             ready=self.url("sandbox") + "/_admin/submissions",
         )
         self._spawn(
