@@ -190,7 +190,7 @@ async def park(
 async def lookup(ctx: RecipeContext, spec: Lookup) -> Found | None:
     """Search the directory and return the result that is this business, if any."""
     ctx.say("  lookup")
-    await run_recipe(ctx, PhaseSteps(steps=spec.steps, frame=spec.frame), classify=False)
+    await run_recipe(ctx, PhaseSteps(steps=spec.steps), classify=False)
     results = spec.results
     either = results.item if results.none is None else f"{results.item}, {results.none}"
     await pages.require(ctx.page, either, "lookup results", ctx.step_timeout_ms)

@@ -182,7 +182,6 @@ class Lookup(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: list[Step] = Field(min_length=1)
     results: LookupResults
-    frame: str | None = None
 
 
 class VerifyEmail(BaseModel):

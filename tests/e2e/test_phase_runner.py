@@ -346,3 +346,35 @@ def test_the_mail_that_never_comes_leaves_the_directory_parked(stack: Stack) -> 
     parked_for_email(stack, site, recorder)
     listed = httpx.get(f"{stack.mail}/api/messages", params={"to": recorder.login}).json()
     assert listed["total"] == 0
+
+
+def test_a_failure_after_the_password_was_typed_keeps_artifacts_without_it(
+    stack: Stack,
+) -> None:
+    site = "lifecycle-verify"
+    directory = stack.directory(site)
+    directory["recipe"] = copy.deepcopy(directory["recipe"])
+    login = directory["recipe"]["phases"]["login"]["steps"]
+    # The page never shows what the recipe waits for, right after the password was typed.
+    login[3] = {"action": "wait_for", "selector": "#never-there", "timeout_ms": 500}
+    recorder = Recorder("artifacts@mail.directorybolt.example", created=False)
+    run = attempt(stack, directory, recorder)
+    assert run.result.outcome is Outcome.transient_error, run.result
+    # Kept for staff (and searched for the password by attempt()).
+    assert set(run.result.artifacts) == {"screenshot", "html"}
+    assert Path(run.result.artifacts["html"]).exists()
+    assert 'type="password"' in Path(run.result.artifacts["html"]).read_text()
+
+
+def test_the_password_is_never_typed_into_a_visible_field(stack: Stack) -> None:
+    site = "lifecycle-verify"
+    directory = stack.directory(site)
+    directory["recipe"] = copy.deepcopy(directory["recipe"])
+    login = directory["recipe"]["phases"]["login"]["steps"]
+    login[2] = {"action": "fill", "selector": "#login-email", "value": "account_password"}
+    recorder = Recorder("drifted@mail.directorybolt.example", created=False)
+    run = attempt(stack, directory, recorder)
+    assert run.result.outcome is Outcome.permanent_error, run.result
+    assert run.result.error_code == "recipe_drift"
+    assert run.result.message is not None
+    assert "password goes only into a password field" in run.result.message
