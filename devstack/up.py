@@ -328,9 +328,12 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
         Process(
             name="sandbox",
             address=f"http://127.0.0.1:{SANDBOX_PORT}",
-            note="24 fake directory sites the workers submit to (admin: /_admin/submissions)",
+            note="24 fake directory sites and 6 lifecycle directories the workers submit to "
+            "(admin: /_admin/submissions, /_admin/lifecycle)",
             module="devstack.sandbox",
             args=["--port", str(SANDBOX_PORT)],
+            # The lifecycle directories send their verification emails to the mail catcher.
+            env={"SMTP_URL": SMTP_URL},
             ready_url=f"http://127.0.0.1:{SANDBOX_PORT}/_admin/submissions",
         ),
         Process(

@@ -15,7 +15,10 @@ from typing import Literal
 
 from dbolt.typed_values import EMAIL_PATTERN
 
-ActionKind = Literal["email_verification", "phone_verification", "other"]
+ActionKind = Literal["email_verification", "phone_verification", "listing_differs", "other"]
+
+# How the customer calls the fields a directory's existing listing shows differently.
+_NAP_WORDS = {"name": "business name", "address": "address", "phone": "phone number"}
 
 _EMAIL = re.compile(r"e-?mail|inbox|confirmation link|verification link|click the link", re.I)
 _PHONE = re.compile(
@@ -35,10 +38,22 @@ def kind_of(site_text: str) -> ActionKind:
 
 
 def customer_action(
-    kind: ActionKind, directory: str, public_email: str | None, phone: str | None
+    kind: ActionKind,
+    directory: str,
+    public_email: str | None,
+    phone: str | None,
+    differing: list[str] | None = None,
 ) -> str:
     """The customer's instruction in our words. `directory` is the name in our catalogue;
-    the address and number are the business's own, as the customer gave them."""
+    the address and number are the business's own, as the customer gave them; `differing`
+    the fields (name, address, phone) an existing listing shows differently."""
+    if kind == "listing_differs":
+        named = [_NAP_WORDS[f] for f in differing or [] if f in _NAP_WORDS] or ["details"]
+        fields = " and ".join([", ".join(named[:-1]), named[-1]] if len(named) > 1 else named)
+        return (
+            f"{directory} already lists your business with a different {fields}. "
+            "Our team will ask it to correct the listing; tell us if that listing is not yours."
+        )
     if kind == "email_verification":
         to = "your business email"
         if public_email and EMAIL_PATTERN.match(public_email):

@@ -26,7 +26,7 @@ from dbolt.refusals import (
 )
 from worker.business import field_value
 from worker.outcome import AttemptResult
-from worker.recipe import Fill, RecipeError, Select, parse_recipe
+from worker.recipe import ACCOUNT_VALUES, Fill, RecipeError, Select, parse_recipe
 
 
 def accepted_countries(directory: Mapping[str, Any]) -> list[str]:
@@ -55,8 +55,10 @@ def _required_missing(directory: Mapping[str, Any], business: Business) -> str |
         recipe = parse_recipe(directory.get("recipe"))
     except RecipeError:
         return None  # the engine reports a malformed recipe as such
-    for step in recipe.steps:
+    for step in recipe.form_steps():
         if isinstance(step, Fill | Select) and not step.optional and step.value:
+            if step.value in ACCOUNT_VALUES:
+                continue
             if step.value == "logo_url":
                 continue
             value = field_value(business, step.value)

@@ -18,7 +18,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from dbolt.business import Business
-from dbolt.contracts import Outcome
+from dbolt.contracts import Outcome, Resume
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.auto_filler import run_auto
 from worker.captcha import CaptchaSolver
@@ -27,6 +27,7 @@ from worker.egress_guard import EgressGuard
 from worker.eligibility import refusal
 from worker.logo import LogoSource
 from worker.outcome import AttemptFailed, AttemptResult
+from worker.phases import Lifecycle, run_phases
 from worker.proxies import Proxy
 from worker.recipe import RecipeError, parse_recipe
 from worker.recipe_runner import RecipeContext, run_recipe
@@ -96,10 +97,16 @@ class SubmissionEngine:
         self.solver = solver
         self.settings = settings
 
-    async def _context(self, guard: EgressGuard) -> BrowserContext:
+    async def _context(
+        self, guard: EgressGuard, storage_state: dict[str, Any] | None = None
+    ) -> BrowserContext:
         # Every request of the context goes through the attempt's egress guard, which
-        # chains to the upstream proxy, if any (worker/egress_guard.py).
-        context = await self.browser.new_context(proxy=guard.playwright())  # type: ignore[arg-type]
+        # chains to the upstream proxy, if any (worker/egress_guard.py). A resumed directory
+        # starts with the cookies and storage it was parked with (worker/phases.py).
+        context = await self.browser.new_context(
+            proxy=guard.playwright(),  # type: ignore[arg-type]
+            storage_state=storage_state,  # type: ignore[arg-type]
+        )
         context.set_default_timeout(self.settings.step_timeout_ms)
         context.set_default_navigation_timeout(self.settings.navigation_timeout_ms)
         return context
@@ -112,6 +119,7 @@ class SubmissionEngine:
         artifact_name: str = "attempt",
         say: Callable[[str], None] | None = None,
         fence: Callable[[], Awaitable[None]] | None = None,
+        lifecycle: Lifecycle | None = None,
     ) -> AttemptResult:
         """Submit once and say truthfully what happened. Never raises for a site's behaviour."""
         refused = refusal(directory, business)
@@ -130,7 +138,8 @@ class SubmissionEngine:
         result = AttemptResult(Outcome.success, proxy=proxy.label if proxy else None)
         started = time.monotonic()
         guard = await EgressGuard(self.settings.destinations, proxy).start()
-        context = await self._context(guard)
+        resume = Resume.model_validate(directory["resume"]) if directory.get("resume") else None
+        context = await self._context(guard, resume.storage_state if resume else None)
         page = await context.new_page()
         ctx = RecipeContext(
             page,
@@ -144,8 +153,13 @@ class SubmissionEngine:
             fence,
         )
         try:
-            if directory.get("mode") == "recipe":
-                await run_recipe(ctx, parse_recipe(directory.get("recipe")))
+            recipe = (
+                parse_recipe(directory.get("recipe")) if directory.get("mode") == "recipe" else None
+            )
+            if recipe is not None and recipe.phases is not None:
+                await run_phases(ctx, recipe.phases, lifecycle, resume)
+            elif recipe is not None:
+                await run_recipe(ctx, recipe)
             else:
                 await run_auto(ctx)
         except AttemptFailed as failure:
@@ -169,7 +183,9 @@ class SubmissionEngine:
             result.message = classified.message
         finally:
             _report_blocked(result, guard.blocked)
-            if not (result.outcome is Outcome.success and result.confirmed):
+            if not (result.outcome is Outcome.success and result.confirmed) and (
+                result.outcome not in (Outcome.parked, Outcome.already_listed)
+            ):
                 await self._keep_artifacts(page, artifact_name, result)
             await context.close()
             await guard.close()
@@ -179,6 +195,7 @@ class SubmissionEngine:
                 str(directory.get("name") or directory.get("directory_id") or "The directory"),
                 business.public_email,
                 business.phone,
+                result.differing,
             )
         result.message = result.message and result.message[:1900]
         log.info(

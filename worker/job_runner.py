@@ -12,12 +12,14 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 
 from dbolt.contracts import (
     Assignment,
     AttemptReport,
+    DirectoryAccount,
     DirectoryStatus,
     DirectoryTask,
     JobStatus,
@@ -42,6 +44,25 @@ class Work:
     directory: DirectoryTask
     attempt: int
     avoid_proxy: str | None = None
+
+
+@dataclass
+class DirectoryLifecycle:
+    """The orchestrator calls the phases of one directory make (worker/phases.py), under
+    this job's lease: its account on the directory, and its parked browser session."""
+
+    runner: JobRunner
+    directory_id: str
+
+    async def open_account(self) -> DirectoryAccount:
+        a = self.runner.assignment
+        return await self.runner.client.open_account(a.job_id, a.lease_token, self.directory_id)
+
+    async def save_session(self, storage_state: dict[str, Any]) -> None:
+        a = self.runner.assignment
+        await self.runner.client.save_session(
+            a.job_id, a.lease_token, self.directory_id, storage_state
+        )
 
 
 class JobRunner:
@@ -274,6 +295,7 @@ class JobRunner:
                     proxy,
                     artifact_name=f"{self.job_id}/{directory.directory_id}-{work.attempt}",
                     fence=self._fence_for(work),
+                    lifecycle=DirectoryLifecycle(self, work.directory.directory_id),
                 )
         if proxy is not None and self.proxies is not None:
             if result.error_code in ("proxy_error", "rate_limited"):

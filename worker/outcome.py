@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from dbolt.contracts import Outcome
+from dbolt.contracts import Outcome, Phase, WaitKind
 from worker.customer_action import ActionKind, kind_of, staff_note
 
 
@@ -28,10 +28,16 @@ class AttemptResult:
     captcha_solved: bool | None = None
     proxy: str | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
+    # Outcome parked only (worker/phases.py): what it waits for, how long, where it resumes.
+    wait_kind: WaitKind | None = None
+    wait_seconds: int | None = None
+    resume_phase: Phase | None = None
     filled: list[tuple[str, str]] = field(default_factory=list)
     # What the site asked the customer to do, recognised from its words; the engine turns it
     # into our own fixed words (action_required, worker/customer_action.py).
     action_kind: ActionKind | None = None
+    # The fields (name, address, phone) a listing found by the lookup shows differently.
+    differing: list[str] = field(default_factory=list)
 
     @property
     def transient(self) -> bool:
@@ -40,7 +46,7 @@ class AttemptResult:
     def reported(self) -> dict[str, Any]:
         """This result's fields of the attempt report: all but the worker's own log of what
         it filled in and the kind of action (already in action_required's words)."""
-        own = ("filled", "action_kind")
+        own = ("filled", "action_kind", "differing")
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in own}
 
 

@@ -1,13 +1,23 @@
 """Recipes: the declarative steps of docs/recipes.md, parsed and checked before any browser
-work, so a malformed entry fails with the step and field named."""
+work, so a malformed entry fails with the phase, step and field named.
+
+A recipe is either one list of `steps` (a one-form site) or `phases` (the listing lifecycle:
+lookup, signup, verify_email, login, submit, claim, confirm, live_check; worker/phases.py)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from worker.business import ATTRIBUTE_NAMES, TRANSFORMS, VALUE_FIELDS
+
+# Values a phase fills from outside the business: the directory account the orchestrator
+# opened (docs/recipes.md) and the code read from the directory's email. The password is
+# typed only into a password field and never said, logged or kept (worker/phases.py).
+ACCOUNT_VALUES: tuple[str, ...] = ("account_login", "account_password", "verification_code")
+SECRET_VALUES = frozenset({"account_password"})
 
 
 class _Step(BaseModel):
@@ -29,8 +39,13 @@ class _ValueStep(_Step):
         )
         if not derived and (self.value is None) == (self.literal is None):
             raise ValueError("give exactly one of value or literal")
-        if self.value is not None and self.value not in VALUE_FIELDS:
-            raise ValueError(f"value must be a business field ({', '.join(VALUE_FIELDS)})")
+        if self.value is not None and self.value not in (*VALUE_FIELDS, *ACCOUNT_VALUES):
+            raise ValueError(
+                f"value must be a business field ({', '.join(VALUE_FIELDS)}) or one of the "
+                f"account's ({', '.join(ACCOUNT_VALUES)})"
+            )
+        if self.value in ACCOUNT_VALUES and (self.transform or self.literal is not None):
+            raise ValueError(f"{self.value} is typed as it is: no transform or literal")
         if self.transform is not None and self.transform not in TRANSFORMS:
             raise ValueError(f"unknown transform {self.transform!r}")
         return self
@@ -133,10 +148,149 @@ Step = Annotated[
 ]
 
 
-class Recipe(BaseModel):
+class PhaseSteps(BaseModel):
+    """A phase that is only steps (signup, login, submit, claim)."""
+
     model_config = ConfigDict(extra="forbid")
     steps: list[Step] = Field(min_length=1)
     frame: str | None = None
+
+
+def _regex(pattern: str | None, what: str) -> str | None:
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"{what} is not a regular expression: {error}") from None
+    return pattern
+
+
+class LookupResults(BaseModel):
+    """Where the search results page shows each result and, inside one, its name, address,
+    phone and link (compared with dbolt.nap.compare); `none` marks a page with no results."""
+
+    model_config = ConfigDict(extra="forbid")
+    item: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    address: str | None = None
+    phone: str | None = None
+    link: str | None = None
+    none: str | None = None
+
+
+class Lookup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: list[Step] = Field(min_length=1)
+    results: LookupResults
+
+
+class VerifyEmail(BaseModel):
+    """The directory's email: who sends it (an address or @domain), its subject, and where in
+    it the link or code is (regexes; group 1 if any). Without `link` or `code` the first link
+    to the directory's own host is opened. `steps` run after the link is opened (or to type
+    the code, value `verification_code`)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    sender: str = Field(alias="from", min_length=1)
+    subject: str | None = None
+    link: str | None = None
+    code: str | None = None
+    timeout_hours: float = Field(default=48, gt=0, le=30 * 24)
+    steps: list[Step] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _patterns(self) -> VerifyEmail:
+        _regex(self.link, "link")
+        _regex(self.code, "code")
+        if self.link and self.code:
+            raise ValueError("give link or code, not both")
+        typed = any(getattr(step, "value", None) == "verification_code" for step in self.steps)
+        if self.code and not typed:
+            raise ValueError("a code needs steps that fill value verification_code")
+        return self
+
+
+class Confirm(BaseModel):
+    """Reading the listing after the submit (or claim): optional steps to reach it, the
+    listing link, and the marker of a listing still in moderation (then the directory is
+    parked for `moderation_seconds` and this phase runs again)."""
+
+    model_config = ConfigDict(extra="forbid")
+    steps: list[Step] = Field(default_factory=list)
+    listing_url: str | None = None
+    pending: str | None = None
+    moderation_seconds: int = Field(default=3600, ge=1, le=30 * 24 * 3600)
+
+
+class LiveCheck(BaseModel):
+    """Selectors of the listing page's name, address and phone, for the live checks."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+
+
+class Phases(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lookup: Lookup | None = None
+    signup: PhaseSteps | None = None
+    verify_email: VerifyEmail | None = None
+    login: PhaseSteps | None = None
+    submit: PhaseSteps | None = None
+    claim: PhaseSteps | None = None
+    confirm: Confirm | None = None
+    live_check: LiveCheck | None = None
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Phases:
+        if self.submit is None and self.claim is None:
+            raise ValueError("phases need submit (or at least claim)")
+        if self.verify_email is not None and self.signup is None:
+            raise ValueError("verify_email follows signup: add a signup phase")
+        if self.claim is not None and self.lookup is None:
+            raise ValueError("claim takes over what lookup found: add a lookup phase")
+        for name in ("lookup", "signup", "verify_email", "login", "confirm"):
+            phase = getattr(self, name)
+            for number, step in enumerate(phase.steps if phase else [], start=1):
+                if isinstance(step, Expect):
+                    # Only the submit or claim says what the directory answered.
+                    raise ValueError(
+                        f"{name} step {number}: expect belongs in submit or claim; "
+                        "check a page with wait_for"
+                    )
+        for name in ("lookup", "verify_email", "submit", "claim", "confirm"):
+            phase = getattr(self, name)
+            for number, step in enumerate(phase.steps if phase else [], start=1):
+                if getattr(step, "value", None) == "account_password":
+                    raise ValueError(
+                        f"{name} step {number}: account_password is typed in signup or login only"
+                    )
+        return self
+
+
+class Recipe(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    steps: list[Step] | None = Field(default=None, min_length=1)
+    frame: str | None = None
+    phases: Phases | None = None
+
+    def form_steps(self) -> list[Step]:
+        """The steps that send the business: the one form, or the submit and claim phases."""
+        if self.phases is None:
+            return list(self.steps or [])
+        return [
+            step
+            for phase in (self.phases.submit, self.phases.claim)
+            if phase is not None
+            for step in phase.steps
+        ]
+
+    @model_validator(mode="after")
+    def _steps_or_phases(self) -> Recipe:
+        if (self.steps is None) == (self.phases is None):
+            raise ValueError("give either steps (one form) or phases")
+        return self
 
 
 class RecipeError(ValueError):
@@ -152,6 +306,14 @@ def parse_recipe(data: Any) -> Recipe:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            location = ".".join(str(part) for part in item["loc"] if part not in {"function-after"})
-            problems.append(f"recipe.{location}: {item['msg']}")
+            location = ".".join(str(part) for part in _location(item["loc"]))
+            problems.append(
+                f"{'.'.join(['recipe', location]) if location else 'recipe'}: {item['msg']}"
+            )
         raise RecipeError("; ".join(problems)) from error
+
+
+def _location(loc: tuple[int | str, ...]) -> list[int | str]:
+    """The error's path as a recipe author reads it: `phases.signup.steps.2.selector`
+    (pydantic's union branch names left out)."""
+    return [part for part in loc if not (isinstance(part, str) and "function-after" in part)]

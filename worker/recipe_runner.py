@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
@@ -27,12 +27,15 @@ from worker.customer_action import kind_of, staff_note
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
 from worker.recipe import (
+    ACCOUNT_VALUES,
+    SECRET_VALUES,
     Captcha,
     Check,
     Click,
     Expect,
     Fill,
     Goto,
+    PhaseSteps,
     Recipe,
     Select,
     Submit,
@@ -78,6 +81,9 @@ class RecipeContext:
     # The `submitting` fence (JobRunner): awaited right before the click that sends the form;
     # it raises when the orchestrator did not record it. None outside a job (submit CLI).
     fence: Callable[[], Awaitable[None]] | None = None
+    # Set by the phase runner (worker/phases.py): the directory account's login and password,
+    # the emailed code (ACCOUNT_VALUES) and URLs a goto may name (`{listing_url}`).
+    values: dict[str, str] = field(default_factory=dict)
 
 
 async def fence_submit(ctx: RecipeContext) -> None:
@@ -96,6 +102,10 @@ async def fence_submit(ctx: RecipeContext) -> None:
 
 
 def _value(ctx: RecipeContext, step: Fill | Select, index: int) -> str:
+    if step.value in ACCOUNT_VALUES:
+        if step.value not in ctx.values:
+            raise permanent("recipe_invalid", f"step {index}: no {step.value} in this phase")
+        return ctx.values[step.value]
     try:
         return resolve(ctx.business, step.value, step.literal, step.transform)
     except BusinessValueError as error:
@@ -194,17 +204,26 @@ async def classify_page(
     result.action_kind = verdict.action_kind
 
 
-async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
+async def run_recipe(
+    ctx: RecipeContext, recipe: Recipe | PhaseSteps, classify: bool = True
+) -> None:
+    """Run the steps; `classify`: read the final page as the directory's answer (a phase
+    that only leads to the next one, like a login, is not an answer)."""
     target: pages.Target = ctx.page
     expected = False
-    for number, step in enumerate(recipe.steps, start=1):
+    for number, step in enumerate(recipe.steps or [], start=1):
         what = f"step {number} ({step.action})"
         timeout = ctx.step_timeout_ms
         if isinstance(step, Goto):
-            url = step.url.format(
-                submit_url=ctx.directory.get("submit_url") or ctx.directory["homepage"],
-                homepage=ctx.directory["homepage"],
-            )
+            urls = {
+                "submit_url": ctx.directory.get("submit_url") or ctx.directory["homepage"],
+                "homepage": ctx.directory["homepage"],
+                **{k: v for k, v in ctx.values.items() if k.endswith("_url")},
+            }
+            try:
+                url = step.url.format_map(urls)
+            except KeyError as missing:
+                raise permanent("recipe_invalid", f"{what}: no {missing} URL here") from None
             ctx.say(f"  goto {url}")
             await pages.goto(ctx.page, url)
             target = await _frame(ctx, recipe.frame) if recipe.frame else ctx.page
@@ -215,6 +234,11 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
             if step.optional and step.value and not field_value(ctx.business, step.value):
                 continue  # an optional field the business left empty
             text = _value(ctx, step, number)
+            if step.value in SECRET_VALUES:
+                # Never said, logged or kept: typed only into a field that hides it.
+                await _fill_secret(element, text, what)
+                ctx.say(f"  {step.action} {step.selector} = (the account's password)")
+                continue
             if isinstance(step, Fill):
                 await element.fill(text)
             else:
@@ -260,8 +284,20 @@ async def run_recipe(ctx: RecipeContext, recipe: Recipe) -> None:
         elif isinstance(step, Expect):
             await _expect(ctx, target, step)
             expected = True
-    if not expected:
+    if classify and not expected:
         await classify_page(target, ctx.result)
+
+
+async def _fill_secret(element: Any, secret: str, what: str) -> None:
+    """Type the account's password, only into an <input type=password>: a recipe whose
+    selector drifted onto a visible field would otherwise show it on the page (and in the
+    screenshot kept for staff)."""
+    kind = await element.evaluate("el => (el.type || '').toLowerCase()")
+    if kind != "password":
+        raise permanent(
+            "recipe_drift", f"{what}: the account's password goes only into a password field"
+        )
+    await element.fill(secret)
 
 
 async def _optional_require(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 
+from devstack.sandbox.lifecycle_state import BY_NAME as LIFECYCLE_SITES
 from devstack.sandbox.runtime import SandboxDep
 
 router = APIRouter(prefix="/_admin", tags=["admin"])
@@ -48,3 +50,28 @@ async def release(sandbox: SandboxDep, site: str | None = None) -> dict[str, Any
 async def holds(sandbox: SandboxDep) -> dict[str, Any]:
     """Sites holding responses, and how many responses each is holding right now."""
     return {"holding": sorted(sandbox.state.holds), "waiting": dict(sandbox.state.holding)}
+
+
+class SeedListing(BaseModel):
+    """A business the lifecycle directory lists before anyone submits (found by its search)."""
+
+    model_config = ConfigDict(extra="forbid")
+    site: str
+    fields: dict[str, str] = Field(min_length=1)
+
+
+@router.post("/lifecycle/listings")
+async def seed_listing(sandbox: SandboxDep, seed: SeedListing) -> dict[str, Any]:
+    if seed.site not in LIFECYCLE_SITES:
+        raise HTTPException(422, f"site: no lifecycle directory {seed.site!r}")
+    if not seed.fields.get("business_name"):
+        raise HTTPException(422, "fields.business_name: required")
+    listing = sandbox.state.lifecycle.add_listing(seed.site, seed.fields, created_by=None)
+    return listing.as_json()
+
+
+@router.get("/lifecycle")
+async def lifecycle(sandbox: SandboxDep, site: str | None = None) -> dict[str, Any]:
+    """The lifecycle directories' accounts (verified or not), listings (seeded, created by an
+    account, claimed, live or in moderation) and the verification emails they sent."""
+    return sandbox.state.lifecycle.as_json(site)

@@ -8,7 +8,16 @@ from devstack.sandbox import admin, home
 from devstack.sandbox.pages import PageError, page_error_response
 from devstack.sandbox.runtime import Sandbox
 from devstack.sandbox.settings import Settings
-from devstack.sandbox.sites import auto, captchas, failures, layouts, standard, strict, widgets
+from devstack.sandbox.sites import (
+    auto,
+    captchas,
+    failures,
+    layouts,
+    lifecycle,
+    standard,
+    strict,
+    widgets,
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auto.router,
         strict.router,
         *failures.routers,
+        *lifecycle.routers,
     ):
         app.include_router(router)
     return app

@@ -10,7 +10,10 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from devstack.sandbox.lifecycle_state import LifecycleState
 
 SubmissionStatus = Literal["listed", "pending_verification", "received"]
 FieldValue = str | list[str]
@@ -22,6 +25,13 @@ PRE_LISTED = ("Bluebird Bakery",)
 def name_key(business_name: str) -> str:
     """Directories compare names loosely: case and spacing do not make a new business."""
     return " ".join(business_name.split()).casefold()
+
+
+def _lifecycle_state() -> LifecycleState:
+    # Imported here: the lifecycle state uses name_key from this module.
+    from devstack.sandbox.lifecycle_state import LifecycleState
+
+    return LifecycleState()
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class SandboxState:
     # The window where a directory has accepted a business but the worker has not heard.
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
     holding: dict[str, int] = field(default_factory=dict)
+    # The lifecycle directories' accounts, listings and emails (sites/lifecycle.py).
+    lifecycle: LifecycleState = field(default_factory=lambda: _lifecycle_state())
 
     def hold(self, site: str) -> None:
         self.holds.setdefault(site, asyncio.Event())
@@ -119,4 +131,5 @@ class SandboxState:
         self.submissions.clear()
         self.flaky_failed.clear()
         self.listed_names = {name_key(n) for n in PRE_LISTED}
+        self.lifecycle.reset()
         self.release()

@@ -6,13 +6,12 @@ tested is the job runner with the queue."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from pydantic import SecretStr
 
-from dbolt.contracts import Outcome
+from dbolt.contracts import Outcome, Phase, WaitKind
 from dbolt.orchestrator_client import OrchestratorClient
 from dbolt.sql import Queries
 from tests.support.orchestrator_harness import WORKER_TOKEN, build, serve
@@ -20,15 +19,6 @@ from tests.support.queue_helpers import create_job, enable_test_directories
 from worker.job_runner import JobRunner
 from worker.outcome import AttemptResult
 from worker.settings import WorkerSettings
-
-
-@dataclass
-class ParkedResult(AttemptResult):
-    """An attempt that stopped to wait (what the phase runner reports for a verify_email)."""
-
-    wait_kind: str | None = None
-    wait_seconds: int | None = None
-    resume_phase: str | None = None
 
 
 class StandInEngine:
@@ -51,12 +41,13 @@ def test_a_parked_directory_ends_the_run_and_leaves_the_job_waiting(
             listed: AttemptResult(
                 Outcome.already_listed, listing_url="https://dir.example/listing/ours"
             ),
-            parked: ParkedResult(
+            # What the phase runner reports for a verify_email with no mail yet.
+            parked: AttemptResult(
                 Outcome.parked,
                 message="signed up; waiting for the confirmation email",
-                wait_kind="email",
+                wait_kind=WaitKind.email,
                 wait_seconds=3600,
-                resume_phase="verify_email",
+                resume_phase=Phase.verify_email,
             ),
         }
     )

@@ -211,6 +211,8 @@ class Stack:
                 "--slow-delay",
                 str(slow_delay),
             ],
+            # The lifecycle directories' verification emails go to this stack's mail catcher.
+            {"SMTP_URL": self.smtp_url} if mail else None,
             ready=self.url("sandbox") + "/_admin/submissions",
         )
         self._spawn(
@@ -357,7 +359,8 @@ class Stack:
         self._spawn("portal", ["-m", "portal"], env, ready=self.url("portal") + "/healthz")
 
     def sync_sandbox_directories(self, only: set[str] | None = None) -> list[dict[str, Any]]:
-        """directories.json's sandbox entries (or only those named), pointed at this test's
+        """directories.json's sandbox entries (or only those named, which may include the
+        `lifecycle-` ones: devstack/sandbox/sites/lifecycle.py), pointed at this test's
         sandbox port."""
         text = json.dumps(
             {"version": 1, "directories": load_directories(ROOT / "directories.json")}
@@ -366,7 +369,7 @@ class Stack:
         sandbox = [
             e
             for e in entries
-            if e["id"].startswith("sandbox-") and (only is None or e["id"] in only)
+            if (e["id"] in only if only is not None else e["id"].startswith("sandbox-"))
         ]
         with psycopg.connect(self.db_url, autocommit=True) as conn:
             sync_directories(conn, sandbox)

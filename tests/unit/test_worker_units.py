@@ -85,6 +85,7 @@ def test_a_recipe_parses_into_typed_steps() -> None:
             "frame": "iframe#f",
         }
     )
+    assert recipe.steps is not None
     assert isinstance(recipe.steps[1], Fill)
     assert recipe.frame == "iframe#f"
 
