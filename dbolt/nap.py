@@ -29,7 +29,6 @@ _ADDRESS_WORDS = {
     "second": "2nd", "third": "3rd",
 }  # fmt: skip
 _WORD = re.compile(r"[a-z0-9]+")
-_PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{6,20}\d")
 
 
 def _plain(text: str) -> str:
@@ -68,9 +67,14 @@ def normalise_phone(text: str, country: str | None) -> str | None:
 
 
 def phones_in(text: str, country: str | None) -> set[str]:
-    """Every phone number a page's text holds, in E.164."""
-    found = {normalise_phone(m.group(0), country) for m in _PHONE_CANDIDATE.finditer(text)}
-    return {p for p in found if p}
+    """Every phone number a page's text holds, in E.164. libphonenumber's own matcher finds
+    them: a plain pattern ran a postcode and the phone after it into one "number"."""
+    matcher = phonenumbers.PhoneNumberMatcher(
+        text, (country or "US").upper(), leniency=phonenumbers.Leniency.POSSIBLE
+    )
+    return {
+        phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164) for m in matcher
+    }
 
 
 @dataclass(frozen=True)

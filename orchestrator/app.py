@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from orchestrator import errors, loops
+from orchestrator import errors, live_check_schedule, loops
 from orchestrator.body_limit import BodyLimitMiddleware
-from orchestrator.routers import accounts, ops, staff, staff_review, worker
+from orchestrator.routers import accounts, live_checks, ops, staff, staff_review, worker
 from orchestrator.sessions import SESSION_ROUTE_MAX_BODY_BYTES
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
@@ -47,6 +47,15 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
                     "directory_failures",
                     settings.directory_failure_check_seconds,
                     loops.check_directory_failures,
+                )
+            ),
+            # The live-check schedule from LIVE_CHECK_DELAYS: at once, then now and then.
+            asyncio.create_task(
+                loops.run_forever(
+                    state,
+                    "live_check_policy",
+                    settings.live_check_policy_seconds,
+                    live_check_schedule.apply_policy,
                 )
             ),
         ]
@@ -89,6 +98,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     errors.install(app, settings.retry_after_seconds)
     app.include_router(worker.router)
     app.include_router(accounts.router)
+    app.include_router(live_checks.router)
     app.include_router(staff.router)
     app.include_router(staff_review.router)
     app.include_router(ops.router)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from dbolt.settings import (
     DatabaseSettingsMixin,
@@ -46,6 +46,15 @@ class OrchestratorSettings(
     # How often to look for directories whose failure rate jumped (recipe drift).
     directory_failure_check_seconds: float = 60.0
 
+    # Live checks of listings after hand-over (docs/state-machine.md, live checks): offsets
+    # from the hand-over, e.g. "1h,1d,7d,30d" (tests use seconds); a check that could not
+    # be made is retried after live_check_error_retry_seconds, live_check_max_errors times.
+    live_check_delays: str = "1h,1d,7d,30d"
+    live_check_error_retry_seconds: int = Field(default=900, ge=1)
+    live_check_max_errors: int = Field(default=3, ge=1, le=20)
+    live_check_lease_seconds: int = Field(default=120, ge=5, le=3600)
+    live_check_policy_seconds: float = 300.0
+
     staff_alert_email: str | None = None
     smtp_url: SecretStr | None = None
 
@@ -54,3 +63,11 @@ class OrchestratorSettings(
     autoscale_max_workers: int = 20
     autoscale_target_drain_minutes: float = 60.0
     autoscale_default_jobs_per_worker_hour: float = 4.0
+
+    @field_validator("live_check_delays")
+    @classmethod
+    def _delays_are_a_schedule(cls, value: str) -> str:
+        from orchestrator.live_check_schedule import parse_delays
+
+        parse_delays(value)  # a typo is refused at start-up, naming the variable
+        return value

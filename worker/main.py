@@ -21,6 +21,7 @@ from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.health import WorkerStatus, serve_health
 from worker.job_runner import JobRunner
+from worker.live_checks import LiveChecker, live_check_loop
 from worker.proxies import ProxyPool, parse_proxy_urls
 from worker.realtime_link import RealtimeLink
 from worker.retention import retention_loop
@@ -108,10 +109,33 @@ class Worker:
                     solver,
                     EngineSettings.from_worker(s),
                 )
+                # Beside the job loop: due checks that listings went live (worker/live_checks.py).
+                checker = LiveChecker(
+                    engine.settings.destinations, s.navigation_timeout_ms / 1000, browser
+                )
+                checks = (
+                    asyncio.create_task(
+                        live_check_loop(
+                            client,
+                            checker,
+                            s.worker_id,
+                            self.shutting_down,
+                            s.live_check_interval_seconds,
+                            s.live_check_batch,
+                        )
+                    )
+                    if s.live_check_batch
+                    else None
+                )
                 listening = await realtime.connect(self.wake.set)
                 self.status.wake_ups = "realtime" if listening else "polling"
                 self.status.realtime_error = realtime.last_error
-                await self._loop(client, engine, realtime)
+                try:
+                    await self._loop(client, engine, realtime)
+                finally:
+                    if checks is not None:
+                        checks.cancel()
+                        await asyncio.gather(checks, return_exceptions=True)
                 await browser.close()
         finally:
             sweeper.cancel()

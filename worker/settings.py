@@ -56,6 +56,11 @@ class WorkerSettings(ServiceSettings):
 
     proxy_urls: SecretStr | None = None
 
+    # Live checks of listings (worker/live_checks.py): how often to look for due ones, and how
+    # many to take at a time (0: this worker makes none).
+    live_check_interval_seconds: float = Field(default=30.0, gt=0)
+    live_check_batch: int = Field(default=5, ge=0, le=100)
+
     retry_backoff_seconds: float = 2.0
     poll_min_seconds: float = 1.0
     poll_max_seconds: float = 15.0

@@ -27,7 +27,8 @@ select set_eq($$
 $$, $$ values ('tiers'), ('customers'), ('orders'), ('directories'), ('workers'), ('jobs'),
               ('job_directories'), ('job_results'), ('audit_log'), ('alerts'), ('job_reports'),
               ('business_categories'), ('customer_logos'), ('shortfall_refunds'),
-              ('customer_mailboxes'), ('inbound_emails'), ('directory_accounts') $$,
+              ('customer_mailboxes'), ('inbound_emails'), ('directory_accounts'),
+              ('listing_checks') $$,
   'authenticated reads exactly the tables its RLS policies are written for');
 
 select set_eq($$

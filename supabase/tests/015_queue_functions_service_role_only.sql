@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(83);
+select plan(92);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -29,7 +29,10 @@ insert into queue_functions values
   ('public.directories_sync(jsonb)'),
   ('public.inbound_emails_receive(text, text, text, text, text, text, text, text)'),
   ('public.directory_accounts_open(uuid, uuid, text, text, text, text, bytea)'),
-  ('public.directory_accounts_reveal(uuid, text, text)');
+  ('public.directory_accounts_reveal(uuid, text, text)'),
+  ('public.listing_checks_claim(text, int, int)'),
+  ('public.listing_checks_report(bigint, uuid, text, numeric, text[], jsonb, text, int)'),
+  ('public.live_check_policy_set(interval[], interval, int)');
 grant select on queue_functions to anon, authenticated, service_role;
 
 select ok(not has_function_privilege('anon', fn, 'execute'), fn::text || ' is not executable by anon')
