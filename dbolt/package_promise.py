@@ -1,7 +1,8 @@
 """What a job delivered against its package, in the words every customer surface uses.
 
 The numbers come from one SQL definition, `public.package_promise(job_id)` (migration
-20261205000100): promised (the package's count), delivered (submitted or live), in hand
+20261205000100): promised (the package's count), delivered (submitted, live, already listed
+or live with a detail wrong: the listing exists; 20261206000510), in hand
 (submitted but waiting on a check or on the customer), replaced, still working, the shortfall
 and its refund. The job page, the completion email, the CSV and the PDF all print this
 object, so they say the same thing.
@@ -14,6 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+# What counts as delivered, as private.package_counts says (20261206000510): the listing
+# exists on the directory. not_live (never found by the live checks) does not.
+DELIVERED = frozenset({"submitted", "live", "already_listed", "live_mismatch"})
 _SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 
 
@@ -110,7 +114,7 @@ class Promise:
     def fate(self, row: Mapping[str, Any], job_status: str) -> str | None:
         """For a directory that was not submitted: what became of it (None for one that was)."""
         status = str(row["status"])
-        if status in ("submitted", "live"):
+        if status in DELIVERED:
             return None
         replaced_by = row.get("replaced_by_name") or row.get("replaced_by")
         if replaced_by:

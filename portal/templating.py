@@ -51,8 +51,8 @@ def staff_duration(value: object) -> str:
 
 
 _GOOD = {"complete", "submitted", "live", "success"}
-_BAD = {"failed", "cancelled", "permanent_error"}
-_WARN = {"paused", "needs_action", "needs_review", "transient_error"}
+_BAD = {"failed", "cancelled", "permanent_error", "not_live"}
+_WARN = {"paused", "needs_action", "needs_review", "transient_error", "live_mismatch"}
 
 
 def staff_status_class(value: object) -> str:

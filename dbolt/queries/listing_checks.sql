@@ -20,11 +20,23 @@ select * from listing_checks_report(
   observed => %(observed)s::jsonb, message => %(message)s::text, http_status => %(http_status)s::int
 );
 
--- name: listing_checks_list_for_job
--- Every check of a job's listings, newest first per directory, under the viewer's JWT (RLS:
--- a customer their own job, staff every job); the columns a customer may read.
-select c.id, c.directory_id, c.seq, c.due_at, c.listing_url, c.checked_at, c.result,
-       c.nap_score, c.mismatched_fields
-  from listing_checks c
- where c.job_id = %(job_id)s
- order by c.directory_id, c.seq desc;
+-- name: listing_checks_list_own
+-- The customer's job page and report, under their JWT (held to their own jobs as
+-- jobs_get_own is): every live check of the job's listings, the columns a customer may read.
+select lc.directory_id, lc.seq, lc.due_at, lc.listing_url, lc.checked_at, lc.result,
+       lc.nap_score, lc.mismatched_fields
+  from listing_checks lc
+  join jobs j on j.id = lc.job_id
+  join customers c on c.id = j.customer_id
+ where lc.job_id = %(job_id)s and c.user_id = %(user_id)s
+ order by lc.directory_id, lc.seq;
+
+-- name: listing_checks_list_for_staff
+-- The staff drill-down, under the staff user's JWT (as dbolt_staff): every check of a job with
+-- what the page showed, the worker and its message.
+select lc.id, lc.directory_id, lc.seq, lc.due_at, lc.listing_url, lc.checked_at, lc.result,
+       lc.nap_score, lc.mismatched_fields, lc.observed, lc.message, lc.http_status, lc.errors,
+       lc.worker_id
+  from listing_checks lc
+ where lc.job_id = %(job_id)s
+ order by lc.directory_id, lc.seq;

@@ -9,6 +9,7 @@ from typing import Any
 from dbolt.package_promise import Promise
 from dbolt.refusals import directory_reason
 from dbolt.sql import NotFound
+from portal.reports.live_checks import with_live_checks
 from portal.reports.progress import JobProgress
 from portal.state import PortalState
 from portal.viewer import Viewer
@@ -45,6 +46,8 @@ async def read_job(
             directories = [
                 {**row, "fate": promise.fate(row, str(job["status"]))} for row in directories
             ]
+        checks = await q.fetch_all("listing_checks_list_own", job_id=job_id, user_id=viewer.user_id)
+        job, directories = with_live_checks(job, directories, checks)
         report = None
         if with_report:
             report = await q.fetch_one("job_reports_get_own", job_id=job_id, user_id=viewer.user_id)

@@ -7,18 +7,22 @@ quoting; CRLF line ends), two sections separated by one empty line:
    package, job_status, created_at, started_at, completed_at, seconds_to_complete,
    directories, successes, needs_action, needs_review, failures, skipped, attempts, retries,
    promised, delivered, in_hand, replaced, shortfall, refund, refund_status,
-   report_created_at. The counts up to retries are job_reports.summary as jobs_complete froze
-   it (needs_action, needs_review and skipped from its by_status); promised … refund_status
-   are the package's promise (public.package_promise, dbolt/package_promise.py): refund is the
-   amount refunded or being refunded for the shortfall, refund_status refunded / refunding /
-   none.
+   nap_consistency, report_created_at. The counts up to retries are job_reports.summary as
+   jobs_complete froze it (needs_action, needs_review and skipped from its by_status);
+   promised … refund_status are the package's promise (public.package_promise,
+   dbolt/package_promise.py): refund is the amount refunded or being refunded for the
+   shortfall, refund_status refunded / refunding / none. nap_consistency is the mean
+   name/address/phone match score (0 to 1) of the last checks of the listings found live
+   (portal/reports/live_checks.py), empty before any.
 2. The directories, one row per directory of the job in submission order, with the header
    `directory_id,directory,status,attempts,outcome,error_code,listing_url,submitted_at,
-   reason,action_required,what_became_of_it`: job_directories' status, attempts,
-   last_outcome, last_error_code, listing_url, submitted_at, the plain reason the report prints
-   (dbolt/refusals.py directory_reason; never the attempt's raw message, which is
-   staff detail), action_required, and for a directory not submitted what became of it
-   (replaced by which, refunded, being retried).
+   reason,action_required,what_became_of_it,last_check,last_checked_at,nap_score`:
+   job_directories' status, attempts, last_outcome, last_error_code, listing_url,
+   submitted_at, the plain reason the report prints (dbolt/refusals.py directory_reason;
+   never the attempt's raw message, which is staff detail), action_required, and for a
+   directory not submitted what became of it (replaced by which, refunded, being retried);
+   then the listing's last live check in the customer's words, when it was made and its NAP
+   match score (0 to 1).
 
 3. Only when we opened accounts on directories for the customer, after one more empty line:
    the accounts, with the header `directory_id,directory,site_url,login,opened_at,password`.
@@ -37,6 +41,7 @@ import io
 from datetime import datetime
 from typing import Any
 
+from portal.reports.live_checks import LastCheck
 from portal.reports.progress import as_utc
 from portal.reports.summary import ReportView
 
@@ -53,6 +58,9 @@ DIRECTORY_HEADER = (
     "reason",
     "action_required",
     "what_became_of_it",
+    "last_check",
+    "last_checked_at",
+    "nap_score",
 )
 ACCOUNT_HEADER = ("directory_id", "directory", "site_url", "login", "opened_at", "password")
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -88,6 +96,13 @@ def password_pointer(report: ReportView, portal_url: str = "") -> str:
     return f"Not in this file: sign in and press Show password on your job page, {page}"
 
 
+def _live_check_cells(check: LastCheck | None) -> tuple[str | int, ...]:
+    if check is None:
+        return ("", "", "")
+    score = "" if check.nap_score is None else f"{check.nap_score:.3f}"
+    return (_cell(check.text), _cell(check.checked_at), score)
+
+
 def report_csv(report: ReportView, portal_url: str = "") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -106,6 +121,8 @@ def report_csv(report: ReportView, portal_url: str = "") -> str:
     ]
     summary_rows += [(line.key, line.value) for line in report.lines]
     summary_rows += [(line.key, line.value) for line in report.promise_lines]
+    nap = job.get("nap")
+    summary_rows.append(("nap_consistency", f"{nap.score:.3f}" if nap else None))
     summary_rows.append(("report_created_at", report.created_at))
     for key, value in summary_rows:
         writer.writerow((key, _iso(value)))
@@ -125,6 +142,7 @@ def report_csv(report: ReportView, portal_url: str = "") -> str:
                 _cell(row.get("reason")),
                 _cell(row.get("action_required")),
                 _cell(row.get("fate")),
+                *_live_check_cells(row.get("live_check")),
             )
         )
     if report.accounts:

@@ -34,6 +34,12 @@ DIRECTORY_STATES: dict[str, StateWords] = {
     ),
     "submitted": StateWords("Submitted", "ok", "The directory confirmed your submission."),
     "live": StateWords("Live", "ok", "Your listing is confirmed live."),
+    "live_mismatch": StateWords(
+        "Live, details wrong", "warn", "Your listing is up but shows some of your details wrong."
+    ),
+    "not_live": StateWords(
+        "Not live", "bad", "The directory never showed your listing, however often we checked."
+    ),
     "needs_action": StateWords(
         "Needs your action", "warn", "The directory needs something from you before it lists you."
     ),

@@ -92,7 +92,7 @@ class ReportView:
             return []
         return [
             SummaryLine("promised", "Directories your package promised", promise.promised),
-            SummaryLine("delivered", "Delivered (submitted or live)", promise.delivered),
+            SummaryLine("delivered", "Delivered (listed, submitted or live)", promise.delivered),
             SummaryLine("in_hand", "Sent, waiting for a check or for you", promise.in_hand),
             SummaryLine("replaced", "Replaced by another directory", promise.replaced),
             SummaryLine("shortfall", "Not delivered", promise.shortfall),

@@ -61,6 +61,7 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         attempts = await q.fetch_all("job_results_list", job_id=job_id)
         audit = await q.fetch_all("audit_log_list_for_job", job_id=job_id)
         accounts = await job_accounts(q, viewer, job_id, staff=True)
+        live_checks = await q.fetch_all("listing_checks_list_for_staff", job_id=job_id)
     for attempt in attempts:
         attempt["artifacts_kept"] = artifacts.kept(
             state.settings.artifacts_dir, attempt["artifacts"]
@@ -76,6 +77,7 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         "artifacts_retention_days": state.settings.artifacts_retention_days,
         "audit": audit,
         "accounts": accounts,
+        "live_checks": live_checks,
         "counts": counts,
         "failed": [d for d in directories if d["status"] == "failed"],
         "can": {
