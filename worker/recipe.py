@@ -229,6 +229,8 @@ class LiveCheck(BaseModel):
     name: str | None = None
     address: str | None = None
     phone: str | None = None
+    # The page renders the listing with scripts: read it in Chromium (worker/live_checks.py).
+    browser: bool = False
 
 
 class Phases(BaseModel):

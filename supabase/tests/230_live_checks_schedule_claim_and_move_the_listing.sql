@@ -6,7 +6,7 @@
 -- it all, and a customer reads only their own checks' plain columns.
 begin;
 set search_path = public, extensions;
-select plan(46);
+select plan(47);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "recipe",
@@ -134,12 +134,14 @@ select is(:'claimed_2'::uuid, :'job_2'::uuid, 'set-up: the second job is in prog
 select jobs_report_attempt(:'job_2', :'token_2',
   '{"directory_id": "dir-a", "attempt": 1, "outcome": "success", "confirmed": true, "listing_url": "http://127.0.0.1:9/a/listing/3"}') \gset
 select jobs_report_attempt(:'job_2', :'token_2',
-  '{"directory_id": "dir-b", "attempt": 1, "outcome": "success", "confirmed": true}') \gset
-update job_directories set status = 'already_listed' where job_id = :'job_2' and directory_id = 'dir-b';
+  '{"directory_id": "dir-b", "attempt": 1, "outcome": "already_listed", "listing_url": "http://127.0.0.1:9/b/listing/4"}') \gset
+select results_eq(format($$ select directory_id, seq, due_at - now() from listing_checks where job_id = %L order by directory_id $$, :'job_2'),
+  $$ values ('dir-a', 1, interval '1 hour'), ('dir-b', 1, interval '1 hour') $$,
+  'a listing the lookup found (already_listed) is checked on the same schedule');
 select jobs_complete(:'job_2', :'token_2') \gset
 select is_empty(format('select 1 from shortfall_refunds where job_id = %L', :'job_2'),
   'set-up: submitted and already_listed deliver the whole package: nothing owed at completion');
-update listing_checks set due_at = now() - interval '1 second', seq = 3 where job_id = :'job_2';
+update listing_checks set due_at = now() - interval '1 second', seq = 3 where job_id = :'job_2' and directory_id = 'dir-a';
 create temp table j2 on commit drop as select * from listing_checks_claim('w-live', 10, 60);
 select is((select job_id from j2), :'job_2'::uuid, 'checks go on after the job completed');
 select listing_checks_report((select check_id from j2), (select lease_token from j2), 'not_found') \gset
