@@ -52,7 +52,8 @@ class OrchestratorSettings(
     live_check_delays: str = "1h,1d,7d,30d"
     live_check_error_retry_seconds: int = Field(default=900, ge=1)
     live_check_max_errors: int = Field(default=3, ge=1, le=20)
-    live_check_lease_seconds: int = Field(default=120, ge=5, le=3600)
+    # Long enough for a batch of browser checks (LIVE_CHECK_BATCH times a page's timeouts).
+    live_check_lease_seconds: int = Field(default=300, ge=5, le=3600)
     live_check_policy_seconds: float = 300.0
 
     staff_alert_email: str | None = None
