@@ -50,7 +50,7 @@ def staff_duration(value: object) -> str:
     return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
-_GOOD = {"complete", "submitted", "live", "success"}
+_GOOD = {"complete", "submitted", "live", "success", "already_listed"}
 _BAD = {"failed", "cancelled", "permanent_error", "not_live"}
 _WARN = {"paused", "needs_action", "needs_review", "transient_error", "live_mismatch"}
 

@@ -34,6 +34,11 @@ DIRECTORY_STATES: dict[str, StateWords] = {
     ),
     "submitted": StateWords("Submitted", "ok", "The directory confirmed your submission."),
     "live": StateWords("Live", "ok", "Your listing is confirmed live."),
+    "already_listed": StateWords(
+        "Already listed",
+        "ok",
+        "The directory already listed your business with your details: nothing to submit.",
+    ),
     "live_mismatch": StateWords(
         "Live, details wrong", "warn", "Your listing is up but shows some of your details wrong."
     ),
@@ -63,9 +68,12 @@ DIRECTORY_STATES: dict[str, StateWords] = {
 COUNT_ORDER = (
     "submitted",
     "live",
+    "already_listed",
+    "live_mismatch",
     "needs_action",
     "needs_review",
     "failed",
+    "not_live",
     "skipped",
     "waiting",
     "in_progress",
