@@ -94,7 +94,8 @@ async def _run(
         found = await lookup(ctx, phases.lookup)
         if found is not None:
             if not found.differing:
-                result.outcome, result.confirmed = Outcome.already_listed, True
+                # Not `confirmed`: that is a site's answer to a submission, and none was made.
+                result.outcome, result.confirmed = Outcome.already_listed, False
                 result.listing_url = found.link
                 result.message = f"the lookup found {found.name!r} listed with the same details"
                 ctx.say(f"  already listed: {found.link}")

@@ -144,6 +144,8 @@ class Stack:
         functions: bool = False,
         webhook: bool = False,
         portal: bool = False,
+        orchestrator_env: dict[str, str] | None = None,
+        sandbox_env: dict[str, str] | None = None,
     ) -> None:
         """The worker's world always; the journey's services when asked (`journey` = all).
         Edge Functions need the Stripe stand-in; the webhook's emails need the mail catcher.
@@ -178,7 +180,7 @@ class Stack:
         if functions:
             self._start_functions(function_ports)
         if orchestrator:
-            self._start_orchestrator(lease_seconds)
+            self._start_orchestrator(lease_seconds, orchestrator_env or {})
         supabase_env = {
             "SUPABASE_URL": self.url("supabase"),
             "GOTRUE_SITE_URL": self.portal_url,
@@ -212,7 +214,7 @@ class Stack:
                 str(slow_delay),
             ],
             # The lifecycle directories' verification emails go to this stack's mail catcher.
-            {"SMTP_URL": self.smtp_url} if mail else None,
+            ({"SMTP_URL": self.smtp_url} if mail else {}) | (sandbox_env or {}),
             ready=self.url("sandbox") + "/_admin/submissions",
         )
         self._spawn(
@@ -252,7 +254,7 @@ class Stack:
         if portal:
             self._start_portal()
 
-    def _start_orchestrator(self, lease_seconds: int) -> None:
+    def _start_orchestrator(self, lease_seconds: int, extra_env: dict[str, str]) -> None:
         self._spawn(
             "orchestrator",
             ["-m", "orchestrator"],
@@ -264,6 +266,7 @@ class Stack:
                 "LEASE_SECONDS": str(lease_seconds),
                 "REAPER_INTERVAL_SECONDS": "0.5",
                 "STATS_INTERVAL_SECONDS": "0.5",
+                **extra_env,
             },
             ready=self.url("orchestrator") + "/healthz",
         )
@@ -472,6 +475,8 @@ def running_stack(
     tmp: Path,
     slow_delay: float = 6.0,
     lease_seconds: int = 30,
+    orchestrator_env: dict[str, str] | None = None,
+    sandbox_env: dict[str, str] | None = None,
     **journey: bool,
 ) -> Iterator[Stack]:
     """A lease long enough that a loaded machine never loses one by accident; the crash
@@ -479,7 +484,13 @@ def running_stack(
     mail=, stripe=, functions=, webhook=, portal=) adds the customer journey's services."""
     stack = Stack(db_url=db_url, tmp=tmp)
     try:
-        stack.start_services(slow_delay=slow_delay, lease_seconds=lease_seconds, **journey)
+        stack.start_services(
+            slow_delay=slow_delay,
+            lease_seconds=lease_seconds,
+            orchestrator_env=orchestrator_env,
+            sandbox_env=sandbox_env,
+            **journey,
+        )
         yield stack
     finally:
         stack.stop()
