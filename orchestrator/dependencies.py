@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from dbolt.contracts import ErrorBody
 from orchestrator.state import AppState
 
 _bearer = HTTPBearer(auto_error=False, description="Bearer token")
@@ -55,4 +56,10 @@ def staff_actor(
 
 
 WorkerAuth = Depends(require_worker)
+# What every worker route may answer besides its own result (OpenAPI `responses`).
+WORKER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "No bearer token"},
+    403: {"model": ErrorBody, "description": "Wrong worker token"},
+    503: {"model": ErrorBody, "description": "Database unreachable: retry after Retry-After"},
+}
 StaffActor = Annotated[str, Depends(staff_actor)]

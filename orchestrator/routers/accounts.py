@@ -19,18 +19,14 @@ from dbolt.contracts import AccountRequest, DirectoryAccount, DirectoryId, Error
 from dbolt.directory_accounts import open_password, seal_password
 from dbolt.sql import NotFound
 from dbolt.vault import VaultError, generate_password
-from orchestrator.dependencies import State, WorkerAuth
+from orchestrator.dependencies import WORKER_RESPONSES, State, WorkerAuth
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(
     tags=["worker"],
     dependencies=[WorkerAuth],
-    responses={
-        401: {"model": ErrorBody, "description": "No bearer token"},
-        403: {"model": ErrorBody, "description": "Wrong worker token"},
-        503: {"model": ErrorBody, "description": "Database unreachable: retry after Retry-After"},
-    },
+    responses=WORKER_RESPONSES,
 )
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such directory in this job"},

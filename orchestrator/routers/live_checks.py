@@ -13,18 +13,14 @@ from fastapi import APIRouter, Path, Response, status
 from psycopg.types.json import Jsonb
 
 from dbolt.contracts import ErrorBody, LiveCheckClaim, LiveCheckReport, LiveCheckTask
-from orchestrator.dependencies import State, WorkerAuth
+from orchestrator.dependencies import WORKER_RESPONSES, State, WorkerAuth
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(
     tags=["worker"],
     dependencies=[WorkerAuth],
-    responses={
-        401: {"model": ErrorBody, "description": "No bearer token"},
-        403: {"model": ErrorBody, "description": "Wrong worker token"},
-        503: {"model": ErrorBody, "description": "Database unreachable: retry after Retry-After"},
-    },
+    responses=WORKER_RESPONSES,
 )
 
 

@@ -26,7 +26,7 @@ from dbolt.contracts import (
     SubmitFence,
 )
 from dbolt.sql import DatabaseUnavailable
-from orchestrator.dependencies import State, WorkerAuth
+from orchestrator.dependencies import WORKER_RESPONSES, State, WorkerAuth
 from orchestrator.sessions import SessionTooLarge, resume_of, seal_session
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     tags=["worker"],
     dependencies=[WorkerAuth],
-    responses={
-        401: {"model": ErrorBody, "description": "No bearer token"},
-        403: {"model": ErrorBody, "description": "Wrong worker token"},
-        503: {"model": ErrorBody, "description": "Database unreachable: retry after Retry-After"},
-    },
+    responses=WORKER_RESPONSES,
 )
 _LEASE_LOST: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorBody, "description": "The lease is not held (stale token)"}

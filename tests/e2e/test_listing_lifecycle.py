@@ -32,6 +32,7 @@ from dbolt.settings import LOCAL_MAILBOX_DOMAIN, VaultSettingsMixin
 from dbolt.sql import Queries
 from tests.support.e2e_stack import Stack, running_stack, wait_until
 from tests.support.queue_helpers import create_job
+from tests.support.sample_business import as_a_directory_lists_it
 
 pytestmark = pytest.mark.slow
 
@@ -44,14 +45,7 @@ LIFECYCLE = {
     "lifecycle-no-mail",
 }
 # The sample business (supabase/seed.sql) as a directory shows it.
-SHOWN = {
-    "business_name": "Bluebird Bakery",
-    "street_address": "12 Orchard Lane",
-    "city": "Springfield",
-    "region": "IL",
-    "postal_code": "62701",
-    "phone": "(217) 555-0123",
-}
+SHOWN = as_a_directory_lists_it()
 SETTLED = {"already_listed", "live", "live_mismatch", "needs_action", "not_live", "failed"}
 EXPECTED = {
     "lifecycle-listed": "live",

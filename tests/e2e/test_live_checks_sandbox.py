@@ -19,26 +19,12 @@ from dbolt.directories import load_directories
 from devstack.sandbox import Settings
 from devstack.sandbox.server import SandboxServer
 from tests.support.e2e_stack import ROOT
+from tests.support.sample_business import as_a_directory_lists_it, sample_business
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.live_checks import LiveChecker
 
-BUSINESS = {
-    "business_name": "Bluebird Bakery",
-    "street_address": "12 Orchard Lane",
-    "city": "Springfield",
-    "region": "IL",
-    "postal_code": "62701",
-    "country": "US",
-    "phone": "+12175550123",
-}
-SEEN = {
-    "business_name": "Bluebird Bakery",
-    "street_address": "12 Orchard Lane",
-    "city": "Springfield",
-    "region": "IL",
-    "postal_code": "62701",
-    "phone": "(217) 555-0123",
-}
+BUSINESS = sample_business()
+SEEN = as_a_directory_lists_it()
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ from devstack.mailcatcher import MailCatcher
 from devstack.sandbox import Settings
 from devstack.sandbox.server import SandboxServer
 from tests.support.e2e_stack import ROOT, SANDBOX_DEFAULT
+from tests.support.sample_business import as_a_directory_lists_it, sample_business
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.outcome import AttemptResult
@@ -42,30 +43,10 @@ CHROMIUM = "/usr/lib/chromium/chromium"
 PASSWORD = "Zq7-test-only-Pa55word-9xK"  # the recorder's throwaway password
 MODERATION_SECONDS = 3.0
 BUSINESS = Business.model_validate(
-    {
-        "business_name": "Bluebird Bakery",
-        "street_address": "12 Orchard Lane",
-        "city": "Springfield",
-        "region": "IL",
-        "postal_code": "62701",
-        "country": "US",
-        "phone": "+12175550123",
-        "website": "https://bluebird-bakery.example",
-        "public_email": "hello@bluebird-bakery.example",
-        "email": "owner@bluebird-bakery.example",
-        "category": "bakery",
-        "description": "A neighbourhood bakery baking sourdough and pastries since 2009.",
-    }
+    sample_business(description="A neighbourhood bakery baking sourdough and pastries since 2009.")
 )
 # What the sandbox's admin API seeds: the business as a directory shows it.
-SEEN = {
-    "business_name": "Bluebird Bakery",
-    "street_address": "12 Orchard Lane",
-    "city": "Springfield",
-    "region": "IL",
-    "postal_code": "62701",
-    "phone": "(217) 555-0123",
-}
+SEEN = as_a_directory_lists_it()
 
 
 def free_port() -> int:

@@ -22,3 +22,14 @@ def sample_business(**changes: Any) -> dict[str, Any]:
     }
     data.update(changes)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def as_a_directory_lists_it(**changes: str) -> dict[str, str]:
+    """The sample business as a directory's listing shows it (the sandbox's lifecycle sites
+    are seeded with this: POST /_admin/lifecycle/listings): the phone in national format."""
+    business = sample_business()
+    shown = {
+        key: business[key]
+        for key in ("business_name", "street_address", "city", "region", "postal_code")
+    }
+    return shown | {"phone": "(217) 555-0123"} | changes
