@@ -15,7 +15,9 @@ from typing import Literal
 
 from dbolt.typed_values import EMAIL_PATTERN
 
-ActionKind = Literal["email_verification", "phone_verification", "listing_differs", "other"]
+ActionKind = Literal[
+    "email_verification", "phone_verification", "listing_differs", "listing_unverified", "other"
+]
 
 # How the customer calls the fields a directory's existing listing shows differently.
 _NAP_WORDS = {"name": "business name", "address": "address", "phone": "phone number"}
@@ -53,6 +55,12 @@ def customer_action(
         return (
             f"{directory} already lists your business with a different {fields}. "
             "Our team will ask it to correct the listing; tell us if that listing is not yours."
+        )
+    if kind == "listing_unverified":
+        return (
+            f"{directory} already shows a listing with your business's name, but not its address"
+            " or phone number, so we cannot tell whether it is yours. Our team will check it;"
+            " tell us if that listing is yours."
         )
     if kind == "email_verification":
         to = "your business email"

@@ -27,7 +27,7 @@ from worker.egress_guard import EgressGuard
 from worker.eligibility import refusal
 from worker.logo import LogoSource
 from worker.outcome import AttemptFailed, AttemptResult
-from worker.phases import Lifecycle, run_phases
+from worker.phases import Lifecycle, run_phases, scrub
 from worker.proxies import Proxy
 from worker.recipe import RecipeError, parse_recipe
 from worker.recipe_runner import RecipeContext, run_recipe
@@ -183,10 +183,15 @@ class SubmissionEngine:
             result.message = classified.message
         finally:
             _report_blocked(result, guard.blocked)
+            # A failure's message (set above, after the phase runner's own scrub) can quote
+            # the page, and a page can echo what was typed: hide the account password in both.
+            scrub(ctx)
             if not (result.outcome is Outcome.success and result.confirmed) and (
                 result.outcome not in (Outcome.parked, Outcome.already_listed)
             ):
-                await self._keep_artifacts(page, artifact_name, result)
+                await self._keep_artifacts(
+                    page, artifact_name, result, ctx.values.get("account_password")
+                )
             await context.close()
             await guard.close()
         if result.outcome is Outcome.needs_action:
@@ -210,7 +215,9 @@ class SubmissionEngine:
         )
         return result
 
-    async def _keep_artifacts(self, page: Any, name: str, result: AttemptResult) -> None:
+    async def _keep_artifacts(
+        self, page: Any, name: str, result: AttemptResult, secret: str | None = None
+    ) -> None:
         """Screenshot and HTML of the last page, so staff can see what the worker saw."""
         directory = self.settings.artifacts_dir
         screenshot = directory / f"{name}.png"
@@ -223,7 +230,8 @@ class SubmissionEngine:
             await asyncio.wait_for(cdp.send("Page.stopLoading"), 5)
             await cdp.detach()
             await asyncio.wait_for(page.screenshot(path=str(screenshot), full_page=True), 10)
-            html.write_text(await asyncio.wait_for(page.content(), 10))
+            content = await asyncio.wait_for(page.content(), 10)
+            html.write_text(content.replace(secret, "[hidden]") if secret else content)
             result.artifacts = {"screenshot": str(screenshot), "html": str(html)}
         except (PlaywrightError, OSError, TimeoutError) as error:
             # A page that never loaded has nothing to keep; the result says why anyway.

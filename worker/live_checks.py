@@ -149,10 +149,20 @@ class LiveChecker:
         """Never raises for a site's behaviour: a page that cannot be read is an error."""
         guard = await EgressGuard(self.destinations).start()
         try:
-            if self.browser is not None and needs_browser(task.recipe):
-                page = await self._browser_page(task.listing_url, guard)
-            else:
-                page = await self._http_page(task.listing_url, guard)
+            # One deadline for the whole check: httpx's timeout is per read, so a page that
+            # trickles a byte at a time would otherwise hold this worker's checks (and, once
+            # its lease ran out, the next worker's) for ever.
+            async with asyncio.timeout(self.timeout_seconds * 2):
+                if self.browser is not None and needs_browser(task.recipe):
+                    page = await self._browser_page(task.listing_url, guard)
+                else:
+                    page = await self._http_page(task.listing_url, guard)
+        except TimeoutError:
+            return LiveCheckReport(
+                lease_token=task.lease_token,
+                result=LiveCheckResult.error,
+                message=f"the page did not load within {self.timeout_seconds * 2:g} s",
+            )
         except CheckFailed as failed:
             blocked = "; ".join(guard.blocked[:3])
             return LiveCheckReport(

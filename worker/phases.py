@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
@@ -60,6 +60,9 @@ class Found:
     link: str | None
     differing: list[str]
     shown: dict[str, str]
+    # Of address and phone, those the result shows and that match ours. A name alone proves
+    # nothing (anyone can list a bare name on a site that takes listings from anyone).
+    agreeing: list[str] = field(default_factory=list)
 
 
 def _at_or_after(start: Phase, phase: Phase) -> bool:
@@ -75,7 +78,7 @@ async def run_phases(
         await _run(ctx, phases, lifecycle, resume, fence)
     finally:
         ctx.fence = fence
-        _scrub(ctx)
+        scrub(ctx)
 
 
 async def _run(
@@ -92,6 +95,16 @@ async def _run(
     # (listed meanwhile? claim or create?) is today's, and nothing has to be remembered.
     if phases.lookup is not None and not _at_or_after(Phase.confirm, start):
         found = await lookup(ctx, phases.lookup)
+        if found is not None and not found.differing and not found.agreeing:
+            # Only the name matches: neither ours to count as delivered nor to claim (it may
+            # be another business of that name). Staff look; the customer may tell us.
+            result.outcome, result.action_kind = Outcome.needs_action, "listing_unverified"
+            result.listing_url = None
+            result.message = (
+                f"the lookup found {found.name!r} at {found.link} showing no address or phone"
+                " to compare; not counted as listed, not claimed"
+            )
+            return
         if found is not None:
             if not found.differing:
                 # Not `confirmed`: that is a site's answer to a submission, and none was made.
@@ -220,9 +233,15 @@ async def lookup(ctx: RecipeContext, spec: Lookup) -> Found | None:
         if results.link and (anchor := await _first(item, results.link)) is not None:
             href = await anchor.get_attribute("href")
             link = urljoin(ctx.page.url, href) if href else None
-        # A field the results do not show is not held against the listing.
+        # A field the results do not show is not held against the listing, but only one they
+        # show and that matches can say the listing is this business's.
         match = compare(business, shown)
-        return Found(shown.get("name", ""), link, list(match.mismatched), shown)
+        agreeing = [
+            f
+            for f in ("address", "phone")
+            if shown.get(f) and f not in match.mismatched and f not in match.missing
+        ]
+        return Found(shown.get("name", ""), link, list(match.mismatched), shown, agreeing)
     return None
 
 
@@ -258,14 +277,31 @@ def mail_link(mail: InboundMail, spec: VerifyEmail, directory: dict[str, Any]) -
     """The verification link: the recipe's pattern, else the first link to the directory's
     own host (a mail's other links go to trackers, help pages, unsubscribes)."""
     text = f"{mail.text}\n{html.unescape(mail.html)}"
+    homepage = str(directory.get("homepage") or "")
     if spec.link:
         match = re.search(spec.link, text)
-        return str(match.group(1) if match.groups() else match.group(0)) if match else None
-    host = urlsplit(str(directory.get("homepage") or "")).netloc
+        link = str(match.group(1) if match.groups() else match.group(0)) if match else None
+        # Even a recipe's pattern only ever yields a link on the directory's own site: the
+        # worker opens it in the signed-in session, so a mail must not choose where it goes.
+        return link if link is not None and _on_site(link, homepage) else None
+    host = urlsplit(homepage).netloc
     for candidate in _LINK.findall(text):
         if urlsplit(candidate).netloc == host:
             return str(candidate)
     return None
+
+
+def _on_site(link: str, homepage: str) -> bool:
+    """The link is http(s) on the homepage's host or a subdomain of its domain."""
+    parts, home = urlsplit(link), urlsplit(homepage)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not home.hostname:
+        return False
+    site = home.hostname.removeprefix("www.")
+    return (
+        parts.hostname == site
+        or parts.hostname.endswith("." + site)
+        or (parts.netloc == home.netloc)
+    )
 
 
 def mail_code(mail: InboundMail, spec: VerifyEmail) -> str | None:
@@ -319,8 +355,9 @@ async def confirm(ctx: RecipeContext, spec: Confirm, lifecycle: Lifecycle | None
         result.message = "submitted, but the listing's page was not found to confirm it"
 
 
-def _scrub(ctx: RecipeContext) -> None:
-    """The password never leaves in a report, whatever a page echoed back."""
+def scrub(ctx: RecipeContext) -> None:
+    """The password never leaves in a report, whatever a page echoed back (the engine calls
+    it again once its own handlers have written the result)."""
     secret = ctx.values.get("account_password")
     if not secret:
         return

@@ -363,3 +363,20 @@ def test_the_password_is_never_typed_into_a_visible_field(stack: Stack) -> None:
     assert run.result.error_code == "recipe_drift"
     assert run.result.message is not None
     assert "password goes only into a password field" in run.result.message
+
+
+def test_a_failure_quoting_the_password_reports_it_hidden(stack: Stack) -> None:
+    """A failure's message is written by the engine after the phase runner ran; when it
+    quotes what the page or a selector held (here a selector naming the password, as a
+    drifted recipe could), the password is still hidden."""
+    httpx.post(f"{stack.sandbox}/_admin/reset").raise_for_status()
+    directory = stack.directory("lifecycle-verify")
+    directory["recipe"] = copy.deepcopy(directory["recipe"])
+    login = directory["recipe"]["phases"]["login"]["steps"]
+    login[3] = {"action": "click", "selector": f"text={PASSWORD}"}
+    recorder = Recorder("quoted@mail.directorybolt.example", created=False)
+    run = attempt(stack, directory, recorder)
+    assert run.result.error_code == "recipe_drift", run.result
+    assert run.result.message is not None
+    assert PASSWORD not in run.result.message
+    assert "[hidden]" in run.result.message

@@ -3,16 +3,20 @@ listing (worker/live_checks.judge): plain HTML, no network."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 import uuid
 from typing import Any
 
 import pytest
 
 from dbolt.business import Business
-from dbolt.contracts import LiveCheckResult, LiveCheckTask
+from dbolt.contracts import LiveCheckReport, LiveCheckResult, LiveCheckTask
 from tests.support.sample_business import sample_business
 from worker import listing_page
-from worker.live_checks import Page, judge, needs_browser
+from worker.addresses import DestinationPolicy
+from worker.live_checks import LiveChecker, Page, judge, needs_browser
 
 LISTING = """<html><head><title>Bluebird Bakery 555-9999</title>
 <script>var phone = "(217) 555-7777";</script></head>
@@ -116,3 +120,34 @@ def test_a_page_without_the_business_is_not_found() -> None:
 @pytest.mark.parametrize("status", [403, 429, 500, 503])
 def test_refusals_and_server_errors_are_errors(status: int) -> None:
     assert judge(_task(), Page(status, "busy")).result is LiveCheckResult.error
+
+
+def test_a_page_that_trickles_in_ends_the_check_at_its_deadline() -> None:
+    """httpx's timeout is per read: a site sending a byte every half second would hold the
+    check (and the worker's whole live-check loop) for ever without the check's deadline."""
+
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 99999\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            while True:
+                writer.write(b"a")
+                await writer.drain()
+                await asyncio.sleep(0.3)
+
+    async def check() -> tuple[LiveCheckReport, float]:
+        server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        checker = LiveChecker(DestinationPolicy(frozenset({f"127.0.0.1:{port}"})), 0.5)
+        task = _task().model_copy(update={"listing_url": f"http://127.0.0.1:{port}/listing/1"})
+        started = time.monotonic()
+        try:
+            report = await asyncio.wait_for(checker.check(task), 30)
+        finally:
+            server.close()
+        return report, time.monotonic() - started
+
+    report, seconds = asyncio.run(check())
+    assert report.result is LiveCheckResult.error
+    assert "did not load" in (report.message or "")
+    assert seconds < 30

@@ -226,8 +226,24 @@ def test_the_verification_link_is_the_first_to_the_directorys_host_or_the_recipe
         "http://127.0.0.1:8400/v?token=a&b=1"
     )
     assert runner.mail_link(mail("Help: https://help.example/faq"), spec, directory) is None
-    by_pattern = VerifyEmail.model_validate({"from": "@x", "link": r"Help: (\S+)"})
-    assert runner.mail_link(mail(body), by_pattern, directory) == "https://help.example/faq"
+    by_pattern = VerifyEmail.model_validate({"from": "@x", "link": r"Confirm: (\S+)"})
+    assert runner.mail_link(mail(body), by_pattern, directory) == (
+        "http://127.0.0.1:8400/lifecycle-verify/verify?token=abc"
+    )
+
+
+def test_a_recipes_link_pattern_never_leads_off_the_directorys_site() -> None:
+    directory = {"homepage": "https://www.site.example/"}
+    spec = VerifyEmail.model_validate({"from": "@site.example", "link": r"Go (\S+)"})
+    for off_site in (
+        "https://help.example/faq",
+        "https://site.example.attacker.example/verify",
+        "javascript:alert(1)//https://site.example/",
+        "http://169.254.169.254/latest/meta-data",
+    ):
+        assert runner.mail_link(mail(f"Go {off_site}"), spec, directory) is None, off_site
+    for on_site in ("https://site.example/v?t=1", "https://accounts.site.example/v?t=1"):
+        assert runner.mail_link(mail(f"Go {on_site}"), spec, directory) == on_site
 
 
 def test_the_verification_code_is_read_by_the_recipes_pattern() -> None:
@@ -347,7 +363,11 @@ class Harness:
         return result
 
 
-FOUND_SAME = runner.Found("Bluebird Bakery", "http://site.example/listing/9", [], {})
+FOUND_SAME = runner.Found(
+    "Bluebird Bakery", "http://site.example/listing/9", [], {}, ["address", "phone"]
+)
+# Same name, and nothing else shown to compare: anyone could have listed a bare name.
+FOUND_NAME_ONLY = runner.Found("Bluebird Bakery", "http://site.example/listing/7", [], {})
 FOUND_OTHER_PHONE = runner.Found(
     "Bluebird Bakery", "http://site.example/listing/9", ["phone"], {"phone": "(217) 555-0999"}
 )
@@ -362,6 +382,19 @@ def test_found_with_the_same_details_is_already_listed_and_nothing_else_runs(
     result = harness.run(recorder)
     assert result.outcome is Outcome.already_listed
     assert result.listing_url == "http://site.example/listing/9"
+    assert harness.ran == [("lookup", False)]
+    assert recorder.accounts == 0
+
+
+def test_a_listing_matching_only_by_name_is_neither_delivered_nor_claimed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    harness = Harness(monkeypatch, FOUND_NAME_ONLY)
+    recorder = Recorder()
+    result = harness.run(recorder)
+    assert result.outcome is Outcome.needs_action
+    assert result.action_kind == "listing_unverified"
+    assert result.listing_url is None
     assert harness.ran == [("lookup", False)]
     assert recorder.accounts == 0
 
