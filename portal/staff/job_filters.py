@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-Status = Literal["pending", "in_progress", "paused", "complete", "failed", "cancelled"]
+Status = Literal["pending", "in_progress", "waiting", "paused", "complete", "failed", "cancelled"]
 Tier = Literal["starter", "growth", "professional", "enterprise"]
 JOB_STATUSES: tuple[str, ...] = get_args(Status)
 TIERS: tuple[str, ...] = get_args(Tier)

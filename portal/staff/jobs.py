@@ -81,9 +81,11 @@ async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> d
         "counts": counts,
         "failed": [d for d in directories if d["status"] == "failed"],
         "can": {
-            "pause": status in ("pending", "in_progress"),
+            # A waiting job (every directory left parked) is paused and cancelled like any
+            # open one (jobs_pause, jobs_cancel).
+            "pause": status in ("pending", "in_progress", "waiting"),
             "resume": status == "paused",
-            "cancel": status in ("pending", "in_progress", "paused"),
+            "cancel": status in ("pending", "in_progress", "waiting", "paused"),
             "retry": status != "cancelled" and counts.get("failed", 0) > 0,
         },
     }

@@ -248,6 +248,34 @@ def test_drill_down_shows_directories_attempts_and_audit_trail(
     assert client.get(f"/staff/jobs/{uuid.uuid4()}").status_code == 404
 
 
+def test_a_waiting_job_is_found_by_its_status_and_can_be_paused_or_cancelled(
+    stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
+) -> None:
+    (directory,) = enable_test_directories(conn, 1)
+    job_id = create_job(conn, queries)
+    job = claim(conn, queries)
+    report(
+        conn,
+        queries,
+        job,
+        directory,
+        outcome="parked",
+        confirmed=False,
+        wait_kind="email",
+        wait_seconds=3600,
+        resume_phase="verify_email",
+    )
+    queries.fetch_one(conn, "jobs_complete", job_id=job_id, lease_token=job["lease_token"])
+    as_user(client, stack.staff_token())
+    listed = client.get("/staff/jobs?status=waiting")
+    assert listed.status_code == 200
+    assert f'data-job-id="{job_id}"' in listed.text
+    html = client.get(f"/staff/jobs/{job_id}").text
+    assert f'action="/staff/jobs/{job_id}/pause"' in html
+    assert f'action="/staff/jobs/{job_id}/cancel"' in html
+    assert f'action="/staff/jobs/{job_id}/resume"' not in html
+
+
 # -- interventions ----------------------------------------------------------------------------
 def test_interventions_confirm_then_go_through_the_orchestrator_as_the_staff_user(
     stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
