@@ -5,10 +5,13 @@ Order of checks, each refusing before anything is written:
 2. the signature (HMAC-SHA256 of timestamp+token, constant-time) and a fresh timestamp;
 3. a recipient on MAILBOX_DOMAIN with a mailbox-shaped local part and a sender address;
 4. one SQL call (inbound_emails_receive) that refuses an unknown mailbox or a token already
-   used for another message, stores the mail once and wakes the directory waiting for it.
+   used for another message, stores the mail once and, only when Mailgun authenticated its
+   sender (webhook/sender_auth.py: the From header alone is anyone's to write), wakes the
+   directory waiting for it.
 
 Answers, chosen for Mailgun's retry rule (it retries every non-2xx for 8 hours, except 406):
 - 200: stored (or already stored: a retry or replay of the same message), matched or not;
+  `sender_authenticated` and `sender_check` say whether its sender could be matched, and why;
 - 401: not signed with our key, stale, or a used token with another message. Not from
   Mailgun, so retries do not matter, and a genuine delivery refused during a key mistake is
   retried, giving time to fix the key without losing mail;
@@ -28,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.formparsers import MultiPartException
 
 from dbolt.sql import DatabaseUnavailable, InvalidArgument, NotFound
-from webhook import mailgun_form, mailgun_signature
+from webhook import mailgun_form, mailgun_signature, sender_auth
 from webhook.state import StateDep
 
 log = logging.getLogger(__name__)
@@ -56,7 +59,9 @@ async def receive_mail(request: Request, state: StateDep) -> JSONResponse:
         form = await request.form(max_files=_MAX_FILES, max_fields=_MAX_FIELDS)
     except MultiPartException as error:
         return _answer(400, error=f"body must be Mailgun's form post: {error.message}")
-    fields = {name: value for name, value in form.items() if isinstance(value, str)}
+    # Every value, repeats included: a repeated verdict header must not hide behind another.
+    pairs = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    fields = dict(pairs)
     await form.close()
 
     refused = mailgun_signature.problem(
@@ -82,7 +87,13 @@ async def receive_mail(request: Request, state: StateDep) -> JSONResponse:
         )
         return _answer(406, error=delivery)
 
-    where = {"mailbox": delivery.recipient_local_part, "sender": delivery.sender}
+    sender_check = sender_auth.check(pairs, delivery.sender, delivery.envelope_sender)
+    where = {
+        "mailbox": delivery.recipient_local_part,
+        "sender": delivery.sender,
+        "sender_authenticated": sender_check.authenticated,
+        "sender_check": sender_check.why,
+    }
     try:
         row = await state.db.fetch_one(
             "inbound_emails_receive",
@@ -94,6 +105,7 @@ async def receive_mail(request: Request, state: StateDep) -> JSONResponse:
             body_text=delivery.body_text,
             body_html=delivery.body_html,
             token=fields["token"],
+            sender_authenticated=sender_check.authenticated,
         )
     except NotFound:
         log.warning(
@@ -131,4 +143,10 @@ async def receive_mail(request: Request, state: StateDep) -> JSONResponse:
             **where,
         },
     )
-    return _answer(200, stored=True, **result)
+    return _answer(
+        200,
+        stored=True,
+        sender_authenticated=sender_check.authenticated,
+        sender_check=sender_check.why,
+        **result,
+    )

@@ -3,7 +3,8 @@ Messages via HTTP through a forward() action"): urlencoded, or multipart when th
 attachments (which we do not keep). Fields used:
 
 - `recipient` (RCPT TO) → the campaign mailbox; `from` (the From header) → the sender we
-  match directories on, else `sender` (MAIL FROM, often an ESP's bounce address);
+  match directories on, else `sender` (MAIL FROM, often an ESP's bounce address), which is
+  also kept as the envelope sender that Mailgun's SPF verdict is about (webhook/sender_auth.py);
 - `subject`, `body-plain` (always present), `body-html`;
 - `Message-Id` (each MIME header is also posted as a field), else the same header in
   `message-headers` (a JSON list of [name, value] pairs) → the provider message id.
@@ -26,6 +27,7 @@ _LOCAL_PART_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 class Delivery:
     recipient_local_part: str
     sender: str
+    envelope_sender: str  # MAIL FROM's address, "" when none (a bounce)
     subject: str
     body_text: str
     body_html: str
@@ -83,6 +85,7 @@ def parse(form: Mapping[str, Any], mailbox_domain: str) -> Delivery | str:
     return Delivery(
         recipient_local_part=local,
         sender=sender,
+        envelope_sender=_address(_text(form, "sender")) or "",
         subject=_text(form, "subject"),
         body_text=_text(form, "body-plain"),
         body_html=_text(form, "body-html"),

@@ -2,10 +2,11 @@
 to the inbound-mail webhook the way a Mailgun route's forward() posts it (urlencoded fields,
 signed: hex HMAC-SHA256 of timestamp+token under the webhook signing key).
 
-What differs from Mailgun (docs/inbound-mail.md): no spam filtering, DKIM or SPF verdicts,
-no `stripped-html`/`stripped-signature` quote stripping (`stripped-text` is the whole text),
-attachments are not posted, and retries come after seconds, not Mailgun's 10 minutes to 8
-hours. Like Mailgun it stops retrying on 406, and each attempt is signed afresh.
+What differs from Mailgun (docs/inbound-mail.md): no spam filtering; no DKIM verdict; an SPF
+verdict of Pass only for mail its own SMTP port took from loopback (see spf_verdict), none
+otherwise; no `stripped-html`/`stripped-signature` quote stripping (`stripped-text` is the
+whole text), attachments are not posted, and retries come after seconds, not Mailgun's 10
+minutes to 8 hours. Like Mailgun it stops retrying on 406, and each attempt is signed afresh.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
@@ -54,13 +56,40 @@ def _message_id(message: CaughtMessage) -> str:
     return f"<{message.id}@mailcatcher.local>"
 
 
+_VERDICT_HEADERS = frozenset({"x-mailgun-spf", "x-mailgun-dkim-check-result"})
+
+
+def spf_verdict(message: CaughtMessage) -> str | None:
+    """Mailgun's `X-Mailgun-Spf` for this mail, as far as the stand-in can honestly tell.
+
+    SPF asks whether the connecting host may send for the envelope sender's domain. The
+    catcher has no DNS to ask, but it listens on loopback: a client connecting from loopback
+    is this machine, the only sender there is, so it may send for any domain (a local MTA's
+    "my networks" trust). Any other client, or a message not taken over SMTP, gets no
+    verdict. DKIM is never claimed: the catcher verifies no signatures."""
+    try:
+        return "Pass" if ipaddress.ip_address(message.peer_ip).is_loopback else None
+    except ValueError:
+        return None
+
+
 def fields(message: CaughtMessage, recipient: str, key: str) -> dict[str, str]:
     """One delivery of `message` to `recipient`, freshly signed."""
     timestamp = str(int(time.time()))
     token = secrets.token_hex(25)  # 50 characters, like Mailgun's
-    headers = [[name, value] for name, values in message.headers.items() for value in values]
+    # The sender's own verdict headers are not ours to pass on: only the stand-in's own go out.
+    headers = [
+        [name, value]
+        for name, values in message.headers.items()
+        if name.lower() not in _VERDICT_HEADERS
+        for value in values
+    ]
+    verdicts = {"X-Mailgun-Spf": spf} if (spf := spf_verdict(message)) else {}
+    # Mailgun adds its verdicts to the headers and posts each header as a field too.
+    headers += [[name, value] for name, value in verdicts.items()]
     message_id = _message_id(message)
     return {
+        **verdicts,
         "recipient": recipient,
         "sender": message.mail_from,
         "from": next(iter(message.headers.get("From", [])), message.sender or ""),

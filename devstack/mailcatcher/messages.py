@@ -44,6 +44,8 @@ class CaughtMessage:
     links: tuple[str, ...]
     attachments: tuple[Attachment, ...]
     headers: dict[str, list[str]] = field(default_factory=dict)
+    # The SMTP client's IP address ("" when not caught over SMTP): forward.py's SPF stand-in.
+    peer_ip: str = ""
 
     @property
     def recipients(self) -> set[str]:
@@ -75,7 +77,7 @@ class CaughtMessage:
         }
 
 
-def parse(raw: bytes, mail_from: str, rcpt_to: list[str]) -> CaughtMessage:
+def parse(raw: bytes, mail_from: str, rcpt_to: list[str], peer_ip: str = "") -> CaughtMessage:
     message = email.message_from_bytes(raw, policy=email.policy.default)
     text = _part(message, "plain")
     html = _part(message, "html")
@@ -96,6 +98,7 @@ def parse(raw: bytes, mail_from: str, rcpt_to: list[str]) -> CaughtMessage:
         links=tuple(_unique([*_html_links(html or ""), *_text_links(text or "")])),
         attachments=tuple(_attachments(message)),
         headers=_headers(message),
+        peer_ip=peer_ip,
     )
 
 

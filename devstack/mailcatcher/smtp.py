@@ -39,7 +39,10 @@ class CatchAll:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        message = parse(raw, envelope.mail_from or "", list(envelope.rcpt_tos))
+        # aiosmtpd's peer is the transport's peername: (host, port, ...) for TCP.
+        peer = session.peer
+        peer_ip = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "")
+        message = parse(raw, envelope.mail_from or "", list(envelope.rcpt_tos), peer_ip)
         self.mailbox.add(message)
         log.info(
             "mail caught",

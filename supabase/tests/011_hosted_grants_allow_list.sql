@@ -25,6 +25,9 @@ $$, $$ values
   ('customers_save_logo(uuid,bytea,text,text)'),
   -- "I've done it" on the customer's job page (checks the job is theirs)
   ('customers_mark_action_done(uuid,text)'),
+  -- the customer's campaign mailbox page: their own mail, bodies cut (no API role reads a
+  -- mail body from the table)
+  ('inbound_emails_list_own(integer,integer)'),
   -- the pricing page for a signed-in visitor, and what a job delivered against its package
   -- (security invoker: RLS holds a customer to their own job)
   ('tiers_on_offer()'),

@@ -87,7 +87,7 @@ select set_eq($$
      and has_table_privilege('dbolt_staff', c.oid, 'SELECT')
 $$, $$ values ('jobs'), ('job_results'), ('customers'), ('orders'), ('workers'), ('audit_log'),
               ('alerts'), ('job_reports'), ('job_directories'), ('business_categories'), ('customer_logos'),
-              ('shortfall_refunds'), ('customer_mailboxes'), ('inbound_emails'), ('listing_checks') $$,
+              ('shortfall_refunds'), ('customer_mailboxes'), ('listing_checks') $$,
   'dbolt_staff reads whole rows only of the tables staff pages read');
 
 select * from finish();

@@ -27,7 +27,7 @@ insert into queue_functions values
   ('public.jobs_wake_due(text, text)'),
   ('public.queue_stats()'),
   ('public.directories_sync(jsonb)'),
-  ('public.inbound_emails_receive(text, text, text, text, text, text, text, text)'),
+  ('public.inbound_emails_receive(text, text, text, text, text, text, text, text, boolean)'),
   ('public.directory_accounts_open(uuid, uuid, text, text, text, text, bytea)'),
   ('public.directory_accounts_reveal(uuid, text, text)'),
   ('public.listing_checks_claim(text, int, int)'),

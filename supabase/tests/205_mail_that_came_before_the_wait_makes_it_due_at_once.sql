@@ -17,11 +17,12 @@ select jobs_start_directory(:'job', :'token', 'dir-a') \gset
 select is(private.inbound_emails_match_parked(:'job', 'dir-a'), null::bigint,
   'no mail yet: nothing matched');
 
-insert into inbound_emails (provider, provider_message_id, customer_id, recipient, sender, subject, body_text, received_at)
-values ('mailgun', '<old@a.example>', :'customer', 'x', 'noreply@a.example', 'Confirm', 'code 1111', now() - interval '1 hour'),
-       ('mailgun', '<other@b.example>', :'customer', 'x', 'noreply@b.example', 'Confirm', 'code 2222', now());
-insert into inbound_emails (provider, provider_message_id, customer_id, recipient, sender, subject, body_text)
-values ('mailgun', '<early@a.example>', :'customer', 'x', 'noreply@a.example', 'Confirm', 'code 1234')
+-- All with an authenticated sender (unauthenticated mail is never matched: 215).
+insert into inbound_emails (provider, provider_message_id, customer_id, recipient, sender, subject, body_text, received_at, sender_authenticated)
+values ('mailgun', '<old@a.example>', :'customer', 'x', 'noreply@a.example', 'Confirm', 'code 1111', now() - interval '1 hour', true),
+       ('mailgun', '<other@b.example>', :'customer', 'x', 'noreply@b.example', 'Confirm', 'code 2222', now(), true);
+insert into inbound_emails (provider, provider_message_id, customer_id, recipient, sender, subject, body_text, sender_authenticated)
+values ('mailgun', '<early@a.example>', :'customer', 'x', 'noreply@a.example', 'Confirm', 'code 1234', true)
 returning id as mail \gset
 
 create temp table parked as select * from jobs_report_attempt(:'job', :'token',

@@ -29,7 +29,8 @@ from fastapi.responses import JSONResponse
 
 from dbolt import mailer
 from devstack.mailcatcher import Mailbox, MailCatcher
-from devstack.mailcatcher.forward import ForwardSettings
+from devstack.mailcatcher.forward import ForwardSettings, spf_verdict
+from devstack.mailcatcher.forward import fields as forward_fields
 from devstack.mailcatcher.messages import parse
 from devstack.serving import AppServer
 
@@ -429,6 +430,11 @@ def test_smtp_mail_for_the_mailbox_domain_is_forwarded_signed(
     assert len(post["token"]) == 50
     assert abs(int(post["timestamp"]) - time.time()) < 30
     assert post["signature"] == _mailgun_signature(post["timestamp"], post["token"])
+    # Taken over SMTP from loopback: the stand-in's SPF verdict is Pass, as a field and a
+    # header like Mailgun's; it claims no DKIM verdict (it verifies no signature).
+    assert post["X-Mailgun-Spf"] == "Pass"
+    assert ["X-Mailgun-Spf", "Pass"] in json.loads(post["message-headers"])
+    assert "X-Mailgun-Dkim-Check-Result" not in post
     # Still caught as before, for people reading the inbox.
     assert catcher.mailbox.newest_first(to=f"bakery-1a2b3c4d@{FORWARD_DOMAIN}")
 
@@ -471,3 +477,33 @@ def test_a_forward_refused_with_406_is_not_retried(
     receiver.wait(1)
     time.sleep(0.4)
     assert len(receiver.posts) == 1
+
+
+def test_the_spf_stand_in_vouches_only_for_loopback_clients_and_drops_senders_verdicts() -> None:
+    # A sender writing Mailgun's verdict headers into its own mail, from a host that is not
+    # this one: nothing it wrote is passed on, and the stand-in gives no verdict of its own.
+    raw = (
+        b"From: noreply@listings.example\r\nTo: box-1a2b3c4d@"
+        + FORWARD_DOMAIN.encode()
+        + b"\r\nSubject: Confirm\r\nX-Mailgun-Spf: Pass\r\n"
+        b"X-Mailgun-Dkim-Check-Result: Pass\r\n\r\nhi\r\n"
+    )
+    remote = parse(
+        raw, "noreply@listings.example", [f"box-1a2b3c4d@{FORWARD_DOMAIN}"], "203.0.113.7"
+    )
+    posted = forward_fields(remote, f"box-1a2b3c4d@{FORWARD_DOMAIN}", FORWARD_KEY)
+    names = {name.lower() for name, _ in json.loads(posted["message-headers"])}
+    assert not names & {"x-mailgun-spf", "x-mailgun-dkim-check-result"}
+    assert not {name.lower() for name in posted} & {"x-mailgun-spf", "x-mailgun-dkim-check-result"}
+    assert spf_verdict(remote) is None
+    # Not taken over SMTP at all (no peer): no verdict either.
+    assert spf_verdict(parse(raw, "a@x", ["b@x"])) is None
+    # The same mail from loopback: only the stand-in's own SPF Pass goes out.
+    local = parse(raw, "noreply@listings.example", [f"box-1a2b3c4d@{FORWARD_DOMAIN}"], "::1")
+    posted = forward_fields(local, f"box-1a2b3c4d@{FORWARD_DOMAIN}", FORWARD_KEY)
+    verdicts = [
+        pair
+        for pair in json.loads(posted["message-headers"])
+        if pair[0].lower().startswith("x-mailgun")
+    ]
+    assert verdicts == [["X-Mailgun-Spf", "Pass"]]

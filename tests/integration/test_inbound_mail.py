@@ -6,6 +6,7 @@ wakes. The directory is parked directly in SQL, as the parking transitions would
 
 from __future__ import annotations
 
+import json
 import secrets
 import smtplib
 import time
@@ -60,21 +61,29 @@ def form(
     key: str = KEY,
     timestamp: int | None = None,
     token: str | None = None,
+    envelope: str = f"bounce+abc@mail.{SITE}",
+    verdicts: tuple[tuple[str, str], ...] = (("X-Mailgun-Spf", "Pass"),),
+    headers: tuple[tuple[str, str], ...] = (),
 ) -> dict[str, str]:
-    """A delivery as Mailgun's forward() posts it (fields of its documented table)."""
+    """A delivery as Mailgun's forward() posts it (fields of its documented table), with the
+    sender-authentication verdicts Mailgun adds to a mail (default: SPF pass for the
+    envelope sender, aligned with the From domain), as fields and in `message-headers`.
+    `headers`: the mail's own extra headers (only in `message-headers`)."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     token = token or secrets.token_hex(25)
     message_id = message_id or f"<{secrets.token_hex(8)}@mail.{SITE}>"
+    mail_headers = [["Message-Id", message_id], ["Subject", subject], *map(list, headers)]
     return {
+        **dict(verdicts),
         "recipient": f"{mailbox}@{DOMAIN}",
-        "sender": f"bounce+abc@mail.{SITE}",
+        "sender": envelope,
         "from": sender,
         "subject": subject,
         "body-plain": "Your code is 424242. Or open https://www.listings-one.example/v?t=1",
         "body-html": "<p>Your code is <b>424242</b></p>",
         "stripped-text": "Your code is 424242.",
         "Message-Id": message_id,
-        "message-headers": f'[["Message-Id", "{message_id}"], ["Subject", "{subject}"]]',
+        "message-headers": json.dumps(mail_headers + [list(pair) for pair in verdicts]),
         "timestamp": stamp,
         "token": token,
         "signature": mailgun_signature.sign(key, stamp, token),
@@ -315,3 +324,110 @@ def test_mail_sent_over_smtp_reaches_the_webhook_through_the_mail_catcher(room: 
             "dir-mail",
         )
     ]
+
+
+# The From header is anyone's to write ------------------------------------------------------
+def directory_waits(room: Mailroom) -> bool:
+    return bool(
+        room.scalar("select status::text from jobs where id = %s", room.job_id) == "waiting"
+        and room.scalar("select wake_mail_id from job_directories where job_id = %s", room.job_id)
+        is None
+    )
+
+
+def test_a_forged_from_is_stored_but_wakes_nothing_and_the_real_mail_still_does(
+    room: Mailroom,
+) -> None:
+    # Someone who knows the mailbox address writes the directory's From with a wrong link,
+    # before the real mail: no verdict vouches for that From, so it must not use up the wait.
+    park(room)
+    forged = form(room.mailbox, sender=f"noreply@{SITE}", envelope="x@evil.example", verdicts=())
+    answer = post(room, forged)
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["stored"], body["matched"], body["sender_authenticated"]) == (True, False, False)
+    assert body["sender_check"].startswith("sender not authenticated: DKIM verdict missing")
+    assert room.scalar("select sender_authenticated from inbound_emails") is False
+    assert directory_waits(room)
+
+    real = post(room, form(room.mailbox, sender=f"noreply@{SITE}", envelope=f"bounce@{SITE}"))
+    assert real.status_code == 200, real.text
+    assert (real.json()["matched"], real.json()["woken"]) == (True, True)
+    assert real.json()["sender_check"] == f"SPF pass for {SITE}"
+    assert room.scalar("select status::text from jobs where id = %s", room.job_id) == "pending"
+    assert room.scalar(
+        "select wake_mail_id from job_directories where job_id = %s", room.job_id
+    ) == int(real.json()["id"])
+
+
+@pytest.mark.parametrize(
+    ("case", "envelope", "verdicts", "headers"),
+    [
+        # SPF passes for the sender's own domain, not the directory's.
+        ("spf for another domain", "x@evil.example", (("X-Mailgun-Spf", "Pass"),), ()),
+        # The sender wrote "Pass" into its own mail; Mailgun's own verdict says Fail.
+        (
+            "a written pass beside mailgun's fail",
+            f"noreply@{SITE}",
+            (("X-Mailgun-Spf", "Fail"),),
+            (("X-Mailgun-Spf", "Pass"),),
+        ),
+        # DKIM passes for the sender's own signature (d=evil.example).
+        (
+            "dkim for another domain",
+            "x@evil.example",
+            (("X-Mailgun-Dkim-Check-Result", "Pass"),),
+            (("DKIM-Signature", "v=1; a=rsa-sha256; d=evil.example; s=s1; b=abc"),),
+        ),
+        # ...beside a broken one naming the directory: which one passed is not said.
+        (
+            "dkim pass with one signature for another domain",
+            "x@evil.example",
+            (("X-Mailgun-Dkim-Check-Result", "Pass"),),
+            (
+                ("DKIM-Signature", f"v=1; d={SITE}; s=s1; b=broken"),
+                ("DKIM-Signature", "v=1; d=evil.example; s=s1; b=abc"),
+            ),
+        ),
+        ("softfail", f"noreply@{SITE}", (("X-Mailgun-Spf", "SoftFail"),), ()),
+    ],
+)
+def test_a_sender_not_vouched_for_the_from_domain_wakes_nothing(
+    room: Mailroom,
+    case: str,
+    envelope: str,
+    verdicts: tuple[tuple[str, str], ...],
+    headers: tuple[tuple[str, str], ...],
+) -> None:
+    park(room)
+    fields = form(
+        room.mailbox,
+        sender=f"noreply@{SITE}",
+        envelope=envelope,
+        verdicts=verdicts,
+        headers=headers,
+    )
+    answer = post(room, fields)
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["matched"], answer.json()["sender_authenticated"]) == (False, False), case
+    assert room.stored() == 1
+    assert directory_waits(room), case
+
+
+def test_a_dkim_signature_for_the_from_domain_wakes_the_directory(room: Mailroom) -> None:
+    # An ESP's bounce address (no SPF alignment), signed by the directory's subdomain.
+    park(room)
+    fields = form(
+        room.mailbox,
+        sender=f"noreply@{SITE}",
+        envelope="bounces+123@esp.example",
+        verdicts=(("X-Mailgun-Spf", "Pass"), ("X-Mailgun-Dkim-Check-Result", "Pass")),
+        headers=(("DKIM-Signature", f"v=1; a=rsa-sha256; d=mail.{SITE}; s=k1; b=abc"),),
+    )
+    answer = post(room, fields)
+
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["matched"], answer.json()["woken"]) == (True, True)
+    assert answer.json()["sender_check"] == f"DKIM pass for mail.{SITE}"

@@ -78,3 +78,40 @@ def test_a_customer_before_their_first_job_is_told_when_the_mailbox_comes(
     page = portal_stack.client.get("/mailbox", cookies=frank.cookies)
     assert page.status_code == 200
     assert "made when your first order starts" in page.text
+
+
+def test_a_long_mail_is_cut_on_the_page_and_the_page_says_so(portal_stack: PortalStack) -> None:
+    # A mail is stored up to 1 MB; the page gets the first 20,000 characters of each.
+    gail = portal_stack.customer("gail@example.com")
+    with psycopg.connect(portal_stack.db_url, autocommit=True) as conn:
+        conn.execute("select jobs_enqueue(%s)", (gail.order_id,))
+        local = conn.execute(
+            "select m.local_part from customer_mailboxes m join customers c"
+            " on c.id = m.customer_id where c.email = 'gail@example.com'"
+        ).fetchone()
+        assert local is not None
+        _receive(
+            conn,
+            local[0],
+            "<long@news.example>",
+            sender="news@news.example",
+            subject="A very long newsletter",
+            text="a" * 19_996 + "CUT-HERE" + "b" * 500_000 + "THE-END",
+        )
+        _receive(
+            conn,
+            local[0],
+            "<short@listings.example>",
+            sender="noreply@listings.example",
+            subject="Confirm",
+            text="Your code is 424242",
+        )
+
+    page = portal_stack.client.get("/mailbox", cookies=gail.cookies)
+    assert page.status_code == 200
+    assert "A very long newsletter" in page.text
+    assert "aaaaCUT-</pre>" in page.text  # exactly 20,000 characters
+    assert "THE-END" not in page.text
+    assert len(page.text) < 40_000
+    assert page.text.count("only its beginning is on this page") == 1
+    assert "Your code is 424242" in page.text
