@@ -112,7 +112,8 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
     needs_action = len(job["needs_action"])
     paragraphs = [
         f"All done: we have worked through every directory for {job['business_name']}.",
-        f"{job['submitted']} of {job['directories']} directories accepted the submission; "
+        f"{job['submitted']} of {job['directories']} directories list your business "
+        "(they accepted the submission, or had your listing already); "
         f"{job['failed']} could not be completed.",
     ]
     # Why each directory that did not take it refused, in plain words (never what a site

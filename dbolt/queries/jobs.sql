@@ -152,8 +152,10 @@ select j.id, j.order_id, j.tier, j.status, j.created_at, j.started_at, j.complet
 select j.id as job_id, j.status::text as status, j.tier,
        coalesce(j.business_snapshot ->> 'business_name', 'your business') as business_name,
        (select count(*) from public.job_directories d where d.job_id = j.id) as directories,
+       -- Delivered as the package counts it (private.package_counts): made or found listed.
        (select count(*) from public.job_directories d
-         where d.job_id = j.id and d.status in ('submitted', 'live')) as submitted,
+         where d.job_id = j.id
+           and d.status in ('submitted', 'live', 'already_listed', 'live_mismatch')) as submitted,
        (select count(*) from public.job_directories d
          where d.job_id = j.id and d.status = 'failed') as failed,
        (select coalesce(jsonb_agg(jsonb_build_object('directory', coalesce(dir.name, d.directory_id),

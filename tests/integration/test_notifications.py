@@ -112,7 +112,7 @@ def test_job_started_needs_action_and_complete_fire_once_each(stack: Stack) -> N
     assert "Directory dir-b: Click the confirmation link" in action["text"]
     assert "Directory dir-c: Answer the verification call" in action["text"]
     assert "<li>Directory dir-c: Answer the verification call</li>" in action["html"]
-    assert "1 of 3 directories accepted" in complete["text"]
+    assert "1 of 3 directories list your business" in complete["text"]
     assert "2 directories still need something from you" in complete["text"]
 
 

@@ -217,6 +217,41 @@ def test_the_wake_loop_brings_back_a_moderation_wait(
     }
 
 
+def test_a_retried_directory_past_its_submit_is_handed_out_to_resume_at_confirm(
+    api: TestClient, conn: psycopg.Connection[Any], queries: Queries
+) -> None:
+    """Submitted, parked for moderation, then a timeout at the confirm page: held for review
+    (its resumed attempt was fenced). Staff retry it: the next claim hands the queued
+    directory a resume at confirm, never a fresh start that would submit again."""
+    (directory,) = enable_test_directories(conn, 1)
+    job_id = create_job(conn, queries)
+    job = _claim(api)
+    assert _post(api, job, f"directories/{directory}/start").status_code == 200
+    assert _post(api, job, f"directories/{directory}/submitting", attempt=1).status_code == 200
+    _report(
+        api,
+        job,
+        directory,
+        attempt=1,
+        outcome="parked",
+        wait_kind="moderation",
+        wait_seconds=0,
+        resume_phase="confirm",
+    )
+    assert _post(api, job, f"directories/{directory}/start").status_code == 200
+    held = _report(api, job, directory, attempt=2, outcome="transient_error", error_code="timeout")
+    assert held.json()["status"] == "needs_review"
+    assert _post(api, job, "complete").status_code == 200
+    conn.execute("select jobs_retry(%s, %s, 'staff:ops@example.com')", (job_id, [directory]))
+    again = _claim(api, "worker-2")
+    assert again["directories"][0]["status"] == "queued"
+    assert again["directories"][0]["resume"] == {
+        "phase": "confirm",
+        "storage_state": None,
+        "mail": None,
+    }
+
+
 def test_the_session_route_takes_a_large_session_and_the_others_keep_their_limit(
     api: TestClient, conn: psycopg.Connection[Any], queries: Queries
 ) -> None:
