@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 import smtplib
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from urllib.parse import unquote, urlsplit
 
 SENDER = "DirectoryBolt <no-reply@directorybolt.example>"
+SENDER_DOMAIN = "directorybolt.example"
 
 
 def build_message(to: str, subject: str, text: str, html: str | None = None) -> EmailMessage:
@@ -18,6 +20,10 @@ def build_message(to: str, subject: str, text: str, html: str | None = None) -> 
     message["From"] = SENDER
     message["To"] = to
     message["Subject"] = subject
+    # RFC 5322 requires Date; without a Message-ID some providers add their own and others
+    # score the mail as spam, and receivers cannot tell a resent mail from a new one.
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = make_msgid(domain=SENDER_DOMAIN)
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")

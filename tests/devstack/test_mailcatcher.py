@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -205,6 +205,14 @@ def test_the_products_mailer_with_credentials_is_accepted(
 
     [caught] = listing(http, to="buyer@shop.example")
     assert caught["subject"] == "Receipt"
+    # Every mail we send has the headers RFC 5322 asks for: a Date and a unique Message-ID.
+    headers = read(http, caught["id"])["headers"]
+    sent_at = parsedate_to_datetime(headers["Date"][0])
+    assert abs((datetime.now(UTC) - sent_at).total_seconds()) < 60
+    assert headers["Message-ID"][0].endswith("@directorybolt.example>")
+    mailer.send(url, mailer.build_message("buyer@shop.example", "Receipt", "Thanks"))
+    ids = {read(http, m["id"])["headers"]["Message-ID"][0] for m in listing(http)}
+    assert len(ids) == 2
 
 
 def test_utf8_subjects_and_bodies(catcher: MailCatcher, http: httpx.Client) -> None:
