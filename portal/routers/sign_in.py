@@ -45,8 +45,16 @@ from portal.templating import render
 router = APIRouter(tags=["customer"])
 
 
+def _landing(next_path: str, is_staff: bool) -> str:
+    """Where a sign-in lands: the page asked for; without one, staff land on the dashboard
+    and customers on their account."""
+    return "/staff" if is_staff and next_path == safe_next(None) else next_path
+
+
 def _signed_in(state: PortalState, next_path: str, session: Session) -> Response:
-    response = RedirectResponse(next_path, status_code=303)
+    # The user came from Auth's own answer (app_metadata is set only by its admin API).
+    role = (session.user.app_metadata or {}).get("role") if session.user else None
+    response = RedirectResponse(_landing(next_path, role == "staff"), status_code=303)
     cookies.start_session(response, session, secure=state.settings.cookie_secure)
     return response
 
@@ -55,7 +63,7 @@ def _signed_in(state: PortalState, next_path: str, session: Session) -> Response
 async def sign_in_form(request: Request, viewer: MaybeViewer, next: str = "") -> Response:
     next_path = safe_next(next)
     if viewer is not None:
-        return RedirectResponse(next_path, status_code=303)
+        return RedirectResponse(_landing(next_path, viewer.is_staff), status_code=303)
     notice = None
     if request.query_params.get("signed_out") == "1":
         notice = SIGNED_OUT

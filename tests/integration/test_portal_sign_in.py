@@ -164,6 +164,25 @@ def test_the_typed_code_signs_in_once(portal_stack: PortalStack, alice: Customer
     assert reused.status_code == 400
 
 
+def test_staff_land_on_the_dashboard_and_customers_on_their_account(
+    portal_stack: PortalStack, alice: Customer
+) -> None:
+    staff_email = "shift-lead@directorybolt.test"
+    portal_stack.staff(staff_email)
+    for email, landing in ((staff_email, "/staff"), (alice.email, "/account")):
+        portal_stack.client.cookies.clear()
+        ask_for_email(portal_stack, email)
+        _, code = link_and_code(latest_mail(portal_stack, email))
+        done = portal_stack.client.post(
+            "/sign-in/code", data={"email": email, "code": code, "next": "/account"}
+        )
+        assert done.headers["location"] == landing, email
+        # Signed in already, the sign-in page sends each to the same place.
+        assert portal_stack.client.get("/sign-in").headers["location"] == landing
+    # A page asked for is still where anyone goes.
+    assert portal_stack.client.get("/sign-in?next=/mailbox").headers["location"] == "/mailbox"
+
+
 def test_an_unknown_address_gets_the_same_answer_and_no_email(portal_stack: PortalStack) -> None:
     asked = ask_for_email(portal_stack, "stranger@example.com")
     assert asked.status_code == 303
