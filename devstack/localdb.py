@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -147,6 +149,41 @@ def _is_running() -> bool:
     return status.returncode == 0
 
 
+def _port_holder(port: int) -> str | None:
+    """What listens on 127.0.0.1:`port` (a process and, for a PostgreSQL, its data directory),
+    or None when the port is free."""
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            return None
+    try:
+        listing = subprocess.run(
+            ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=False
+        ).stdout
+    except OSError:  # no `ss` (iproute2) here: the port is still named, its holder is not
+        listing = ""
+    match = re.search(r'users:\(\("([^"]+)",pid=(\d+)', listing)
+    if match is None:
+        return "another program"
+    name, pid = match.groups()
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        data = argv[argv.index(b"-D") + 1].decode() if b"-D" in argv else None
+    except (OSError, IndexError):
+        data = None
+    return f"{name} (pid {pid}" + (f", data directory {data})" if data else ")")
+
+
+def _refuse_taken_port() -> None:
+    holder = _port_holder(PORT)
+    if holder is not None:
+        raise SystemExit(
+            f"Port {PORT} is taken by {holder}, so this checkout's database cannot start there. "
+            "If it is another checkout's cluster, stop it there with `make db-down`; or give "
+            f"this checkout its own port: LOCAL_DB_PORT=55432 make test (or make db)."
+        )
+
+
 def use_server(port: int) -> None:
     """Point this module (database_url, fresh, prepare) at a server on 127.0.0.1:`port` that
     is not our cluster under .local/pg; that cluster is then never started nor initialised."""
@@ -160,11 +197,14 @@ def start() -> None:
     if _external_server:
         _wait_until_ready()
         return
+    if _is_running():
+        return
+    # A cluster of another checkout (or anything else) on our port would make pg_ctl fail
+    # with a traceback that says nothing useful: say what holds it and what to do.
+    _refuse_taken_port()
     if not (_cluster_dir() / "data" / "PG_VERSION").exists():
         _initdb()
     cluster = _cluster_dir()
-    if _is_running():
-        return
     _run(
         _as_postgres_user(
             [
