@@ -199,7 +199,8 @@ def test_a_job_over_the_lifecycle_directories_needs_no_human(db_url: str, tmp_pa
         )
         assert {c["directory_id"] for c in checks} >= set(EXPECTED) - {"lifecycle-no-mail"}
 
-        # No worker lease while waiting, at any time: every parking ended its run.
+        # The job was given back while it waited and woken again (by its mail or the waker);
+        # that it held no lease then is checked above, at the moment it was waiting.
         audit = _rows(stack, "select action from audit_log where job_id = %s order by id", job_id)
         actions = [a["action"] for a in audit]
         assert "job.woken" in actions
