@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from dbolt.refusals import error_reason
+from dbolt.words import count_of, duration, noun_for
 from portal.reports.progress import format_time, state_words
 from portal.reports.summary import directory_outcome
 
@@ -67,6 +68,9 @@ def staff_status_class(value: object) -> str:
 templates.env.filters.update(
     staff_time=staff_time, staff_duration=staff_duration, staff_status_class=staff_status_class
 )
+# Counts and spans of time in words (dbolt.words), for customers and staff alike:
+# `{{ n | count_of("directory") }}`, `{{ n | noun_for("directory needs", "directories need") }}`.
+templates.env.filters.update(count_of=count_of, noun_for=noun_for, duration=duration)
 # The customer's job page, its live rows and the report word things the same way.
 templates.env.globals.update(
     state_words=state_words,
