@@ -72,8 +72,12 @@ staff: deps ## Create or promote a staff user: make staff EMAIL=you@example.com 
 	else $(PY) -m devstack.supabase_api.accounts staff "$(EMAIL)" && \
 	  echo "Sign in at $${PORTAL_URL:-http://127.0.0.1:8300}/sign-in with $(EMAIL), then open /staff"; fi
 
-test-py: deps ## pytest: every tier (unit, integration, e2e, devstack) but the image and testcontainers tests
-	@$(PY) -m pytest
+# Two pytest processes (pytest-xdist), a test file each at a time: most e2e time is spent
+# waiting on servers and Chromium, so two overlap well even on two cores. Files, not single
+# tests, are the unit handed out, because a module's stack or browser is built once per process.
+PYTEST_WORKERS ?= 2
+test-py: deps ## pytest: every tier (unit, integration, e2e, devstack) but the image and testcontainers tests, PYTEST_WORKERS (2) processes
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # One tier each (tests/<tier>/, marked by tests/conftest.py). pytest exits 5 when it collects
 # nothing, which fails the target like any other failure: an emptied or mistyped tier is loud.

@@ -15,6 +15,7 @@ Usage: python -m devstack.localdb {up|down|reset|url|prepare NAME|fresh NAME}
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import re
@@ -193,12 +194,23 @@ def use_server(port: int) -> None:
 
 
 def start() -> None:
-    """Start the cluster if it is not running (idempotent)."""
+    """Start the cluster if it is not running (idempotent; parallel test processes may call
+    it at once: one starts it, the others wait on the lock and find it running)."""
     if _external_server:
         _wait_until_ready()
         return
     if _is_running():
+        # Another process may have just started it and still be waiting for it to accept.
+        _wait_until_ready()
         return
+    CLUSTER_LINK.parent.mkdir(parents=True, exist_ok=True)
+    with (CLUSTER_LINK.parent / f".{CLUSTER_LINK.name}.start.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _is_running():
+            _start_cluster()
+
+
+def _start_cluster() -> None:
     # A cluster of another checkout (or anything else) on our port would make pg_ctl fail
     # with a traceback that says nothing useful: say what holds it and what to do.
     _refuse_taken_port()

@@ -34,7 +34,7 @@ from devstack.supabase_api import Settings, accounts
 from devstack.supabase_api.auth_settings import AuthSettings
 from devstack.supabase_api.server import ServerThread
 from supabase import Client, ClientOptions, create_client
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 
 Conn = psycopg.Connection[Any]
 CALLBACK = "http://127.0.0.1:3000/auth/callback"

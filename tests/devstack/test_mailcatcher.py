@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from devstack.mailcatcher.forward import ForwardSettings, spf_verdict
 from devstack.mailcatcher.forward import fields as forward_fields
 from devstack.mailcatcher.messages import parse
 from devstack.serving import AppServer
+from tests.support.ports import free_port
 
 HOSTILE_HTML = (
     '<html><body><h1 id="inner">Welcome</h1>'
@@ -41,13 +41,6 @@ HOSTILE_HTML = (
     "<script>alert('from the email')</script>"
     '<img src="x" onerror="alert(1)"></body></html>'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

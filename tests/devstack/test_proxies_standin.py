@@ -37,6 +37,7 @@ from starlette.routing import Route
 
 from devstack.proxies import ProxyConfig
 from devstack.proxies.runner import ProxiesThread
+from tests.support.ports import free_port
 
 USER = "dbolt"
 PASSWORD = "test-proxy-pass"
@@ -198,13 +199,6 @@ def proxy_request(method: str, target: str, auth: str | None = GOOD_AUTH) -> byt
     if auth:
         lines.append(f"Proxy-Authorization: {auth}")
     return ("\r\n".join([*lines, "", ""])).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- forwarding -----------------------------------------------------------------------------

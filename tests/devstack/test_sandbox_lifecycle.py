@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from devstack.mailcatcher import MailCatcher
 from devstack.sandbox import Settings, create_app
 from devstack.sandbox.lifecycle_state import LIFECYCLE_SITES, wrong_digit
+from tests.support.ports import free_port
 from worker.recipe import parse_recipe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,13 +36,6 @@ BUSINESS = {
     "category": "bakery",
 }
 LOGIN = {"email": "bluebird@mail.directorybolt.example", "password": "correct horse battery"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from stripe.params.checkout import SessionCreateParams
 from devstack.serving import AppServer
 from devstack.stripe import PriceConfig, Settings, create_app, sign_payload
 from devstack.stripe.loopback import loopback_problem
+from tests.support.ports import free_port
 
 KEY = "sk_test_standin_key_1234"
 WHSEC = "whsec_test_standin_secret"
@@ -1014,10 +1015,3 @@ def wait_for_post(
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

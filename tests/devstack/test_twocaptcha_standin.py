@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import os
 import signal
-import socket
 import ssl
 import struct
 import subprocess
@@ -27,6 +26,7 @@ import pytest
 
 from devstack.twocaptcha import Settings
 from devstack.twocaptcha.server import ServerThread
+from tests.support.ports import free_port
 
 API_KEY = "test-2captcha-key"
 SECRET = "test-captcha-secret"
@@ -384,10 +384,3 @@ def wait_for_json(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[s
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

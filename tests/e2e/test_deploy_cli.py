@@ -183,7 +183,11 @@ def test_an_operator_answers_the_prompt_on_a_terminal(
 def empty_project_db(cluster: None) -> Iterator[str]:
     """A database with what a new hosted project has (devstack's bootstrap), no migrations."""
     name = f"dbolt_deploy_{os.getpid()}"
+    # The bootstrap and the push create cluster-wide roles; a template build running in another
+    # test process at the same moment would race them, so the template is built first.
+    localdb.fresh(f"dbolt_deploy_probe_{os.getpid()}")
     with psycopg.connect(localdb.database_url(), autocommit=True) as conn:
+        conn.execute(f'drop database "dbolt_deploy_probe_{os.getpid()}"')
         conn.execute(f'drop database if exists "{name}" with (force)')
         conn.execute(f'create database "{name}"')
     with psycopg.connect(localdb.database_url(name), autocommit=True) as conn:

@@ -19,8 +19,8 @@ import pytest
 
 from deploy.podman import podman
 from devstack import localdb
-from tests.support.orchestrator_harness import free_port
 from tests.support.podman import ARTIFACTS_TMPFS, CONTAINERFILE, HARDENED, ROOT, build_images, image
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.images
 

@@ -21,7 +21,8 @@ import pytest
 from dbolt.contracts import AttemptReport, Outcome
 from dbolt.orchestrator_client import OrchestratorClient
 from dbolt.sql import Queries
-from tests.support.orchestrator_harness import STAFF_KEY, WORKER_TOKEN, free_port, wait_for
+from tests.support.orchestrator_harness import STAFF_KEY, WORKER_TOKEN, wait_for
+from tests.support.ports import free_port
 from tests.support.queue_helpers import create_job, enable_test_directories
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from devstack.mailcatcher import MailCatcher
 from devstack.sandbox import Settings
 from devstack.sandbox.server import SandboxServer
 from tests.support.e2e_stack import ROOT, SANDBOX_DEFAULT
+from tests.support.ports import free_port
 from tests.support.sample_business import as_a_directory_lists_it, sample_business
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.engine import EngineSettings, SubmissionEngine
@@ -47,13 +47,6 @@ BUSINESS = Business.model_validate(
 )
 # What the sandbox's admin API seeds: the business as a directory shows it.
 SEEN = as_a_directory_lists_it()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass

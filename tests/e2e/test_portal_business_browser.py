@@ -21,8 +21,8 @@ from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from portal.auth.cookies import ACCESS_COOKIE
-from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import access_token, portal_app
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"

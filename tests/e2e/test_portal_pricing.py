@@ -22,8 +22,8 @@ from devstack.stripe import create_app as create_stripe_app
 from devstack.supabase_api.app import create_app as create_supabase_app
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
-from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import PORTAL_URL, portal_app
+from tests.support.ports import free_port
 
 STRIPE_KEY = "sk_test_portal_pricing"
 SIGNING_SECRET = "checkout_signing_pricing_tests"

@@ -24,7 +24,7 @@ from pydantic import SecretStr
 from devstack.mailcatcher import MailCatcher
 from devstack.mailcatcher.forward import ForwardSettings
 from devstack.serving import AppServer
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 from webhook import mailgun_signature
 from webhook.app import create_app
 from webhook.settings import WebhookSettings

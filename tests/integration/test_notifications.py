@@ -11,7 +11,7 @@ from psycopg.types.json import Jsonb
 from pydantic import SecretStr
 
 from devstack.serving import AppServer
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 from tests.support.webhook_harness import (
     PORTAL_URL,
     Stack,

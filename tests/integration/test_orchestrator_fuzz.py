@@ -3,6 +3,7 @@ not, it never answers 5xx."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ schema = schemathesis.openapi.from_dict(build("postgresql://127.0.0.1:1/unused")
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     localdb.start()
-    db_url = localdb.fresh("pytest_fuzz_orchestrator")
+    db_url = localdb.fresh(f"pytest_fuzz_orchestrator_{os.getpid()}")
     with psycopg.connect(db_url, autocommit=True) as conn:
         # Real rows, so generated calls also meet existing jobs, leases and directories.
         enable_test_directories(conn, 3)

@@ -19,7 +19,8 @@ from pydantic import SecretStr
 
 from dbolt.sql import Queries
 from orchestrator.autoscale import desired_workers
-from tests.support.orchestrator_harness import STAFF, WORKER, build, free_port, wait_for
+from tests.support.orchestrator_harness import STAFF, WORKER, build, wait_for
+from tests.support.ports import free_port
 from tests.support.queue_helpers import create_job, enable_test_directories
 
 

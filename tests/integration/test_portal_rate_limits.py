@@ -27,8 +27,8 @@ from devstack.supabase_api.server import ServerThread
 from portal import rate_limit
 from portal.auth.cookies import ACCESS_COOKIE
 from portal.rate_limit import Limit, RateLimiter
-from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import portal_app
+from tests.support.ports import free_port
 
 STRIPE_KEY = "sk_test_portal_rate_limits"
 

@@ -30,8 +30,9 @@ from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from orchestrator.loops import check_directory_failures
 from orchestrator.state import AppState
-from tests.support.orchestrator_harness import STAFF_KEY, free_port, settings_for
+from tests.support.orchestrator_harness import STAFF_KEY, settings_for
 from tests.support.portal_harness import PORTAL_URL, access_token, portal_app
+from tests.support.ports import free_port
 from tests.support.queue_helpers import create_job, enable_test_directories, report
 from tests.support.staff_stack import (
     STAFF_EMAIL,

@@ -19,7 +19,7 @@ from psycopg.types.json import Jsonb
 from dbolt import checkout_proof
 from devstack import jwt_keys
 from devstack.stripe import sign_payload
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 from tests.support.webhook_harness import (
     CHECKOUT_SECRET,
     PORTAL_URL,

@@ -13,12 +13,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from devstack.stripe.settings import (
 )
 from devstack.supabase_api.accounts import ensure_worker_account, worker_password
 from tests.support.orchestrator_harness import STAFF_KEY, WORKER_TOKEN
+from tests.support.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX_DEFAULT = "http://127.0.0.1:8400"
@@ -44,18 +44,6 @@ PROXY_USER, PROXY_PASSWORD = "dbolt", "e2e-proxy-pass"
 STRIPE_SECRET_KEY = DEFAULT_SECRET_KEY
 STRIPE_WEBHOOK_SECRET = DEFAULT_WEBHOOK_SECRET
 STRIPE_PRICES = {price.tier: price.id for price in DEFAULT_PRICES}
-
-
-def free_ports(count: int) -> list[int]:
-    """`count` distinct free loopback ports: every socket stays bound until all are chosen,
-    so the kernel cannot hand the same port out twice (one free_port() after another can)."""
-    with ExitStack() as sockets:
-        ports = []
-        for _ in range(count):
-            probe = sockets.enter_context(socket.socket())
-            probe.bind(("127.0.0.1", 0))
-            ports.append(int(probe.getsockname()[1]))
-        return ports
 
 
 def _wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

@@ -3,7 +3,6 @@ real uvicorn server on a free loopback port."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +20,6 @@ WORKER_TOKEN = "test-worker-token-0123456789"
 STAFF_KEY = "test-staff-key-0123456789"
 WORKER = {"Authorization": f"Bearer {WORKER_TOKEN}"}
 STAFF = {"Authorization": f"Bearer {STAFF_KEY}", "X-Actor": "alice@example.com"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def settings_for(db_url: str, **overrides: Any) -> OrchestratorSettings:

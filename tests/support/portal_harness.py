@@ -24,7 +24,7 @@ from devstack.supabase_api.server import ServerThread
 from portal.app import create_app
 from portal.auth.cookies import ACCESS_COOKIE
 from portal.settings import PortalSettings
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 
 PORTAL_URL = "http://testserver"
 

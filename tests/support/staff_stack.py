@@ -20,8 +20,9 @@ from dbolt.sql import Queries
 from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
-from tests.support.orchestrator_harness import STAFF_KEY, build, free_port, serve
+from tests.support.orchestrator_harness import STAFF_KEY, build, serve
 from tests.support.portal_harness import PORTAL_URL, access_token, portal_app
+from tests.support.ports import free_port
 from tests.support.queue_helpers import create_job, enable_test_directories, report
 
 Conn = psycopg.Connection[Any]

@@ -26,7 +26,7 @@ from devstack.stripe import create_app as create_stripe_app
 from devstack.supabase_api import Settings as SupabaseSettings
 from devstack.supabase_api.auth_settings import AuthSettings
 from devstack.supabase_api.server import ServerThread
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 from webhook.app import create_app
 from webhook.settings import WebhookSettings
 

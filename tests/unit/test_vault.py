@@ -40,6 +40,9 @@ def test_rotation_seals_with_the_first_key_and_still_opens_old_values() -> None:
         (f"k1:{base64.b64encode(b'short').decode()}", "32 bytes"),
         (f"{new_key_spec('k1')},{new_key_spec('k1')}", "appears twice"),
     ],
+    # Named by what is wrong, not by the (random) keys: parallel pytest processes must collect
+    # the same test ids.
+    ids=["empty", "no-key", "bad-base64", "short-key", "id-twice"],
 )
 def test_a_bad_key_ring_names_the_variable_and_never_the_key(spec: str, says: str) -> None:
     with pytest.raises(VaultError, match=says) as refused:
