@@ -37,6 +37,8 @@ class Supervised(Protocol):
 
     def restart(self) -> None: ...
 
+    def stop(self) -> None: ...
+
     def exit_code(self) -> int | None: ...
 
     def uptime(self) -> float: ...
@@ -74,6 +76,8 @@ def _relative(path: Path | None) -> str:
 
 
 def _show_tail(console: Console, service: Supervised) -> None:
+    # Stopping a dead service collects the rest of its output into its log first.
+    service.stop()
     path = service.log_path()
     last = tail(path) if path is not None else []
     if last:

@@ -631,9 +631,9 @@ def run(
             running.append(current)
         current = None
         text = banner(running, skipped, log_dir)
-        _write_banner(text, banner_file)
         console.line()
         console.line(text)
+        _write_banner(text, banner_file)
         _reprint_on_enter(console, text)
         if supervise(list(running), stop_requested, console, policy) is not None:
             return_code = 1
