@@ -64,6 +64,11 @@ def _left_behind(conn: psycopg.Connection[Any]) -> tuple[Any, Any]:
     return order[0], job[0]
 
 
+def scalar(conn: psycopg.Connection[Any], sql: str, *params: Any) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
 def test_mail_left_in_a_reused_database_is_skipped_and_fresh_mail_is_sent(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -74,23 +79,24 @@ def test_mail_left_in_a_reused_database_is_skipped_and_fresh_mail_is_sent(
     ):
         old_order, chased_job = _left_behind(conn)
         auth = AuthSettings(smtp_url=mail.smtp_url, site_url=PORTAL_URL)
-        settings = webhook_settings(
-            db_url,
-            "http://127.0.0.1:9",
-            mail.smtp_url,
-            notifier_stale_after_seconds=up.NOTIFIER_STALE_AFTER_SECONDS,
-        )
         with ServerThread(SupabaseSettings(database_url=db_url, auth=auth)) as auth_server:
-            settings = settings.model_copy(update={"supabase_url": auth_server.url})
+            # The cutoff `make up` gives its webhook.
+            settings = webhook_settings(
+                db_url,
+                auth_server.url,
+                mail.smtp_url,
+                notifier_stale_after_seconds=up.NOTIFIER_STALE_AFTER_SECONDS,
+            )
             with AppServer(create_app(settings), "the webhook"):
                 # A fresh order while the webhook runs: mailed as ever.
                 conn.execute("select dev.create_paid_order('fresh@example.com', 'starter')")
                 wait_for(lambda: inbox(mail, "fresh@example.com"), "the fresh order's email")
                 reason = wait_for(
-                    lambda: conn.execute(
+                    lambda: scalar(
+                        conn,
                         "select skipped_reason from notifications where order_id = %s",
-                        (old_order,),
-                    ).fetchone()[0],
+                        old_order,
+                    ),
                     "the old order's email to be skipped",
                 )
                 wait_for(
@@ -102,23 +108,18 @@ def test_mail_left_in_a_reused_database_is_skipped_and_fresh_mail_is_sent(
                 )
         assert inbox(mail, "old@example.com") == []
         assert inbox(mail, "chased@example.com") == []
+        reminders = scalar(
+            conn,
+            "select count(*) from notifications"
+            " where job_id = %s and kind = 'needs_action_reminder'",
+            chased_job,
+        )
     assert reason.startswith("stale: queued 2 days")
-    reminders = conn_count(db_url, chased_job)
     assert reminders == 0, "no reminder for a job whose reminder fell due days ago"
     stale_lines = [r for r in caplog.records if getattr(r, "action", None) == "notification.stale"]
     assert [(r.kind, r.order_id) for r in stale_lines] == [  # type: ignore[attr-defined]
         ("payment_received", str(old_order))
     ]
-
-
-def conn_count(db_url: str, job_id: Any) -> int:
-    with psycopg.connect(db_url) as conn:
-        row = conn.execute(
-            "select count(*) from notifications where job_id = %s"
-            " and kind = 'needs_action_reminder'",
-            (job_id,),
-        ).fetchone()
-    return int(row[0]) if row else -1
 
 
 def test_make_up_gives_the_notifier_its_short_cutoff() -> None:
