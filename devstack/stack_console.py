@@ -67,12 +67,15 @@ def summarize(service: str, raw: str, level: int) -> str | None:
     entry_level = logging.getLevelName(entry["level"].upper())
     if not isinstance(entry_level, int) or entry_level < level:
         return None
-    text = f"{service} {entry['level'].upper()}: {entry.get('msg', '')}"
+    # One line each: the message's first, and of a traceback only its last (the exception);
+    # the whole of both is in the service's log file.
+    message = (str(entry.get("msg", "")).strip().splitlines() or [""])[0]
+    text = f"{service} {entry['level'].upper()}: {message}"
     details = [f"{key}={entry[key]}" for key in ("action", "error") if entry.get(key)]
     if details:
         text += f" ({', '.join(details)})"
-    if entry.get("exc"):
-        text += "\n    " + str(entry["exc"]).replace("\n", "\n    ")
+    if exc_lines := str(entry.get("exc") or "").strip().splitlines():
+        text += f"\n    {exc_lines[-1]} (traceback in .local/logs/{service}.log)"
     return text
 
 

@@ -242,6 +242,19 @@ def test_the_console_level_comes_from_log_console_level() -> None:
         "portal INFO: hello",
         "functions: Listening on 127.0.0.1:54340",
     ]
+    # An error shows in two lines however long its message and traceback.
+    quiet = io.StringIO()
+    crashed = {
+        "level": "error",
+        "msg": "attempt crashed; trying again\nhandle: <Handle …>",
+        "action": "attempt.crashed",
+        "exc": "Traceback (most recent call last):\n  File …\nIndexError: pop from an empty deque",
+    }
+    Console(stream=quiet).service_line("worker-1", json.dumps(crashed))
+    assert quiet.getvalue().splitlines() == [
+        "worker-1 ERROR: attempt crashed; trying again (action=attempt.crashed)",
+        "    IndexError: pop from an empty deque (traceback in .local/logs/worker-1.log)",
+    ]
 
 
 def test_make_up_restarts_the_services_production_restarts_and_no_stand_in() -> None:
