@@ -82,11 +82,11 @@ def summarize(service: str, raw: str, level: int) -> str | None:
 def pump(source: IO[bytes], log_file: IO[bytes], service: str, console: Console) -> None:
     """Copy a child's output into its log file, line by line, showing what the console
     wants; returns at end of file (the child exited)."""
-    for raw in iter(source.readline, b""):
-        log_file.write(raw)
-        log_file.flush()
-        console.service_line(service, raw.decode("utf-8", "replace").rstrip("\r\n"))
-    source.close()
+    with source, log_file:
+        for raw in iter(source.readline, b""):
+            log_file.write(raw)
+            log_file.flush()
+            console.service_line(service, raw.decode("utf-8", "replace").rstrip("\r\n"))
 
 
 def start_pump(

@@ -182,15 +182,19 @@ class Process(Service):
         path.parent.mkdir(parents=True, exist_ok=True)
         # A new `make up` starts each file afresh; a restart adds to it. The pump closes it.
         log_file = path.open("wb" if fresh_log else "ab")
-        self.process = subprocess.Popen(
-            self.argv(),
-            cwd=ROOT,
-            env=self.child_env(),
-            # The terminal's input is `make up`'s (Enter shows the banner again).
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        try:
+            self.process = subprocess.Popen(
+                self.argv(),
+                cwd=ROOT,
+                env=self.child_env(),
+                # The terminal's input is `make up`'s (Enter shows the banner again).
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:
+            log_file.close()
+            raise
         self.started_at = time.monotonic()
         assert self.process.stdout is not None
         self._pump = start_pump(self.process.stdout, log_file, self.name, self.console)
