@@ -19,8 +19,12 @@ help: ## List the targets
 deps: ## Install apt, Python and npm dependencies (skips what is already installed)
 	@devstack/install-deps.sh
 
-up: deps ## Run the whole local stack in the foreground (Ctrl-C stops it all)
+up: deps ## Run the whole local stack in the foreground (Ctrl-C stops it all; logs in .local/logs/)
 	@ENVIRONMENT=development $(PY) -m devstack.up
+
+.PHONY: status
+status: ## With `make up` running: print what runs where and how to sign in again
+	@$(PY) -m devstack.up --status
 
 demo: deps ## With `make up` running: buy a package for the sample business and watch it submit
 	@ENVIRONMENT=development $(PY) -m devstack.demo

@@ -1,8 +1,14 @@
 """`make up`: the whole local stack in the foreground.
 
-Starts every local service, prints what runs where, and on Ctrl-C (or SIGTERM) stops them
-all, newest first. A service that dies while the stack runs is reported and takes the
-stack down with it, so nothing limps on half-started.
+Starts every local service and, once every one answers, prints what runs where and how to
+sign in (the banner: last, so it is not buried; again on Enter, or `make status` from another
+terminal, which reads `.local/up/banner.txt`). Each service's log (JSON, INFO and up, as in
+production) goes to `.local/logs/<service>.log`; the console shows only WARNING and up
+(LOG_CONSOLE_LEVEL=info shows them all): devstack/stack_console.py. On Ctrl-C (or SIGTERM)
+everything stops, newest first.
+
+A crashed worker, orchestrator, webhook or portal is restarted with backoff, as production
+restarts them; a stand-in that dies takes the stack down (devstack/supervisor.py says why).
 
 The customer journey's parts (mail catcher, Stripe stand-in, the Edge Functions under Deno
 behind the Supabase stand-in's /functions/v1/, the webhook receiver, the portal) start too;
@@ -15,6 +21,7 @@ already running (`make db`, tests, other checkouts' work) is left as it was.
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -29,6 +36,7 @@ import psycopg
 
 from dbolt.settings import LOCAL_VAULT_KEYS
 from devstack import functions, jwt_keys, localdb
+from devstack.stack_console import CONSOLE_LEVEL_ENV, Console, console_level, start_pump, tail
 from devstack.stripe.settings import (
     DEFAULT_CHECKOUT_SIGNING_SECRET,
     DEFAULT_PRICES,
@@ -36,6 +44,7 @@ from devstack.stripe.settings import (
     DEFAULT_WEBHOOK_SECRET,
 )
 from devstack.supabase_api.accounts import ensure_user, ensure_worker_account, worker_password
+from devstack.supervisor import RestartPolicy, supervise
 
 ROOT = Path(__file__).resolve().parent.parent
 ORCHESTRATOR_PORT = int(os.environ.get("PORT", "8100"))
@@ -71,6 +80,14 @@ MAIL_URL = f"http://127.0.0.1:{MAIL_HTTP_PORT}"
 STRIPE_API_BASE = f"http://127.0.0.1:{STRIPE_PORT}"
 STAFF_EMAIL = os.environ.get("LOCAL_STAFF_EMAIL", "staff@directorybolt.local")
 ARTIFACTS_DIR = ROOT / ".local" / "artifacts"
+LOG_DIR = ROOT / ".local" / "logs"
+NOTIFIER_STALE_AFTER_SECONDS = 3600
+# 1 s doubling to 30 s, reset after a minute's run; left stopped after 5 crashes in 5 minutes.
+RESTARTS = RestartPolicy()
+# The banner, for `make status` in another terminal; and the pid of the `make up` it is from.
+UP_DIR = ROOT / ".local" / "up"
+BANNER_FILE = UP_DIR / "banner.txt"
+PID_FILE = UP_DIR / "pid"
 
 
 @dataclass
@@ -78,6 +95,10 @@ class Service:
     name: str
     address: str
     note: str = ""
+    # Restarted when it crashes (devstack/supervisor.py), as production restarts it.
+    restartable: bool = False
+    log_dir: Path = LOG_DIR
+    console: Console = field(default_factory=Console)
 
     def start(self) -> None:
         raise NotImplementedError
@@ -87,6 +108,18 @@ class Service:
 
     def alive(self) -> bool:
         return True
+
+    def restart(self) -> None:
+        raise NotImplementedError(f"{self.name} is not restartable")
+
+    def exit_code(self) -> int | None:
+        return None
+
+    def uptime(self) -> float:
+        return 0.0
+
+    def log_path(self) -> Path | None:
+        return None
 
 
 def _database_answers() -> bool:
@@ -115,39 +148,86 @@ class Database(Service):
         if self.started_here:
             localdb.stop()
         else:
-            print("  (the database cluster was running before `make up`; left running)")
+            self.console.line("(the database cluster was running before `make up`; left running)")
+
+    def log_path(self) -> Path | None:
+        return localdb.CLUSTER_LINK / "server.log"
 
 
 @dataclass
 class Process(Service):
-    """A Python module run as a child process, ready once `ready_url` answers."""
+    """A Python child process (`python -m module args`, or `python args` without a module),
+    ready once `ready_url` answers (at once without one). Its output goes to its log file
+    and, what is loud enough, to the console."""
 
     module: str = ""
     args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     ready_url: str = ""
     process: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    _pump: threading.Thread | None = None
 
     def child_env(self) -> dict[str, str]:
         return dict(os.environ) | LOCAL_ENV | self.env
 
+    def argv(self) -> list[str]:
+        return [sys.executable, *(["-m", self.module] if self.module else []), *self.args]
+
+    def log_path(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def _spawn(self, fresh_log: bool) -> None:
+        path = self.log_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # A new `make up` starts each file afresh; a restart adds to it. The pump closes it.
+        log_file = path.open("wb" if fresh_log else "ab")
+        try:
+            self.process = subprocess.Popen(
+                self.argv(),
+                cwd=ROOT,
+                env=self.child_env(),
+                # The terminal's input is `make up`'s (Enter shows the banner again).
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        except BaseException:
+            log_file.close()
+            raise
+        self.started_at = time.monotonic()
+        assert self.process.stdout is not None
+        self._pump = start_pump(self.process.stdout, log_file, self.name, self.console)
+
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args], cwd=ROOT, env=self.child_env()
-        )
-        _wait_ready(self.ready_url, self.process, self.name)
+        self._spawn(fresh_log=True)
+        assert self.process is not None
+        if self.ready_url:
+            _wait_ready(self.ready_url, self.process, self.name)
+
+    def restart(self) -> None:
+        # Not waiting for it to answer: the supervisor notices if it crashes again.
+        self._spawn(fresh_log=False)
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if self._pump is not None:
+            # Its last lines (why it stopped) reach the file before `make up` exits.
+            self._pump.join(timeout=5)
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def exit_code(self) -> int | None:
+        return None if self.process is None else self.process.poll()
+
+    def uptime(self) -> float:
+        return time.monotonic() - self.started_at
 
 
 @dataclass
@@ -160,7 +240,10 @@ class EdgeFunctionsService(Service):
     def start(self) -> None:
         names = functions.discover()
         self.runner = functions.EdgeFunctions(
-            self.secrets, names=names, ports=functions.plan_ports(names, FUNCTIONS_PORT_BASE)
+            self.secrets,
+            names=names,
+            ports=functions.plan_ports(names, FUNCTIONS_PORT_BASE),
+            log_dir=self.log_dir,
         )
         self.runner.start()
 
@@ -170,6 +253,10 @@ class EdgeFunctionsService(Service):
 
     def alive(self) -> bool:
         return self.runner is not None and self.runner.alive()
+
+    def log_path(self) -> Path | None:
+        names = self.runner.names if self.runner is not None else functions.discover()
+        return self.log_dir / f"deno-{names[0]}.log" if names else None
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 30) -> None:
@@ -225,6 +312,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                 address=f"http://127.0.0.1:{WEBHOOK_PORT}/stripe/webhook",
                 note="Stripe webhook receiver (and the email notifier and shortfall refunder)",
                 module="webhook",
+                restartable=True,
                 env={
                     "PORT": str(WEBHOOK_PORT),
                     "DATABASE_URL": localdb.database_url(),
@@ -236,6 +324,10 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                     "PORTAL_URL": PORTAL_URL,
                     "STRIPE_API_BASE": STRIPE_API_BASE,
                     "STRIPE_SECRET_KEY": DEFAULT_SECRET_KEY,
+                    # The dev database is reused from run to run: mail queued while no
+                    # `make up` ran (jobs finishing after the webhook stopped, old demo
+                    # orders' reminders) is skipped, not sent now.
+                    "NOTIFIER_STALE_AFTER_SECONDS": str(NOTIFIER_STALE_AFTER_SECONDS),
                 },
                 ready_url=f"http://127.0.0.1:{WEBHOOK_PORT}/healthz",
             )
@@ -249,6 +341,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
                 address=PORTAL_URL,
                 note="customer portal and staff dashboard",
                 module="portal",
+                restartable=True,
                 env={
                     "PORT": str(PORTAL_PORT),
                     "PORTAL_URL": PORTAL_URL,
@@ -367,6 +460,7 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
             address=orchestrator_url,
             note="the queue's only door; API docs at /docs, /metrics, /healthz",
             module="orchestrator",
+            restartable=True,
             env={
                 "DATABASE_URL": localdb.database_url(),
                 "PORT": str(ORCHESTRATOR_PORT),
@@ -395,6 +489,7 @@ def _worker(number: int, orchestrator_url: str, supabase_url: str) -> Process:
         address=f"http://127.0.0.1:{health_port}/healthz",
         note="Chromium via Playwright; wakes on Realtime" if number == 1 else "",
         module="worker",
+        restartable=True,
         env={
             "WORKER_ID": f"local-worker-{number}",
             "ORCHESTRATOR_URL": orchestrator_url,
@@ -415,78 +510,167 @@ def _worker(number: int, orchestrator_url: str, supabase_url: str) -> Process:
     )
 
 
-def _print_table(running: list[Service], skipped: list[tuple[str, str]]) -> None:
+def _shown(path: Path) -> str:
+    """A path as a developer in the checkout types it."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def banner(running: list[Service], skipped: list[tuple[str, str]], log_dir: Path = LOG_DIR) -> str:
+    """What runs where and how to sign in: printed once everything answers, and on demand."""
     width = max(len(service.name) for service in running)
-    print("\nDirectoryBolt local stack is up:\n")
+    lines = [f"DirectoryBolt local stack is up ({len(running)} services):", ""]
     for service in running:
-        print(f"  {service.name.ljust(width)}  {service.address}")
+        lines.append(f"  {service.name.ljust(width)}  {service.address}")
         if service.note:
-            print(f"  {' ' * width}  {service.note}")
+            lines.append(f"  {' ' * width}  {service.note}")
     for name, reason in skipped:
-        print(f"  {name.ljust(width)}  NOT STARTED: {reason}")
-    print(f"\n  DATABASE_URL={localdb.database_url()}")
-    print(f"  WORKER_TOKEN={WORKER_TOKEN}    (workers: Authorization: Bearer …)")
-    print(f"  STAFF_API_KEY={STAFF_API_KEY}    (staff API: Authorization: Bearer …)")
-    print(f"  SUPABASE_URL={SUPABASE_URL}")
-    print(f"  SUPABASE_ANON_KEY={jwt_keys.mint_api_key('anon')}")
-    print(f"  SUPABASE_SERVICE_ROLE_KEY={jwt_keys.mint_api_key('service_role')}")
-    print(f"  STRIPE_API_BASE={STRIPE_API_BASE}  STRIPE_SECRET_KEY={DEFAULT_SECRET_KEY}")
-    print(f"  STRIPE_WEBHOOK_SECRET={DEFAULT_WEBHOOK_SECRET}  SMTP_URL={SMTP_URL}")
-    print(f"  worker service account: {jwt_keys.WORKER_ACCOUNT_EMAIL} / {worker_password()}")
+        lines.append(f"  {name.ljust(width)}  NOT STARTED: {reason}")
+    lines += [
+        "",
+        f"  DATABASE_URL={localdb.database_url()}",
+        f"  WORKER_TOKEN={WORKER_TOKEN}    (workers: Authorization: Bearer …)",
+        f"  STAFF_API_KEY={STAFF_API_KEY}    (staff API: Authorization: Bearer …)",
+        f"  SUPABASE_URL={SUPABASE_URL}",
+        f"  SUPABASE_ANON_KEY={jwt_keys.mint_api_key('anon')}",
+        f"  SUPABASE_SERVICE_ROLE_KEY={jwt_keys.mint_api_key('service_role')}",
+        f"  STRIPE_API_BASE={STRIPE_API_BASE}  STRIPE_SECRET_KEY={DEFAULT_SECRET_KEY}",
+        f"  STRIPE_WEBHOOK_SECRET={DEFAULT_WEBHOOK_SECRET}  SMTP_URL={SMTP_URL}",
+        f"  worker service account: {jwt_keys.WORKER_ACCOUNT_EMAIL} / {worker_password()}",
+        "",
+        f"  Logs: every service's, INFO and up, in {_shown(log_dir)}/<service>.log "
+        "(e.g. worker-1.log);",
+        f"  this terminal shows warnings and errors only ({CONSOLE_LEVEL_ENV}=info make up "
+        "shows all).",
+    ]
     if any(service.name == "portal" for service in running):
-        banner = f"Portal: {PORTAL_URL}"
-        print("\n  " + "=" * (len(banner) + 8))
-        print(f"  ==  {banner}  ==")
-        print("  " + "=" * (len(banner) + 8))
-        print(f"\n  Buy a package: {PORTAL_URL}/pricing → the test checkout page → Pay;")
-        print("  the payment email (with the link to the Business Info Form) arrives in the")
-        print(f"  mail inbox at {MAIL_URL}.")
-        print(f"\n  Staff: sign in at {PORTAL_URL}/sign-in as {STAFF_EMAIL}; the sign-in code")
-        print(f"  and link arrive in the mail inbox at {MAIL_URL}; then {PORTAL_URL}/staff")
+        title = f"Portal: {PORTAL_URL}"
+        lines += [
+            "",
+            "  " + "=" * (len(title) + 8),
+            f"  ==  {title}  ==",
+            "  " + "=" * (len(title) + 8),
+            "",
+            f"  Buy a package: {PORTAL_URL}/pricing → the test checkout page → Pay; the",
+            "  payment email (with the link to the Business Info Form) arrives in the mail",
+            f"  inbox at {MAIL_URL}.",
+            "",
+            f"  Staff: sign in at {PORTAL_URL}/sign-in as {STAFF_EMAIL}; the sign-in code",
+            f"  and link arrive in the mail inbox at {MAIL_URL}; then {PORTAL_URL}/staff",
+        ]
     else:
-        print(f"\n  The portal is not built yet; mail inbox: {MAIL_URL}")
-        print(f"  Staff user ready for it: {STAFF_EMAIL} (signs in by email code)")
-    print("\nCreate a demo job and watch the workers submit it: make demo")
-    print("\nPress Ctrl-C to stop everything.\n", flush=True)
+        lines += [
+            "",
+            f"  The portal is not built yet; mail inbox: {MAIL_URL}",
+            f"  Staff user ready for it: {STAFF_EMAIL} (signs in by email code)",
+        ]
+    lines += [
+        "",
+        "Create a demo job and watch the workers submit it: make demo",
+        "Press Enter to see this again (or `make status` in another terminal);",
+        "Ctrl-C stops everything.",
+    ]
+    return "\n".join(lines)
 
 
-def _watch(running: list[Service], stop_requested: threading.Event) -> None:
-    while not stop_requested.wait(1.0):
-        for service in running:
-            if not service.alive():
-                print(
-                    f"{service.name} stopped unexpectedly; shutting the stack down", file=sys.stderr
-                )
-                stop_requested.set()
-                return
+def _reprint_on_enter(console: Console, text: str) -> None:
+    """Enter in the `make up` terminal shows the banner again (when there is a terminal)."""
+    if not sys.stdin.isatty():
+        return
+
+    def read() -> None:
+        for _ in sys.stdin:
+            console.line(text)
+
+    threading.Thread(target=read, name="banner-on-enter", daemon=True).start()
 
 
-def main() -> int:
+def _write_banner(text: str, banner_file: Path) -> None:
+    banner_file.parent.mkdir(parents=True, exist_ok=True)
+    banner_file.write_text(text + "\n")
+    banner_file.with_name(PID_FILE.name).write_text(f"{os.getpid()}\n")
+
+
+def _remove_banner(banner_file: Path) -> None:
+    for path in (banner_file, banner_file.with_name(PID_FILE.name)):
+        path.unlink(missing_ok=True)
+
+
+def status(banner_file: Path = BANNER_FILE) -> int:
+    """`make status`: the running stack's banner, or that none is running."""
+    try:
+        pid = int(banner_file.with_name(PID_FILE.name).read_text())
+        os.kill(pid, 0)
+        text = banner_file.read_text()
+    except (OSError, ValueError):
+        print("`make up` is not running here (or has not finished starting); start it: make up")
+        return 1
+    print(text, end="")
+    return 0
+
+
+def run(
+    planned: list[Service],
+    skipped: list[tuple[str, str]],
+    console: Console,
+    stop_requested: threading.Event,
+    policy: RestartPolicy = RESTARTS,
+    banner_file: Path = BANNER_FILE,
+) -> int:
+    """Start `planned` in order, print the banner once all answer, supervise until stopped."""
+    running: list[Service] = []
+    return_code = 0
+    log_dir = planned[0].log_dir if planned else LOG_DIR
+    console.line(
+        f"Starting {len(planned)} services ({', '.join(s.name for s in planned)}); "
+        f"their logs go to {_shown(log_dir)}/. The addresses follow once all are up."
+    )
+    current: Service | None = None
+    try:
+        for current in planned:
+            current.console = console
+            current.start()
+            running.append(current)
+        current = None
+        text = banner(running, skipped, log_dir)
+        console.line()
+        console.line(text)
+        _write_banner(text, banner_file)
+        _reprint_on_enter(console, text)
+        if supervise(list(running), stop_requested, console, policy) is not None:
+            return_code = 1
+    except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
+        console.line(f"could not start the stack: {error}")
+        path = current.log_path() if current is not None else None
+        if path is not None and (last := tail(path)):
+            console.line(f"  last lines of {_shown(path)}:")
+            for line in last:
+                console.line(f"  | {line}")
+        return_code = 1
+    finally:
+        _remove_banner(banner_file)
+        console.line("stopping the stack …")
+        for service in reversed(running):
+            service.stop()
+        if current is not None:
+            current.stop()
+    console.line("stopped.")
+    return return_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.up", description=__doc__)
+    parser.add_argument("--status", action="store_true", help="print the running stack's banner")
+    if parser.parse_args(argv).status:
+        return status()
+    console = Console(console_level())
     stop_requested = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop_requested.set())
-
-    running: list[Service] = []
-    return_code = 0
-    try:
-        planned, skipped = services()
-        for name, reason in skipped:
-            print(f"skipping {name}: {reason}", flush=True)
-        for service in planned:
-            print(f"starting {service.name} …", flush=True)
-            service.start()
-            running.append(service)
-        _print_table(running, skipped)
-        _watch(running, stop_requested)
-    except (subprocess.CalledProcessError, SystemExit, OSError, RuntimeError) as error:
-        print(f"could not start the stack: {error}", file=sys.stderr)
-        return_code = 1
-    finally:
-        for service in reversed(running):
-            print(f"stopping {service.name} …", flush=True)
-            service.stop()
-    print("stopped.")
-    return return_code
+    planned, skipped = services()
+    return run(planned, skipped, console, stop_requested)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,12 @@ from devstack import localdb
 # in-process is the local stack's. (Tests of production itself set their own environment;
 # services started as subprocesses are told ENVIRONMENT=development by their harness.)
 os.environ["ENVIRONMENT"] = "development"
+# Every test names its own database (db_url: a fresh clone). Something that fell back to the
+# default DATABASE_URL instead — a settings object built without one, a child process not
+# given one — would write into the dev database `make up` reuses, whose notifier would then
+# mail that test's orders. The fallback names a database that does not exist: such a test
+# fails at once, saying which database it wanted.
+os.environ["DATABASE_URL"] = localdb.database_url("tests_use_their_own_database_not_this")
 
 # The portal's fixtures (portal_stack) live beside its harness.
 pytest_plugins = ["tests.support.portal_harness"]

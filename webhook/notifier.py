@@ -8,6 +8,10 @@ The payment email first finds or creates the buyer's Auth user (admin generate_l
 links the customer to it. A message claimed by a process that dies is retried when its
 lease runs out: delivery is at least once, never silently dropped.
 
+Mail queued longer ago than NOTIFIER_STALE_AFTER_SECONDS (the notifier was not running: a
+reused dev database, an outage) is skipped with the reason and a log line, never sent late;
+reminders that fell due that long ago are not queued.
+
 The loop catches, logs and continues: one failed round (the database restarting, SMTP away,
 a bug in one email) must never stop the emails for the rest of the process's life.
 """
@@ -132,9 +136,37 @@ async def deliver(state: WebhookState, note: dict[str, Any]) -> str:
     return "sent"
 
 
+def _stale_after(state: WebhookState) -> int | None:
+    return state.settings.notifier_stale_after_seconds or None
+
+
+async def skip_stale(state: WebhookState) -> int:
+    """Settle every message queued before the cutoff as skipped; one log line each."""
+    stale_after = _stale_after(state)
+    if stale_after is None:
+        return 0
+    skipped = await state.db.fetch_all("notifications_skip_stale", stale_after_seconds=stale_after)
+    for note in skipped:
+        log.info(
+            "notification skipped: queued before the cutoff, not sent late",
+            extra={
+                "action": "notification.stale",
+                "notification_id": note["id"],
+                "kind": note["kind"],
+                "order_id": str(note["order_id"]) if note["order_id"] else None,
+                "job_id": str(note["job_id"]) if note["job_id"] else None,
+                "queued_at": note["created_at"].isoformat(),
+                "stale_after_seconds": stale_after,
+            },
+        )
+    return len(skipped)
+
+
 async def drain_once(state: WebhookState) -> int:
-    """One round: claim a batch and deliver it concurrently. Returns how many were claimed."""
+    """One round: skip what is stale, then claim a batch and deliver it concurrently.
+    Returns how many were claimed."""
     settings = state.settings
+    await skip_stale(state)
     notes = await state.db.fetch_all(
         "notifications_claim_due",
         batch_size=settings.notifier_batch_size,
@@ -172,12 +204,18 @@ async def run_forever(state: WebhookState) -> None:
                     "notifications_queue_reminders",
                     remind_after_seconds=settings.reminder_after_seconds,
                     max_reminders=settings.max_reminders,
+                    stale_after_seconds=_stale_after(state),
                 )
                 next_reminders = time.monotonic() + settings.reminder_check_seconds
                 if row and row["queued"]:
                     log.info(
                         "reminders queued",
                         extra={"action": "notification.reminders", "queued": row["queued"]},
+                    )
+                if row and row["stale"]:
+                    log.info(
+                        "reminders not queued: they fell due before the cutoff",
+                        extra={"action": "notification.reminders_stale", "stale": row["stale"]},
                     )
             claimed = await drain_once(state)
             failures = 0

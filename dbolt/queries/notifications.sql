@@ -20,6 +20,12 @@ select id, attempts, send_after, dead_at
                                         retry_base_seconds => %(retry_base_seconds)s,
                                         max_attempts => %(max_attempts)s);
 
+-- name: notifications_skip_stale
+select id, kind, order_id, job_id, created_at
+  from public.notifications_skip_stale(stale_after_seconds => %(stale_after_seconds)s);
+
 -- name: notifications_queue_reminders
-select public.notifications_enqueue_reminders(remind_after_seconds => %(remind_after_seconds)s,
-                                              max_reminders => %(max_reminders)s) as queued;
+select queued, stale
+  from public.notifications_enqueue_reminders(remind_after_seconds => %(remind_after_seconds)s,
+                                              max_reminders => %(max_reminders)s,
+                                              stale_after_seconds => %(stale_after_seconds)s);
