@@ -12,21 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from portal import errors
 from portal.auth.session_middleware import SessionMiddleware
 from portal.middleware import OriginGuardMiddleware, SecurityHeadersMiddleware
-from portal.routers import (
-    account,
-    business,
-    health,
-    mailbox,
-    onboarding,
-    public,
-    sign_in,
-    unsubscribe,
-)
+from portal.routers import account, business, health, mailbox, onboarding, public, sign_in
 from portal.routers import directory_accounts as directory_account_routes
 from portal.routers import job_actions as job_action_routes
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
 from portal.routers import staff_review as staff_review_routes
+from portal.routers import unsubscribe as unsubscribe_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
 from portal.templating import STATIC_DIR
@@ -90,7 +82,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         portal_url=settings.portal_url,
         # One-click unsubscribe acts on the token in its URL, never on a cookie; the router
         # says why a cross-site POST there is no forgery.
-        token_paths=(unsubscribe.PATH_PREFIX,),
+        token_paths=(unsubscribe_routes.PATH_PREFIX,),
     )
     # Outermost of ours, so refusals by the guard above carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware, portal_url=settings.portal_url)
@@ -110,5 +102,5 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(staff_review_routes.router)
     app.include_router(job_action_routes.router)
     app.include_router(directory_account_routes.router)
-    app.include_router(unsubscribe.router)
+    app.include_router(unsubscribe_routes.router)
     return app
