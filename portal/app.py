@@ -18,6 +18,7 @@ from portal.routers import job_actions as job_action_routes
 from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
 from portal.routers import staff_review as staff_review_routes
+from portal.routers import unsubscribe as unsubscribe_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
 from portal.templating import STATIC_DIR
@@ -76,7 +77,13 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     # The middleware added last runs first: cross-site writes are refused before the
     # session is even looked at.
     app.add_middleware(SessionMiddleware, state=state)
-    app.add_middleware(OriginGuardMiddleware, portal_url=settings.portal_url)
+    app.add_middleware(
+        OriginGuardMiddleware,
+        portal_url=settings.portal_url,
+        # One-click unsubscribe acts on the token in its URL, never on a cookie; the router
+        # says why a cross-site POST there is no forgery.
+        token_paths=(unsubscribe_routes.PATH_PREFIX,),
+    )
     # Outermost of ours, so refusals by the guard above carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware, portal_url=settings.portal_url)
     errors.install(app)
@@ -95,4 +102,5 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(staff_review_routes.router)
     app.include_router(job_action_routes.router)
     app.include_router(directory_account_routes.router)
+    app.include_router(unsubscribe_routes.router)
     return app

@@ -23,21 +23,31 @@ class OriginGuardMiddleware:
 
     Browsers send Origin on cross-origin POSTs; SameSite=Lax cookies already keep the session
     off them, and this makes the refusal explicit. Requests without Origin (curl, tests) pass.
+    `token_paths` are paths whose writes are authorised by a token in the URL and never by a
+    cookie (one-click unsubscribe): there is no session to ride on, so they are not guarded.
     """
 
-    def __init__(self, app: ASGIApp, portal_url: str) -> None:
+    def __init__(self, app: ASGIApp, portal_url: str, token_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         parts = urlsplit(portal_url)
         self.origin = f"{parts.scheme}://{parts.netloc}".lower()
+        self.token_paths = token_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in _UNSAFE_METHODS:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in _UNSAFE_METHODS
+            and not self._token_path(str(scope.get("path", "")))
+        ):
             origin = Request(scope).headers.get("origin")
             if origin is not None and origin.lower() not in {self.origin} | _same_host(scope):
                 response = PlainTextResponse("cross-site request refused", status_code=403)
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _token_path(self, path: str) -> bool:
+        return any(path.startswith(prefix) for prefix in self.token_paths)
 
 
 def _same_host(scope: Scope) -> set[str]:

@@ -15,6 +15,20 @@ from dbolt import mailer
 from dbolt.package_promise import Promise
 from dbolt.refusals import directory_reason
 
+# The HTML is one fluid column: no fixed widths and no layout tables, long words and URLs
+# wrap (overflow-wrap), and it reads at 360 px as on a desktop client. Mail clients drop
+# <style> blocks and ignore viewport tags often enough that everything is inline.
+_BODY = (
+    "margin: 0; padding: 16px; font-family: sans-serif; color: #1a1a1a; line-height: 1.5; "
+    "overflow-wrap: anywhere; word-break: break-word"
+)
+_COLUMN = "max-width: 600px; margin: 0 auto"
+_BUTTON = (
+    "display: inline-block; max-width: 100%; box-sizing: border-box; padding: 10px 16px; "
+    "background: #0b5394; color: #ffffff; text-decoration: none; border-radius: 4px"
+)
+_SMALL = "font-size: 13px; color: #444444"
+
 
 @dataclass(frozen=True)
 class Email:
@@ -23,6 +37,8 @@ class Email:
     button: str
     url: str
     items: tuple[str, ...] = ()
+    # Mail the customer may stop (reminders): the link goes in List-Unsubscribe and the footer.
+    unsubscribe_url: str | None = None
 
     def message(self, to: str) -> EmailMessage:
         lines = [*self.paragraphs]
@@ -30,26 +46,40 @@ class Email:
             lines.append("\n".join(f"- {item}" for item in self.items))
         lines.append(f"{self.button}: {self.url}")
         lines.append("— DirectoryBolt")
+        if self.unsubscribe_url:
+            lines.append(f"{UNSUBSCRIBE_LINK}: {self.unsubscribe_url}\n{UNSUBSCRIBE_NOTE}")
         text = "\n\n".join(lines) + "\n"
         items = (
             "<ul>" + "".join(f"<li>{escape(item)}</li>" for item in self.items) + "</ul>"
             if self.items
             else ""
         )
+        unsubscribe = (
+            f'<p style="{_SMALL}"><a href="{escape(self.unsubscribe_url, quote=True)}">'
+            f"{escape(UNSUBSCRIBE_LINK)}</a>. {escape(UNSUBSCRIBE_NOTE)}</p>"
+            if self.unsubscribe_url
+            else ""
+        )
         html = (
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{escape(self.subject)}</title></head>"
-            '<body style="font-family: sans-serif; color: #1a1a1a; line-height: 1.5">'
+            f'<body style="{_BODY}"><div style="{_COLUMN}">'
             + "".join(f"<p>{escape(p)}</p>" for p in self.paragraphs)
             + items
-            + f'<p><a href="{escape(self.url, quote=True)}" style="display: inline-block; '
-            "padding: 10px 16px; background: #0b5394; color: #ffffff; text-decoration: none; "
-            f'border-radius: 4px">{escape(self.button)}</a></p>'
-            f'<p style="font-size: 13px; color: #444444">Or paste this address into your '
+            + f'<p><a href="{escape(self.url, quote=True)}" style="{_BUTTON}">'
+            f"{escape(self.button)}</a></p>"
+            f'<p style="{_SMALL}">Or paste this address into your '
             f"browser: {escape(self.url)}</p>"
-            "<p>— DirectoryBolt</p></body></html>"
+            "<p>— DirectoryBolt</p>" + unsubscribe + "</div></body></html>"
         )
-        return mailer.build_message(to, self.subject, text, html)
+        return mailer.build_message(
+            to, self.subject, text, html, unsubscribe_url=self.unsubscribe_url
+        )
+
+
+UNSUBSCRIBE_LINK = "Stop reminder emails"
+UNSUBSCRIBE_NOTE = "We will still email you about your order and your report."
 
 
 def _money(amount: int | None, currency: str | None) -> str:
@@ -154,7 +184,12 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
     )
 
 
-def needs_action(job: dict[str, Any], job_url: str, reminder: int | None = None) -> Email:
+def needs_action(
+    job: dict[str, Any],
+    job_url: str,
+    reminder: int | None = None,
+    unsubscribe_url: str | None = None,
+) -> Email:
     items = tuple(f"{entry['directory']}: {entry['action']}" for entry in job["needs_action"])
     intro = (
         f"A reminder: {len(items)} directories are still waiting for you"
@@ -174,4 +209,5 @@ def needs_action(job: dict[str, Any], job_url: str, reminder: int | None = None)
         items=items,
         button="See what to do",
         url=job_url,
+        unsubscribe_url=unsubscribe_url,
     )

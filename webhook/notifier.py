@@ -80,12 +80,46 @@ async def _job_email(state: WebhookState, note: dict[str, Any]) -> EmailMessage:
         email = emails.job_started(job, base)
     elif kind == "job_complete":
         email = emails.job_complete(job, f"{base}/report")
+    elif kind in REMINDER_KINDS:
+        if not job["needs_action"]:
+            raise Skip("nothing needs action any more")
+        unsubscribe_url = await _reminder_unsubscribe_url(state, note)
+        email = emails.needs_action(job, base, note["payload"].get("reminder"), unsubscribe_url)
     else:
         if not job["needs_action"]:
             raise Skip("nothing needs action any more")
-        reminder = note["payload"].get("reminder") if kind == "needs_action_reminder" else None
-        email = emails.needs_action(job, base, reminder)
+        email = emails.needs_action(job, base)
     return email.message(note["recipient"])
+
+
+# The mail a customer can stop with the unsubscribe link (List-Unsubscribe): the repeated
+# reminders. Everything else is about what they bought and always goes out: the payment
+# receipt, job started, the report, and the first notice that a directory needs them (one
+# per job; without it their listings would fail without a word).
+REMINDER_KINDS = frozenset({"needs_action_reminder"})
+REMINDERS_LIST = "reminders"
+# How long an unsubscribe link works: long after the last reminder (a few days apart, at
+# most max_reminders of them), so an old email's link still works when someone finally
+# tidies their inbox; an expired one says so and points to a newer email.
+UNSUBSCRIBE_LINK_SECONDS = 90 * 24 * 3600
+
+
+async def _reminder_unsubscribe_url(state: WebhookState, note: dict[str, Any]) -> str:
+    """Skips the reminder if the customer stopped reminders (checked at send time, so one
+    queued before they unsubscribed is not sent either); otherwise a fresh one-click link."""
+    stopped = await state.db.fetch_one(
+        "email_opt_outs_get", customer_id=note["customer_id"], list=REMINDERS_LIST
+    )
+    if stopped is not None:
+        raise Skip("the customer unsubscribed from reminders")
+    link = await state.db.fetch_one(
+        "email_unsubscribe_links_issue",
+        customer_id=note["customer_id"],
+        list=REMINDERS_LIST,
+        valid_seconds=UNSUBSCRIBE_LINK_SECONDS,
+    )
+    assert link is not None
+    return f"{state.settings.portal_base}/unsubscribe/{link['token']}"
 
 
 async def compose(state: WebhookState, note: dict[str, Any]) -> EmailMessage:

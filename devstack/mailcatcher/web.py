@@ -23,23 +23,46 @@ _CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
 )
+# A message's own HTML, served alone: sandboxed (no script, opaque origin; its links may open
+# in a new tab), inline styles and data: images only, like the srcdoc frame.
+_HTML_PART_CSP = (
+    "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; "
+    "style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+)
+# One column that reads on a phone (360 px) as on a laptop: long addresses, Message-IDs and
+# links wrap, and under 40rem the inbox table turns into one block per message, each value
+# labelled (data-label), the column headings kept for screen readers only.
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}
 header,main{max-width:60rem;margin:0 auto;padding:1rem}
-header{display:flex;gap:1rem;align-items:center;justify-content:space-between}
+header{display:flex;flex-wrap:wrap;gap:1rem;align-items:center;justify-content:space-between}
+h1{margin:.25rem 0;overflow-wrap:anywhere}
 table{border-collapse:collapse;width:100%;background:#fff}
-th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ccc;vertical-align:top}
+th,td{text-align:left;padding:.5rem;border-bottom:1px solid #ccc;vertical-align:top;
+overflow-wrap:anywhere}
 a{color:#0b57d0}
 a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #1b1b1b;
 outline-offset:2px}
 button{font-size:1rem;padding:.4rem .9rem}
-pre{white-space:pre-wrap;word-break:break-word;background:#fff;border:1px solid #ccc;
+input{font-size:1rem;max-width:100%;box-sizing:border-box}
+pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fff;border:1px solid #ccc;
 padding:1rem}
-iframe{width:100%;min-height:30rem;border:1px solid #ccc;background:#fff}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}
+iframe{width:100%;min-height:30rem;border:1px solid #ccc;background:#fff;box-sizing:border-box}
+dl{display:grid;grid-template-columns:max-content minmax(0,1fr);gap:.25rem 1rem}
 dt{font-weight:600}
+dd{margin:0;min-width:0;overflow-wrap:anywhere}
+li{overflow-wrap:anywhere}
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);
 white-space:nowrap}
+@media (max-width:40rem){
+dl{grid-template-columns:minmax(0,1fr)}
+dd{margin-bottom:.5rem}
+table.messages thead{position:absolute;width:1px;height:1px;overflow:hidden;
+clip:rect(0 0 0 0)}
+table.messages tr{display:block;border-bottom:1px solid #ccc;padding:.5rem 0}
+table.messages td{display:block;border:0;padding:.1rem .5rem}
+table.messages td[data-label]::before{content:attr(data-label) ": ";font-weight:600}
+}
 """
 
 
@@ -73,15 +96,16 @@ async def inbox(mailbox: MailboxDep, to: str | None = None) -> HTMLResponse:
     rows = "".join(
         "<tr>"
         f'<td><a href="/messages/{escape(m.id)}">{escape(m.subject or "(no subject)")}</a></td>'
-        f"<td>{escape(m.sender or '')}</td>"
-        f"<td>{escape(', '.join(m.to) or ', '.join(m.rcpt_to))}</td>"
-        f"<td>{_when(m)}</td>"
+        f'<td data-label="From">{escape(m.sender or "")}</td>'
+        f'<td data-label="To">{escape(", ".join(m.to) or ", ".join(m.rcpt_to))}</td>'
+        f'<td data-label="Received">{_when(m)}</td>'
         "</tr>\n"
         for m in messages
     )
     if rows:
         listing = (
-            '<table>\n<caption class="visually-hidden">Caught messages, newest first</caption>\n'
+            '<table class="messages">\n'
+            '<caption class="visually-hidden">Caught messages, newest first</caption>\n'
             '<thead><tr><th scope="col">Subject</th><th scope="col">From</th>'
             '<th scope="col">To</th><th scope="col">Received</th></tr></thead>\n'
             f"<tbody>\n{rows}</tbody>\n</table>"
@@ -115,10 +139,43 @@ async def view(message_id: str, mailbox: MailboxDep) -> HTMLResponse:
     return _page(message.subject or "(no subject)", _message_body(message))
 
 
+@router.get("/messages/{message_id}/html", response_class=HTMLResponse)
+async def html_part(message_id: str, mailbox: MailboxDep) -> HTMLResponse:
+    """The HTML part as a page of its own, to see it as a mail app shows it (at a phone's
+    width, say). Still never part of the catcher's origin: the CSP sandbox gives it an opaque
+    origin and runs no script; it loads nothing from the network."""
+    message = mailbox.get(message_id)
+    if message is None or message.html is None:
+        return _page(
+            "Not found",
+            '<main><h1>No such HTML part</h1><p><a href="/">Back to the inbox</a></p></main>',
+            404,
+        )
+    return HTMLResponse(
+        message.html,
+        headers={
+            "Content-Security-Policy": _HTML_PART_CSP,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
 @router.post("/messages/delete")
 async def delete_all(mailbox: MailboxDep) -> RedirectResponse:
     mailbox.clear()
     return RedirectResponse("/", status_code=303)
+
+
+# Headers people check when testing mail (threading, one-click unsubscribe), shown if present.
+_SHOWN_HEADERS = ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
+
+
+def _header(message: CaughtMessage, name: str) -> list[str]:
+    return [
+        v for key, values in message.headers.items() if key.lower() == name.lower() for v in values
+    ]
 
 
 def _message_body(message: CaughtMessage) -> str:
@@ -129,6 +186,7 @@ def _message_body(message: CaughtMessage) -> str:
         ("Envelope recipients", ", ".join(message.rcpt_to)),
         ("Subject", message.subject),
         ("Date", message.date.isoformat() if message.date else "(none)"),
+        *((name, ", ".join(_header(message, name))) for name in _SHOWN_HEADERS),
     ]
     details = "".join(
         f"<dt>{escape(name)}</dt><dd>{escape(value)}</dd>" for name, value in fields if value
@@ -155,6 +213,8 @@ def _message_body(message: CaughtMessage) -> str:
             '<iframe title="HTML part of the message" '
             'sandbox="allow-popups allow-popups-to-escape-sandbox" referrerpolicy="no-referrer" '
             f'srcdoc="{escape(document, quote=True)}"></iframe>'
+            f'<p><a href="/messages/{escape(message.id)}/html">Open the HTML part on its own</a>'
+            " (to see it at a phone's width)</p>"
         )
     attachments = ""
     if message.attachments:

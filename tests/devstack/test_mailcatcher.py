@@ -296,6 +296,29 @@ def test_the_message_view_never_injects_the_html_part(
     ) in html
 
 
+def test_the_html_part_alone_is_sandboxed(catcher: MailCatcher, http: httpx.Client) -> None:
+    # Opened on its own (to see it at a phone's width), the mail's HTML is the whole page, so
+    # the CSP sandbox must keep its scripts from running and its origin from being ours.
+    send(catcher, message(List_Unsubscribe="<https://portal.example/unsubscribe/t>"))
+    send(catcher, message(subject="Text only", html=None))
+    with_html, text_only = sorted(listing(http), key=lambda m: m["subject"] == "Text only")
+
+    page = http.get(f"/messages/{with_html['id']}/html")
+
+    assert page.status_code == 200
+    assert page.text == HOSTILE_HTML + "\n"
+    csp = page.headers["content-security-policy"]
+    assert csp.startswith("sandbox allow-popups allow-popups-to-escape-sandbox;")
+    assert "allow-scripts" not in csp
+    assert "allow-same-origin" not in csp
+    assert "default-src 'none'" in csp
+    assert http.get(f"/messages/{text_only['id']}/html").status_code == 404
+    # The message page links to it, and shows the headers people check in a mail.
+    view = http.get(f"/messages/{with_html['id']}").text
+    assert f'href="/messages/{with_html["id"]}/html"' in view
+    assert "<dt>List-Unsubscribe</dt><dd>&lt;https://portal.example/unsubscribe/t&gt;</dd>" in view
+
+
 def test_the_inbox_can_delete_everything(catcher: MailCatcher, http: httpx.Client) -> None:
     send(catcher, message())
 

@@ -65,24 +65,27 @@ def test_job_started_needs_action_and_complete_fire_once_each(stack: Stack) -> N
     stack.conn.execute("select jobs_release(%s, %s)", (job_id, token))
     token = stack.scalar("select lease_token from jobs_next('worker-2', 300)")
     report(stack.conn, job_id, token, "dir-a")
-    report(
-        stack.conn,
-        job_id,
-        token,
-        "dir-b",
-        outcome="needs_action",
-        confirmed=False,
-        action="Click the confirmation link Directory dir-b emailed you",
-    )
-    report(
-        stack.conn,
-        job_id,
-        token,
-        "dir-c",
-        outcome="needs_action",
-        confirmed=False,
-        action="Answer the verification call",
-    )
+    # One transaction: the notifier, quick to wake, cannot send the action email between the
+    # two (it would then rightly list only dir-b, and the assertions below would flake).
+    with stack.conn.transaction():
+        report(
+            stack.conn,
+            job_id,
+            token,
+            "dir-b",
+            outcome="needs_action",
+            confirmed=False,
+            action="Click the confirmation link Directory dir-b emailed you",
+        )
+        report(
+            stack.conn,
+            job_id,
+            token,
+            "dir-c",
+            outcome="needs_action",
+            confirmed=False,
+            action="Answer the verification call",
+        )
     stack.conn.execute("select jobs_complete(%s, %s)", (job_id, token))
 
     mails = stack.wait_mails("jobs@example.com", 4)
