@@ -166,7 +166,8 @@ def _on_screen(page: Page, selector: str) -> None:
     box = page.locator(selector).bounding_box()
     assert box is not None, selector
     width = page.viewport_size["width"] if page.viewport_size else 0
-    assert box["x"] >= 0 and box["x"] + box["width"] <= width, (selector, box, width)
+    assert box["x"] >= 0, (selector, box)
+    assert box["x"] + box["width"] <= width, (selector, box, width)
 
 
 def test_signed_out_pages_fit_every_width(portal_stack: PortalStack, browser: Browser) -> None:
