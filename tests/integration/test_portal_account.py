@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC
 
 import psycopg
 
 from tests.support.portal_harness import PortalStack, sign_in_cookies
+from tests.support.portal_jobs import Job, refund_shortfall
+from tests.support.queue_helpers import enable_test_directories
 
 
 def test_signed_out_visitor_is_sent_to_sign_in(portal_stack: PortalStack) -> None:
@@ -34,7 +37,7 @@ def test_account_lists_only_my_orders_and_jobs_with_links(portal_stack: PortalSt
     assert f'href="/orders/{started.order_id}/business"' in html
     assert f'href="/orders/{waiting.order_id}/business"' in html
     assert "Fill in your business details" in html
-    assert "0 of " in html
+    assert "0 processed so far" in html
     assert str(other.order_id) not in html
     assert "Enterprise" not in html
 
@@ -54,3 +57,90 @@ def test_a_user_without_orders_is_pointed_to_pricing(portal_stack: PortalStack) 
     )
     assert page.status_code == 200
     assert "No orders yet" in page.text
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace(" .", ".").strip()
+
+
+def _order_card(html: str, order_id: uuid.UUID) -> str:
+    """The words of one order's card on the account page."""
+    start = html.rindex("<li", 0, html.index(f'id="order-{order_id}"'))
+    return _text(html[start : html.index("</li>", start)])
+
+
+def _job_for(stack: PortalStack, email: str, tier: str, amount: int) -> Job:
+    customer = stack.customer(email, tier)
+    with psycopg.connect(stack.db_url, autocommit=True) as conn:
+        conn.execute(
+            "update orders set amount_total = %s, stripe_payment_intent_id = %s where id = %s",
+            (amount, f"pi_test_{customer.order_id.hex}", customer.order_id),
+        )
+        (job_id,) = conn.execute(
+            "select id from jobs_enqueue(%s)", (customer.order_id,)
+        ).fetchone() or (None,)
+        directories = [
+            row[0]
+            for row in conn.execute(
+                "select directory_id from job_directories where job_id = %s order by position",
+                (job_id,),
+            )
+        ]
+    return Job(stack.db_url, customer, job_id, directories)
+
+
+def test_each_order_tells_one_story_in_the_job_pages_words(portal_stack: PortalStack) -> None:
+    """A growth package (100 directories) whose job holds the 4 directories the catalogue has:
+    the account page says what the package promised, what the job holds and has processed,
+    what was delivered and what was refunded for the rest, in the job page's own sentences;
+    never "100 directories … 4 of 4 done" side by side."""
+    with psycopg.connect(portal_stack.db_url, autocommit=True) as conn:
+        enable_test_directories(conn, 4)
+    done = _job_for(portal_stack, "gina@example.com", "growth", 14_900)
+    done.claim()
+    first, second, third, fourth = done.directories
+    for directory in (first, second, third):
+        done.report(directory, listing_url=f"https://listings.example/{directory}")
+    done.report(fourth, "permanent_error", error_code="duplicate_listing")
+    done.complete()
+
+    page = portal_stack.client.get("/account", cookies=done.customer.cookies)
+    assert page.status_code == 200
+    card = _order_card(page.text, done.customer.order_id)
+    # 97 short of 100: 97/100 of $149, owed (the refunder has not run yet).
+    (paid_at,) = done.sql("select paid_at from orders where id = %s", done.customer.order_id)[0]
+    paid_on = paid_at.astimezone(UTC).strftime("%-d %b %Y")
+    assert card == (
+        f"Growth package Complete Paid {paid_on} · $149"
+        " Your package promised 100 directories: 3 delivered."
+        " Your job holds 4 directories, all processed."
+        " We could not deliver 97 directories: $144.53 is being refunded to your card."
+        " Progress of the Growth order · Report of the Growth order"
+        " · Business details of the Growth order"
+    )
+    assert "4 of 4" not in card
+    job_page = _text(
+        portal_stack.client.get(f"/jobs/{done.id}", cookies=done.customer.cookies).text
+    )
+    assert "Your package promised 100 directories: 3 delivered." in job_page
+    assert (
+        "We could not deliver 97 directories: $144.53 is being refunded to your card." in job_page
+    )
+    assert "4 of 4 directories processed" in job_page
+
+    refund_shortfall(done, "re_test_gina")
+    working = _job_for(portal_stack, "gina@example.com", "starter", 4_900)
+    working.claim()
+    working.report(working.directories[0], listing_url="https://listings.example/starter")
+    html = portal_stack.client.get("/account", cookies=done.customer.cookies).text
+    assert "We could not deliver 97 directories: $144.53 was refunded to your card." in (
+        _order_card(html, done.customer.order_id)
+    )
+    card = _order_card(html, working.customer.order_id)
+    assert "Starter package In progress" in card
+    assert (
+        "Your package promised 50 directories: 1 delivered so far."
+        " Your job holds 4 directories: 1 processed so far."
+        " 46 directories short so far: whatever we cannot deliver is refunded pro rata when"
+        " your job completes."
+    ) in card

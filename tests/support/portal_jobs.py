@@ -221,3 +221,21 @@ class EventStream:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def refund_shortfall(job: Job, stripe_refund_id: str) -> None:
+    """Settle the completed job's shortfall refund as the refunder does once Stripe answers
+    (webhook/refunder.py): claimed, then marked refunded in full."""
+    with job._conn() as conn:
+        for due in QUERIES.fetch_all(
+            conn, "shortfall_refunds_claim_due", batch_size=10, lease_seconds=60
+        ):
+            if due["job_id"] == job.id:
+                QUERIES.fetch_one(
+                    conn,
+                    "shortfall_refunds_settle_refunded",
+                    id=due["id"],
+                    claim_token=due["claim_token"],
+                    stripe_refund_id=stripe_refund_id,
+                    amount=due["amount"],
+                )
