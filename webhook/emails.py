@@ -68,9 +68,9 @@ def _package_today(order: dict[str, Any]) -> list[str]:
         return []
     return [
         f"Today our catalogue has up to {count_of(today, 'directory')} for this package. "
-        "Any directory "
-        "that cannot take your business is replaced by the next one that can; whatever we "
-        "still cannot deliver is refunded to your card, pro rata, when your job completes."
+        "Any directory that cannot take your business is replaced by the next one that can; "
+        "whatever we still cannot deliver is refunded to your card, pro rata, when your job "
+        "completes."
     ]
 
 
