@@ -21,6 +21,7 @@ from dbolt.directories import (
 )
 from dbolt.settings import DatabaseSettingsMixin, InsecureProductionSettings, ServiceSettings
 from dbolt.sql import DomainError, Queries
+from dbolt.words import count_of
 
 
 class DatabaseCommandSettings(DatabaseSettingsMixin, ServiceSettings):
@@ -47,7 +48,7 @@ def _connect() -> psycopg.Connection[tuple[object, ...]]:
 def _directories_validate(args: argparse.Namespace) -> int:
     entries = load_directories(args.file)
     enabled = sum(1 for entry in entries if entry["enabled"])
-    print(f"{args.file}: {len(entries)} directories, {enabled} enabled — valid")
+    print(f"{args.file}: {count_of(len(entries), 'directory')}, {enabled} enabled — valid")
     return 0
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dbolt.words import count_of, noun_for
+
 # What counts as delivered, as private.package_counts says (20261206000510): the listing
 # exists on the directory. not_live (never found by the live checks) does not.
 DELIVERED = frozenset({"submitted", "live", "already_listed", "live_mismatch"})
@@ -28,10 +30,6 @@ def format_amount(amount: int | None, currency: str | None) -> str | None:
     whole = f"{amount / 100:,.2f}".removesuffix(".00")
     symbol = _SYMBOLS.get(currency.lower())
     return f"{symbol}{whole}" if symbol else f"{whole} {currency.upper()}"
-
-
-def _directories(n: int) -> str:
-    return f"{n} {'directory' if n == 1 else 'directories'}"
 
 
 @dataclass(frozen=True)
@@ -83,21 +81,22 @@ class Promise:
         """The promise in plain words, as the job page, email and report say it."""
         complete = job_status == "complete"
         said = [
-            f"Your package promised {_directories(self.promised)}: "
+            f"Your package promised {count_of(self.promised, 'directory')}: "
             f"{self.delivered} delivered{'' if complete else ' so far'}."
         ]
         if self.in_hand:
             said.append(
-                f"{self.in_hand} more {'directory' if self.in_hand == 1 else 'directories'} "
+                f"{self.in_hand} more {noun_for(self.in_hand, 'directory')} "
                 "sent, waiting for a check by our team or for you."
             )
         if self.replaced:
             said.append(
-                f"{_directories(self.replaced)} could not take your business; each was "
-                "replaced by the next directory that could, while any were left."
+                f"{count_of(self.replaced, 'directory')} could not take your business; "
+                f"{noun_for(self.replaced, 'it was', 'each was')} replaced by the next directory "
+                "that could, while any were left."
             )
         if complete and self.shortfall:
-            short = f"We could not deliver {_directories(self.shortfall)}"
+            short = f"We could not deliver {count_of(self.shortfall, 'directory')}"
             if self.refund_state == "refunded":
                 said.append(f"{short}: {self.refund} was refunded to your card.")
             elif self.refund_state == "refunding":
@@ -106,8 +105,8 @@ class Promise:
                 said.append(f"{short}.")
         elif self.shortfall:
             said.append(
-                f"{_directories(self.shortfall)} short so far: whatever we cannot deliver is "
-                "refunded pro rata when your job completes."
+                f"{count_of(self.shortfall, 'directory')} short so far: whatever we cannot "
+                "deliver is refunded pro rata when your job completes."
             )
         return said
 

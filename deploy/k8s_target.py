@@ -14,6 +14,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
+from dbolt.words import count_of
 from deploy import cluster, kustomization, release_images, repo, settings, supabase_target
 from deploy.plan import Plan, Step
 
@@ -37,7 +38,8 @@ def check(env: Mapping[str, str], cwd: Path) -> list[str]:
     dirty = repo.dirty_paths(cwd)
     if overlay == "production" and dirty:
         found.append(
-            f"refusing production from a tree with uncommitted changes ({len(dirty)} path(s), "
+            "refusing production from a tree with uncommitted changes "
+            f"({count_of(len(dirty), 'path')}, "
             f"e.g. {dirty[0]}): the image tag would not say what runs; commit or stash first"
         )
     tag = repo.image_tag(cwd)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from dbolt.words import count_of
+
 # The `supabase` target's settings (the `k8s` target needs them too: it runs that step first).
 SUPABASE_DB_URL = "SUPABASE_DB_URL"
 SUPABASE_PROJECT_REF = "SUPABASE_PROJECT_REF"
@@ -50,7 +52,7 @@ class SettingsError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         listed = "\n".join(f"  - {problem}" for problem in self.problems)
-        super().__init__(f"cannot deploy, {len(self.problems)} problem(s):\n{listed}")
+        super().__init__(f"cannot deploy, {count_of(len(self.problems), 'problem')}:\n{listed}")
 
 
 def missing(env: Mapping[str, str], names: Sequence[str]) -> list[str]:

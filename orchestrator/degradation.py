@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from psycopg.types.json import Jsonb
 
 from dbolt import mailer
+from dbolt.words import count_of, duration
 from orchestrator.state import AppState
 
 log = logging.getLogger(__name__)
@@ -89,10 +90,11 @@ async def evaluate(state: AppState) -> None:
         state.metrics.degraded.labels(provider.name).set(1 if degraded else 0)
         was = None if before is None else provider.name in before
         if degraded and was is not True:
+            last = count_of(attempts, "attempt")
             message = (
-                f"{provider.what}: {failures} of the last {attempts} attempts failed in "
-                f"{window // 60} min; {state.settings.throttled_tier} dispatch throttled to "
-                f"{state.settings.throttled_max_running} running job(s)."
+                f"{provider.what}: {failures} of the last {last} failed in "
+                f"{duration(window)}; {state.settings.throttled_tier} dispatch throttled to "
+                f"{count_of(state.settings.throttled_max_running, 'running job')}."
             )
             row = await state.db.fetch_one(
                 "alerts_raise",

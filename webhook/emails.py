@@ -14,6 +14,7 @@ from typing import Any
 from dbolt import mailer
 from dbolt.package_promise import Promise
 from dbolt.refusals import directory_reason
+from dbolt.words import count_of
 
 # The HTML is one fluid column: no fixed widths and no layout tables, long words and URLs
 # wrap (overflow-wrap), and it reads at 360 px as on a desktop client. Mail clients drop
@@ -96,15 +97,17 @@ def _package_today(order: dict[str, Any]) -> list[str]:
     if today is None or today >= order["directory_limit"]:
         return []
     return [
-        f"Today our catalogue has up to {today} directories for this package. Any directory "
-        "that cannot take your business is replaced by the next one that can; whatever we "
-        "still cannot deliver is refunded to your card, pro rata, when your job completes."
+        f"Today our catalogue has up to {count_of(today, 'directory')} for this package. "
+        "Any directory that cannot take your business is replaced by the next one that can; "
+        "whatever we still cannot deliver is refunded to your card, pro rata, when your job "
+        "completes."
     ]
 
 
 def payment_received(order: dict[str, Any], sign_in_url: str) -> Email:
     paid = _money(order["amount_total"], order["currency"])
-    package = f"{str(order['tier']).title()} package ({order['directory_limit']} directories)"
+    limit = count_of(order["directory_limit"], "directory")
+    package = f"{str(order['tier']).title()} package ({limit})"
     return Email(
         subject="Payment received — tell us about your business",
         paragraphs=[
@@ -126,7 +129,7 @@ def job_started(job: dict[str, Any], job_url: str) -> Email:
         subject=f"We have started submitting {job['business_name']}",
         paragraphs=[
             f"Good news: we have started submitting {job['business_name']} to "
-            f"{job['directories']} directories.",
+            f"{count_of(job['directories'], 'directory')}.",
             "You can watch each directory's progress live on your job page.",
         ],
         button="Watch the progress",
@@ -142,9 +145,8 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
     needs_action = len(job["needs_action"])
     paragraphs = [
         f"All done: we have worked through every directory for {job['business_name']}.",
-        f"{job['submitted']} of {job['directories']} directories list your business "
-        "(they accepted the submission, or had your listing already); "
-        f"{job['failed']} could not be completed.",
+        f"{job['submitted']} of {count_of(job['directories'], 'directory')} accepted your "
+        f"business or already listed it; {job['failed']} could not be completed.",
     ]
     # Why each directory that did not take it refused, in plain words (never what a site
     # wrote), and what became of every directory not submitted (replaced, refunded, retried).
@@ -169,7 +171,8 @@ def job_complete(job: dict[str, Any], report_url: str) -> Email:
     )
     if needs_action:
         paragraphs.append(
-            f"{needs_action} directories still need something from you; the report says what."
+            f"{count_of(needs_action, 'directory still needs', 'directories still need')} "
+            "something from you; the report says what."
         )
     paragraphs.append("Your report lists every directory, its outcome and listing links.")
     if items:
@@ -192,13 +195,16 @@ def needs_action(
 ) -> Email:
     items = tuple(f"{entry['directory']}: {entry['action']}" for entry in job["needs_action"])
     intro = (
-        f"A reminder: {len(items)} directories are still waiting for you"
+        f"A reminder: {count_of(len(items), 'directory is', 'directories are')} still "
+        "waiting for you"
         if reminder
-        else f"{len(items)} directories need you to finish the listing"
+        else f"{count_of(len(items), 'directory needs', 'directories need')} you to finish "
+        "the listing"
     )
     return Email(
         subject=(
-            f"Reminder: directories are waiting for {job['business_name']}"
+            f"Reminder: {count_of(len(items), 'directory is', 'directories are')} waiting "
+            f"for {job['business_name']}"
             if reminder
             else f"Action needed for {job['business_name']}"
         ),

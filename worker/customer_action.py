@@ -78,6 +78,34 @@ def customer_action(
     return f"Our team will tell you what {directory} needs."
 
 
+# A line of a page's text that already ends its sentence (or leads into the next line),
+# closing quotes and brackets aside.
+_ENDS_SENTENCE = re.compile(r"[.!?\u2026:;,][\"')\u2019\u201d]*$")
+
+
+def _starts_sentence(line: str) -> bool:
+    first = line.lstrip("\"'(\u2018\u201c")[:1]
+    return first.isupper() or first.isdigit()
+
+
+def as_sentences(page_text: str) -> str:
+    """A page's text (Chromium's innerText: one line per heading, paragraph or list item) on
+    one line, each block its own sentence. A heading has no full stop of its own, so joining
+    the lines as they are runs it into the next block ("Check your email Almost done! …");
+    a block that does not end its sentence gets a full stop when the next one starts a new
+    sentence (a capital), or is the last. A line broken mid-sentence (a <br> before an
+    address) is joined with a space."""
+    lines = [" ".join(line.split()) for line in page_text.splitlines()]
+    lines = [line for line in lines if line]
+    said: list[str] = []
+    for index, line in enumerate(lines):
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        if not _ENDS_SENTENCE.search(line) and (following is None or _starts_sentence(following)):
+            line += "."
+        said.append(line)
+    return " ".join(said)
+
+
 def staff_note(site_text: str) -> str:
     """The site's own words, for the attempt's staff-only message."""
-    return "the site asked: " + " ".join(site_text.split())[:1000]
+    return "the site asked: " + as_sentences(site_text)[:1000]

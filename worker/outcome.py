@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from dbolt.contracts import Outcome, Phase, WaitKind
-from worker.customer_action import ActionKind, kind_of, staff_note
+from worker.customer_action import ActionKind, as_sentences, kind_of, staff_note
 
 
 @dataclass
@@ -113,7 +113,9 @@ _CAPTCHA_FAILED = re.compile(
 
 
 def classify_text(text: str) -> AttemptResult | AttemptFailed:
-    """Classify a result page by its visible text (auto mode, or a recipe without selectors)."""
+    """Classify a result page by its visible text (auto mode, or a recipe without selectors).
+    `text` is the page's innerText: its headings and paragraphs are read as sentences."""
+    text = as_sentences(text)
     if _DUPLICATE.search(text):
         return permanent("duplicate_listing", "the directory says the business is already listed")
     if _CAPTCHA_FAILED.search(text):
@@ -123,12 +125,11 @@ def classify_text(text: str) -> AttemptResult | AttemptFailed:
     if _VERIFICATION.search(text):
         # The site's sentence is for staff; the customer reads our words for its kind.
         # Staff read from that sentence on (what follows may be the rest of the instruction).
-        page = " ".join(text.split())
-        asked = _sentence(text, _VERIFICATION) or page
+        asked = _sentence(text, _VERIFICATION) or text
         return AttemptResult(
             Outcome.needs_action,
             action_kind=kind_of(asked),
-            message=staff_note(page[max(page.find(asked), 0) :]),
+            message=staff_note(text[max(text.find(asked), 0) :]),
         )
     if _SUCCESS.search(text):
         return AttemptResult(Outcome.success, confirmed=True)
@@ -139,7 +140,7 @@ def classify_text(text: str) -> AttemptResult | AttemptFailed:
 
 def _sentence(text: str, pattern: re.Pattern[str]) -> str | None:
     """The sentence around the match: what the directory asked, for staff."""
-    for sentence in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
         if pattern.search(sentence):
             return sentence[:500]
     return None

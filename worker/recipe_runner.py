@@ -23,7 +23,7 @@ from worker.automap import guess_field
 from worker.business import BusinessValueError, attribute_value, field_value, resolve
 from worker.captcha import CaptchaSolver, CaptchaUnsolved
 from worker.categories import match_category
-from worker.customer_action import kind_of, staff_note
+from worker.customer_action import as_sentences, kind_of, staff_note
 from worker.logo import LogoSource, LogoUnavailable
 from worker.outcome import AttemptFailed, AttemptResult, classify_text, permanent, transient
 from worker.recipe import (
@@ -167,10 +167,11 @@ async def _captcha(ctx: RecipeContext, target: pages.Target, step: Captcha, inde
 async def _expect(ctx: RecipeContext, target: pages.Target, step: Expect) -> None:
     result = ctx.result
     if duplicate := await pages.present(target, step.duplicate):
-        raise permanent("duplicate_listing", (await duplicate.inner_text()).strip()[:500])
+        said = as_sentences(await duplicate.inner_text())
+        raise permanent("duplicate_listing", said[:500])
     if verification := await pages.present(target, step.verification):
         # The site's words go to staff; the engine gives the customer ours for their kind.
-        asked = (await verification.inner_text()).strip()
+        asked = as_sentences(await verification.inner_text())
         result.outcome, result.action_kind = Outcome.needs_action, kind_of(asked)
         result.message = staff_note(asked)
         return

@@ -16,6 +16,7 @@ from bench import common
 from bench.orchestrator import direct_path, http_path, processes, report
 from bench.orchestrator.results import RunResult, RunSettings
 from dbolt.sql import Queries
+from dbolt.words import count_of
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 DEFAULT_OUTPUT = RESULTS_DIR / "orchestrator.md"
@@ -74,7 +75,8 @@ def prepare(path: str, settings: RunSettings, queries: Queries) -> str:
     directory_ids = common.bench_directory_ids(settings.directories)
     common.prefill_jobs(url, queries, settings.jobs, directory_ids)
     print(
-        f"  {path}: fresh database, {settings.jobs} jobs x {settings.directories} directories "
+        f"  {path}: fresh database, {count_of(settings.jobs, 'job')} x "
+        f"{count_of(settings.directories, 'directory')} "
         f"in {time.perf_counter() - started:.1f} s",
         flush=True,
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bench.common import MIB
 from bench.orchestrator.drain import mean, percentile
 from bench.orchestrator.results import RunResult
+from dbolt.words import count_of
 
 MS = 1000.0
 
@@ -232,7 +233,8 @@ def document(
             "# Orchestrator benchmark",
             "",
             f"`{context.command}` — {context.started_at}; PostgreSQL {context.server_version}, "
-            f"{context.cpu_count} CPUs; {context.jobs} jobs x {context.directories} directories "
+            f"{context.cpu_count} CPUs; {count_of(context.jobs, 'job')} x "
+            f"{count_of(context.directories, 'directory')} "
             f"per path; {context.workers} concurrent simulated workers; database pool "
             f"{context.pool_size} connections on both paths; {rounds}.",
             "",

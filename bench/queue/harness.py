@@ -17,6 +17,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, cast
 
+from dbolt.words import count_of
+
 SYSTEM_MODULES = {
     "ours": "bench.queue.ours",
     "bare": "bench.queue.bare",
@@ -108,7 +110,7 @@ def run_one(system_name: str, jobs: int, clients: int) -> RunResult:
     # A benchmark that loses or doubles jobs measures nothing: refuse to report it.
     if cycles != jobs or finished != jobs:
         raise RuntimeError(
-            f"{system_name} with {clients} clients: {jobs} jobs enqueued, "
+            f"{system_name} with {clients} clients: {count_of(jobs, 'job')} enqueued, "
             f"{cycles} cycles run, {finished} finished in the database"
         )
     return RunResult(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench.queue.harness import RunResult
+from dbolt.words import count_of
 
 MIB = 1024 * 1024
 
@@ -99,8 +100,8 @@ def document(context: Context, results: Sequence[RunResult], client_counts: Sequ
             "",
             f"`{context.command}` — {context.started_at}; PostgreSQL {context.server_version}, "
             f"{context.cpu_count} CPUs, procrastinate {context.procrastinate_version}; "
-            f"{context.jobs} jobs per run; each figure is the median of {context.repeat} "
-            "runs.",
+            f"{count_of(context.jobs, 'job')} per run; each figure is the median of "
+            f"{count_of(context.repeat, 'run')}.",
             "",
             "A cycle is claim → 5 results → done: ours = `jobs_next` → 5 "
             "`jobs_report_attempt` → `jobs_complete`; bare = SKIP LOCKED update → 5 inserts → "

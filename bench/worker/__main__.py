@@ -24,6 +24,7 @@ from bench.orchestrator.server import wait_for_pool
 from bench.worker import queue_db, report, sites, stack
 from bench.worker.results import BARE, WORKER, SideResult, combine
 from bench.worker.run import Plan, Stack, run_bare, run_worker
+from dbolt.words import count_of, noun_for
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
 DEFAULT_OUTPUT = RESULTS_DIR / "worker.md"
@@ -54,7 +55,9 @@ def _sites(text: str) -> tuple[str, ...]:
     unknown = [name for name in names if name not in sites.FILLERS]
     if unknown or not names:
         known = ", ".join(sites.FILLERS)
-        raise argparse.ArgumentTypeError(f"unknown site(s) {unknown}; choose from {known}")
+        raise argparse.ArgumentTypeError(
+            f"unknown {noun_for(len(unknown), 'site')} {unknown}; choose from {known}"
+        )
     return names
 
 
@@ -162,7 +165,7 @@ def measure(plan: Plan, contexts: Sequence[int], rounds: int) -> list[report.Pai
         run_bare(one, up, 1, "Warmup Bare")
         run_worker(one, up, 1, "Warmup Worker")
         for index, count in enumerate(contexts):
-            print(f"[{index + 1}/{len(contexts)}] {count} context(s)", flush=True)
+            print(f"[{index + 1}/{len(contexts)}] {count_of(count, 'context')}", flush=True)
             pairs.append(_configuration(plan, up, count, rounds, index))
     return pairs
 
@@ -185,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     print(
         f"bench.worker: {plan.submissions * args.rounds} submissions per side and configuration"
-        f" ({args.rounds} rounds of {jobs} jobs x {len(plan.sites)} sites), contexts"
+        f" ({args.rounds} rounds of {count_of(jobs, 'job')} x "
+        f"{count_of(len(plan.sites), 'site')}), contexts"
         f" {list(args.contexts)}",
         flush=True,
     )

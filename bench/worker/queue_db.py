@@ -15,6 +15,7 @@ from bench import common
 from bench.worker.sites import Business
 from bench.worker.stack import ROOT
 from dbolt.directories import load_directories, sync_directories
+from dbolt.words import count_of
 
 DATABASE = "dbolt_bench_worker"
 # The base URL the sandbox entries of directories.json are written for.
@@ -91,7 +92,9 @@ def enqueue(url: str, businesses: Sequence[Business], sites_per_job: int) -> lis
         # Statistics for the freshly filled tables: the queue functions then plan with them.
         conn.execute("analyze jobs, job_directories")
     if counts != [sites_per_job] * len(jobs):
-        raise SystemExit(f"expected {sites_per_job} directories per job, got {sorted(counts)}")
+        raise SystemExit(
+            f"expected {count_of(sites_per_job, 'directory')} per job, got {sorted(counts)}"
+        )
     return jobs
 
 

@@ -11,6 +11,7 @@ from bench.common import MIB
 from bench.worker import procfs
 from bench.worker.results import BARE, WORKER, SideResult
 from bench.worker.sampler import BENCH, MACHINE
+from dbolt.words import count_of
 
 CPU_GROUPS = (
     procfs.PYTHON,
@@ -67,7 +68,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 def progress_line(result: SideResult) -> str:
     usage = result.usage
     return (
-        f"  {result.side:<6} {result.contexts} contexts: {result.submissions} confirmed in "
+        f"  {result.side:<6} {count_of(result.contexts, 'context')}: "
+        f"{result.submissions} confirmed in "
         f"{result.seconds:5.1f} s = {result.per_minute:5.1f}/min; PSS peak python "
         f"{_mib(usage.peak_pss[procfs.PYTHON])} MiB, Chromium "
         f"{_mib(usage.peak_pss[procfs.CHROMIUM])} MiB"
@@ -145,7 +147,8 @@ def _marginal_line(pairs: Sequence[Pair]) -> str:
         high = (last.worker if side == WORKER else last.bare).usage.peak_pss[procfs.CHROMIUM]
         parts.append(f"{side} {_mib((high - low) / (last.contexts - first.contexts))} MiB")
     return (
-        f"Each context beyond the first adds (peak Chromium PSS at {last.contexts} contexts minus"
+        f"Each context beyond the first adds (peak Chromium PSS at "
+        f"{count_of(last.contexts, 'context')} minus"
         f" at {first.contexts}, divided by the difference): {', '.join(parts)}.\n"
     )
 
@@ -216,7 +219,7 @@ def cpu_ratio_line(pairs: Sequence[Pair]) -> str:
     for pair in pairs:
         worker = own_cpu_seconds(pair.worker) / pair.worker.submissions
         bare = own_cpu_seconds(pair.bare) / pair.bare.submissions
-        parts.append(f"{pair.contexts} context(s) **{worker / bare:.2f}**")
+        parts.append(f"{count_of(pair.contexts, 'context')} **{worker / bare:.2f}**")
     return (
         "CPU per submission of everything each side needs (*all it needs* below), worker ÷ "
         f"bare: {', '.join(parts)}."
@@ -230,7 +233,7 @@ def contention_note(pairs: Sequence[Pair], cpu_count: int) -> str:
         for result in (pair.worker, pair.bare):
             share = others_seconds(result) / (result.usage.cpu_span * max(1, cpu_count))
             if share > CONTENDED_SHARE:
-                flagged.append(f"{result.side} at {pair.contexts} context(s) {share:.0%}")
+                flagged.append(f"{result.side} at {count_of(pair.contexts, 'context')} {share:.0%}")
     if not flagged:
         return ""
     return (
@@ -258,7 +261,7 @@ def document(context: Context, pairs: Sequence[Pair]) -> str:
     first = pairs[0]
     sites = ", ".join(f"`{site}`" for site in context.sites)
     per_job = len(context.sites)
-    businesses = f"{context.jobs} business{'' if context.jobs == 1 else 'es'}"
+    businesses = count_of(context.jobs, "business")
     rounds = (
         f"in {context.rounds} rounds of {businesses}, alternating which side goes first"
         if context.rounds > 1
@@ -275,8 +278,8 @@ real `python -m orchestrator` on a fresh database) with {_contexts_text(pairs)} 
 contexts, side by side in the same run with a bare Playwright loop (`bench/worker/bare.py`)
 that fills and submits the same forms with as many contexts and no orchestration. Each side
 submits {context.submissions} times per configuration, {rounds}; each business goes to the
-{per_job} sandbox sites {sites} (one starter job per business on the worker side), with a
-fresh browser context per submission on both sides.
+{count_of(per_job, "sandbox site")} {sites} (one starter job per business on the worker
+side), with a fresh browser context per submission on both sides.
 
 {summary_table(pairs)}
 
@@ -289,8 +292,9 @@ fresh browser context per submission on both sides.
 - **ratio**: worker ÷ bare. The worker pays for the orchestrator round trips (claim, start,
   report, complete, heartbeats), recipes and the generic filler instead of hard-coded calls,
   its checks for duplicates, verification and confirmation, and the wait at the end of each
-  job for its last directories before it claims the next (these jobs have {per_job}
-  directories, so that tail comes every {per_job} submissions; a real starter job has 50).
+  job for its last directories before it claims the next (these jobs have
+  {count_of(per_job, "directory")}, so that tail comes every {count_of(per_job, "submission")};
+  a real starter job has 50).
 - **PSS** (proportional set size, `/proc/<pid>/smaps_rollup`): the peak of the samples taken
   every {context.sample_interval:g} s inside the timed windows. *worker* is the worker's Python
   process, *Playwright driver* its Node child, *Chromium* every process under the driver
@@ -320,7 +324,7 @@ the load average above). *machine busy* is the share of all CPUs busy from the s
 each window to the one after it: near 100 %, throughput is bound by CPU, and more contexts
 only share the same CPUs.
 
-## Time per submission by site, {first.contexts} context(s)
+## Time per submission by site, {count_of(first.contexts, "context")}
 
 The worker's own attempt duration (`job_results.duration_ms`: fresh context, page, recipe or
 generic filler, outcome checks; not the orchestrator calls around it) beside the bare loop's

@@ -15,6 +15,7 @@ import psycopg
 from bench.worker import queue_db, sampler, sites, stack, verify
 from bench.worker.results import BARE, WORKER, SideResult
 from bench.worker.stack import Service
+from dbolt.words import count_of
 
 PROGRESS_EVERY_SECONDS = 5.0
 POLL_SECONDS = 0.5
@@ -84,7 +85,7 @@ def _check_worker_alive(
         )
     if time.monotonic() > deadline:
         raise RuntimeError(
-            f"the worker finished only {progress.complete} of {jobs} jobs in time:\n"
+            f"the worker finished only {progress.complete} of {count_of(jobs, 'job')} in time:\n"
             + worker.log_tail()
         )
 
@@ -126,7 +127,7 @@ def run_worker(plan: Plan, running: Stack, contexts: int, label: str) -> SideRes
     statuses = queue_db.statuses(running.database_url, jobs)
     problems = verify.check_worker(attempts, statuses, expected)
     problems += verify.check_sandbox(running.sandbox_url, expected)
-    verify.refuse_unless_clean(f"{label} (worker, {contexts} contexts)", problems)
+    verify.refuse_unless_clean(f"{label} (worker, {count_of(contexts, 'context')})", problems)
     by_site: dict[str, list[float]] = {}
     for attempt in attempts:
         by_site.setdefault(attempt.site, []).append((attempt.duration_ms or 0) / 1000)
@@ -172,7 +173,7 @@ def run_bare(plan: Plan, running: Stack, contexts: int, label: str) -> SideResul
         problems.append(f"bare: {result['confirmed']} of {plan.submissions} confirmed")
     expected = verify.expected_pairs(businesses, plan.sites)
     problems += verify.check_sandbox(running.sandbox_url, expected)
-    verify.refuse_unless_clean(f"{label} (bare loop, {contexts} contexts)", problems)
+    verify.refuse_unless_clean(f"{label} (bare loop, {count_of(contexts, 'context')})", problems)
     start, end = float(result["started_at"]), float(result["ended_at"])
     usage = sampler.summarise(samples.samples, start, end)
     by_site = {site: list(seconds) for site, seconds in result["seconds"].items()}

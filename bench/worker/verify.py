@@ -11,6 +11,7 @@ import httpx
 
 from bench.worker.queue_db import Attempt
 from bench.worker.sites import Business
+from dbolt.words import count_of
 
 Pair = tuple[str, str]  # (site, business name)
 
@@ -69,7 +70,8 @@ def check_worker(
     if failed:
         first = failed[0]
         problems.append(
-            f"worker: {len(failed)} attempts not confirmed successes, e.g. {first.site} / "
+            f"worker: {count_of(len(failed), 'attempt')} not confirmed successes, "
+            f"e.g. {first.site} / "
             f"{first.business_name}: {first.outcome} {first.error_code} {first.message}"
         )
     confirmed = Counter(

@@ -12,6 +12,7 @@ from html import escape
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from dbolt.words import count_of
 from devstack.mailcatcher.api import MailboxDep
 from devstack.mailcatcher.messages import CaughtMessage
 
@@ -121,7 +122,7 @@ async def inbox(mailbox: MailboxDep, to: str | None = None) -> HTMLResponse:
         '<label for="to">Recipient</label> '
         f'<input id="to" name="to" type="email" value="{escape(to or "")}"> '
         '<button type="submit">Filter</button> <a href="/">Show all / refresh</a></form>\n'
-        f'<p aria-live="polite">{len(messages)} message{"" if len(messages) == 1 else "s"}</p>\n'
+        f'<p aria-live="polite">{count_of(len(messages), "message")}</p>\n'
         f"{listing}\n</main>"
     )
     return _page("Inbox", body)

@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from dbolt.words import count_of
 from devstack.stripe.loopback import require_loopback_url
 
 DEFAULT_SECRET_KEY = "sk_test_local_dev"  # noqa: S105 - the documented local default
@@ -29,7 +30,7 @@ class PriceConfig:
 
     @property
     def product_name(self) -> str:
-        return f"DirectoryBolt {self.tier.title()} — {self.directories} directories"
+        return f"DirectoryBolt {self.tier.title()} — {count_of(self.directories, 'directory')}"
 
 
 # Package sizes from the design; amounts are local defaults, overridable per tier.

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dbolt import mailer
+from dbolt.words import duration
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +56,12 @@ class MailNotSent(Exception):
     """The SMTP server refused or could not be reached."""
 
 
-def _bodies(template: _Template, link: str, code: str, minutes: int) -> tuple[str, str]:
+def _bodies(template: _Template, link: str, code: str, expires_in: str) -> tuple[str, str]:
     text = (
         f"{template.lead}\n\n"
         f"{template.button}: {link}\n\n"
         f"Or enter this code: {code}\n\n"
-        f"The link and the code work once and expire in {minutes} minutes. If you did not ask "
+        f"The link and the code work once and expire in {expires_in}. If you did not ask "
         "for this, you can ignore this email.\n"
     )
     safe_link = html.escape(link, quote=True)
@@ -69,7 +70,7 @@ def _bodies(template: _Template, link: str, code: str, minutes: int) -> tuple[st
         f"<p>{html.escape(template.lead)}</p>"
         f'<p><a href="{safe_link}">{html.escape(template.button)}</a></p>'
         f"<p>Or enter this code: <strong>{html.escape(code)}</strong></p>"
-        f"<p>The link and the code work once and expire in {minutes} minutes. "
+        f"<p>The link and the code work once and expire in {expires_in}. "
         "If you did not ask for this, you can ignore this email.</p>"
         "</body></html>"
     )
@@ -80,7 +81,7 @@ async def send_sign_in_email(
     smtp_url: str, to: str, kind: EmailKind, link: str, code: str, expires_in_seconds: int
 ) -> None:
     template = _TEMPLATES[kind]
-    text, page = _bodies(template, link, code, max(1, expires_in_seconds // 60))
+    text, page = _bodies(template, link, code, duration(expires_in_seconds))
     message = mailer.build_message(to, template.subject, text, page)
     try:
         await mailer.send_async(smtp_url, message)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import Response
 
+from dbolt.words import duration
 from portal import rate_limit
 from portal.templating import render
 
@@ -37,8 +38,8 @@ SEND_FAILED = "We could not send the sign-in email just now. Please try again in
 WRONG_CODE = "That code is wrong or has expired. Check the latest email, or ask for a new code."
 CODE_CHECK_FAILED = "We could not check the code just now. Please try again in a minute."
 NO_SESSION = "Sign-in failed."
-TOO_MANY_EMAILS = "Too many sign-in emails asked for. Please wait {wait} and try again."
-TOO_MANY_CODES = "Too many wrong codes. Please wait {wait}, then ask for a new code."
+TOO_MANY_EMAILS = "Too many sign-in emails asked for. Please try again in {wait}."
+TOO_MANY_CODES = "Too many wrong codes. Please ask for a new code in {wait}."
 
 
 class FormRefused(Exception):
@@ -72,8 +73,8 @@ def link_failed_url(next_path: str) -> str:
 
 
 def wait_words(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    return "a minute" if minutes == 1 else f"{minutes} minutes"
+    """`less than a minute`, `2 minutes`: rounded up, so trying again then works."""
+    return duration(seconds)
 
 
 def email_error(email: str) -> str | None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dbolt.sql import DatabaseUnavailable, NotFound
+from dbolt.words import noun_for
 from portal.jobs.reads import read_job, report_url
 from portal.live import Feed, relaying, sse, token_expires_at
 from portal.reports.progress import JobProgress, build_progress
@@ -123,7 +124,8 @@ def live_update(
                 announce += " Your report is ready."
         elif needing:
             names = ", ".join(str(row["directory"]) for row in needing)
-            announce, urgent = f"{names}: needs your action.", True
+            announce = f"{names} {noun_for(len(needing), 'needs', 'need')} your action."
+            urgent = True
         elif seen.done != progress.done:
             announce = progress.progress_text + "."
 

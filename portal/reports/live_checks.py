@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dbolt.words import count_of, noun_for
 from portal.reports.progress import as_utc
 
 # How a mismatched field is named to the customer.
@@ -60,7 +61,7 @@ def _sentence(
         return f"Checked live on {on}.", "ok"
     if result == "live_mismatch":
         fields = list(last.get("mismatched_fields") or [])
-        verb = "is" if len(fields) == 1 else "are"
+        verb = noun_for(len(fields), "is", "are")
         return f"Live, but the {_fields(fields)} shown {verb} wrong (checked {on}).", "warn"
     if result == "not_found":
         return f"Not found yet{again}.", "neutral"
@@ -110,9 +111,8 @@ class NapConsistency:
 
     @property
     def text(self) -> str:
-        listings = "listing" if self.found == 1 else "listings"
         return (
-            f"Your details match on {self.matching} of {self.found} {listings} "
+            f"Your details match on {self.matching} of {count_of(self.found, 'listing')} "
             f"(name, address and phone consistency {self.percent}%)."
         )
 

@@ -9,11 +9,12 @@ while the job waits in the queue or is paused.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from dbolt.words import about_duration, count_of, duration
 
 # The customer's words for why a directory did not take the business are defined once, in
 # dbolt (the webhook's emails say them too); re-exported for the templates and reports.
@@ -128,22 +129,6 @@ def format_time(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%-d %b %Y, %H:%M UTC")
 
 
-def format_duration(seconds: float) -> str:
-    """A span in words a customer reads at a glance: `3 minutes`, `2 hours 5 minutes`."""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return "under a minute"
-    minutes = math.ceil(seconds / 60)
-    if minutes < 60:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        text = f"{hours} hour{'s' if hours != 1 else ''}"
-        return text + (f" {minutes} minute{'s' if minutes != 1 else ''}" if minutes else "")
-    days = round(hours / 24)
-    return f"{days} days"
-
-
 @dataclass(frozen=True)
 class Estimate:
     """When the job should finish, and (always) a sentence saying how that was worked out."""
@@ -173,7 +158,7 @@ def estimate_completion(
         return Estimate(
             None,
             "Not yet: your job is waiting for a free worker.",
-            "The estimate appears once the first directories are finished.",
+            "The estimate appears once the first directory is finished.",
         )
     if remaining == 0:
         return Estimate(None, "Any moment now.", "Every directory has been processed.")
@@ -182,16 +167,17 @@ def estimate_completion(
         return Estimate(
             None,
             "Working on it.",
-            "The estimate appears once the first directories are finished.",
+            "The estimate appears once the first directory is finished.",
         )
     seconds_left = remaining * elapsed / done
     completes_at = now + timedelta(seconds=seconds_left)
+    left = about_duration(seconds_left)
     return Estimate(
         completes_at,
-        f"About {format_duration(seconds_left)} left (around {format_time(completes_at)}).",
-        f"Estimated from the pace so far: {done} of {total} directories finished in the "
-        f"{format_duration(elapsed)} since work started, so the {remaining} left should take "
-        "about as long each.",
+        f"{left[0].upper()}{left[1:]} left (around {format_time(completes_at)}).",
+        f"Estimated from the pace so far: {done} of {count_of(total, 'directory')} done since "
+        f"work started {duration(elapsed)} ago, so the {count_of(remaining, 'directory')} left "
+        "should go at the same pace.",
     )
 
 
@@ -238,7 +224,7 @@ class JobProgress:
 
     @property
     def progress_text(self) -> str:
-        return f"{self.done} of {self.total} directories processed ({self.percent}%)"
+        return f"{self.done} of {count_of(self.total, 'directory')} processed ({self.percent}%)"
 
 
 def build_progress(

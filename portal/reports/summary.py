@@ -17,7 +17,8 @@ from typing import Any
 
 from dbolt.package_promise import Promise
 from dbolt.refusals import error_reason
-from portal.reports.progress import format_duration, format_time, state_words
+from dbolt.words import duration
+from portal.reports.progress import format_time, state_words
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ class ReportView:
     @property
     def time_to_complete(self) -> str:
         seconds = self.seconds_to_complete
-        return "" if seconds is None else format_duration(seconds)
+        return "" if seconds is None else duration(seconds)
 
     @property
     def lines(self) -> list[SummaryLine]:

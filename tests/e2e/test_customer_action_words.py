@@ -78,4 +78,6 @@ def test_the_customer_reads_our_words_and_staff_read_the_sites(db_url: str, tmp_
         with httpx.Client(base_url=stack.portal_url, cookies=staff_cookies, timeout=60) as staff:
             drill_down = _text(staff.get(f"/staff/jobs/{job_id}").text)
         assert SITE_SENTENCE in drill_down, "staff read what the site asked"
+        # The page's heading and its message, as two sentences (not "…email Almost done!").
+        assert "Check your email. Almost done! We sent a verification email" in drill_down
         assert ours in drill_down

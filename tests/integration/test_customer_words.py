@@ -14,9 +14,10 @@ import psycopg
 
 from dbolt.refusals import directory_reason, field_message
 from dbolt.sql import Queries
+from dbolt.words import duration
 from tests.integration.test_portal_reports import pdf_pages
 from tests.support.portal_harness import PortalStack
-from tests.support.portal_jobs import Job, make_job
+from tests.support.portal_jobs import Job, finished_job, make_job
 from webhook import emails
 
 # What a worker's attempt messages really look like: none of it is for a customer.
@@ -163,3 +164,32 @@ def test_a_reason_is_built_only_from_known_details() -> None:
     reason = directory_reason(row, job)
     assert reason is not None
     assert "Timeout" not in reason
+
+
+# A count that disagrees with its noun: "1 directories", "0 directory", "24 directory".
+MISCOUNTED = re.compile(
+    r"\b(?:1 (?:directories|listings|minutes)|(?:0|[2-9]|[1-9]\d+) directory)\b"
+)
+
+
+def test_the_report_and_its_csv_say_one_directory_and_several_in_words(
+    portal_stack: PortalStack,
+) -> None:
+    one = make_job(portal_stack, "one@example.com", directories=1)
+    one.claim()
+    one.report(one.directories[0], "needs_action", action_required="Answer the directory's call.")
+    one.complete()
+    several = finished_job(portal_stack, "several@example.com")  # 5 directories
+    client = portal_stack.client
+    for job, delivered in ((one, 0), (several, 2)):
+        page = client.get(f"/jobs/{job.id}/report", cookies=job.customer.cookies).text
+        text = " ".join(re.sub(r"<[^>]+>", " ", page).replace("&#39;", "'").split())
+        seconds = int(job.report_row()["summary"]["seconds_to_complete"])
+        took = re.search(r'data-field="seconds_to_complete"[^>]*>([^<]+)<', page)
+        assert took is not None
+        assert took.group(1) == duration(seconds)  # "less than a minute", never "under a minute"
+        assert f"Your package promised 50 directories: {delivered} delivered." in text
+        csv_text = client.get(f"/jobs/{job.id}/report.csv", cookies=job.customer.cookies).text
+        for said in (text, csv_text):
+            assert not MISCOUNTED.search(said), MISCOUNTED.search(said)
+            assert "under a minute" not in said

@@ -4,6 +4,7 @@ into the portal; a failed send is retried, never dropped; a cancelled job's news
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import psycopg
@@ -115,8 +116,45 @@ def test_job_started_needs_action_and_complete_fire_once_each(stack: Stack) -> N
     assert "Directory dir-b: Click the confirmation link" in action["text"]
     assert "Directory dir-c: Answer the verification call" in action["text"]
     assert "<li>Directory dir-c: Answer the verification call</li>" in action["html"]
-    assert "1 of 3 directories list your business" in complete["text"]
+    assert "to 3 directories." in started["text"]
+    assert "2 directories need you to finish the listing" in action["text"]
+    assert "1 of 3 directories accepted your business or already listed it" in complete["text"]
     assert "2 directories still need something from you" in complete["text"]
+    payment = by_subject["Payment received — tell us about your business"]
+    assert "Today our catalogue has up to 3 directories for this package." in payment["text"]
+
+
+def test_every_email_words_a_single_directory_in_the_singular(stack: Stack) -> None:
+    use_directories(stack.conn, "dir-a")
+    order = stack.paid_order("one@example.com")
+    [payment] = stack.wait_mails("one@example.com", 1)
+    assert "(50 directories)" in payment["text"]
+    assert "Today our catalogue has up to 1 directory for this package." in payment["text"]
+    fill_business(stack.conn, order["customer_id"])
+    job_id = stack.scalar("select id from jobs_enqueue(%s)", order["id"])
+    token = stack.scalar("select lease_token from jobs_next('worker-1', 300)")
+    report(
+        stack.conn,
+        job_id,
+        token,
+        "dir-a",
+        outcome="needs_action",
+        confirmed=False,
+        action="Answer the verification call",
+    )
+    stack.conn.execute("select jobs_complete(%s, %s)", (job_id, token))
+
+    stack.wait_mails("one@example.com", 4)
+    by_subject = {mail["subject"]: mail for mail in stack.mails("one@example.com")}
+    started = by_subject["We have started submitting Bluebird Bakery"]["text"]
+    action = by_subject["Action needed for Bluebird Bakery"]["text"]
+    complete = by_subject["Your DirectoryBolt report for Bluebird Bakery is ready"]["text"]
+    assert "we have started submitting Bluebird Bakery to 1 directory." in started
+    assert "1 directory needs you to finish the listing for Bluebird Bakery" in action
+    assert "0 of 1 directory accepted your business or already listed it" in complete
+    assert "1 directory still needs something from you" in complete
+    for mail in by_subject.values():
+        assert not re.search(r"\b1 directories|\b[02-9]\d* directory\b", mail["text"]), mail
 
 
 def test_a_failed_send_is_retried_not_dropped(db_url: str) -> None:

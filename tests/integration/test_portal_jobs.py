@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from portal.jobs.live import StreamTiming
-from portal.reports.progress import build_progress, estimate_completion, format_duration
+from portal.reports.progress import build_progress, estimate_completion
 from tests.support.orchestrator_harness import wait_for
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import REALTIME_ONLY, EventStream, make_job, served_portal
@@ -54,8 +54,11 @@ def test_job_page_shows_status_counts_progress_estimate_and_every_directory(
         ("queued", "1"),
     ]
     # The estimate, and how it is made.
-    assert re.search(r"About [\w ]+ left \(around", text)
-    assert "Estimated from the pace so far: 2 of 4 directories finished" in text
+    # The pace so far (claimed moments ago): never "About under a minute".
+    assert re.search(r"(About [\w ]+|Less than a minute) left \(around", text)
+    assert "under a minute" not in text
+    assert "Estimated from the pace so far: 2 of 4 directories done since work started" in text
+    assert "1 directory needs something from you before it lists your business." in text
     # Every directory, its state, attempts, listing and what to do.
     rows = re.findall(r'<tr id="dir-([\w-]+)"', page)
     assert rows == job.directories
@@ -71,6 +74,28 @@ def test_job_page_shows_status_counts_progress_estimate_and_every_directory(
     assert 'aria-live="assertive"' in page
     assert '<script src="/static/job_live.js" defer>' in page
     assert 'id="job-report" hidden' in page
+
+
+def test_the_job_page_words_one_directory_and_several(portal_stack: PortalStack) -> None:
+    one = make_job(portal_stack, "eve@example.com", directories=1)
+    one.claim()
+    one.report(one.directories[0], "needs_action", action_required="Confirm the email.")
+    several = make_job(portal_stack, "fay@example.com", directories=3)
+    several.claim()
+    for directory in several.directories[:2]:
+        several.report(directory, "needs_action", action_required="Confirm the email.")
+
+    def page(job: Any) -> str:
+        return _text(portal_stack.client.get(f"/jobs/{job.id}", cookies=job.customer.cookies).text)
+
+    text = page(one)
+    assert "1 of 1 directory processed (100%)" in text
+    assert "1 directory needs something from you before it lists your business." in text
+    text = page(several)
+    assert "2 of 3 directories processed (66%)" in text
+    assert "2 directories need something from you before they list your business." in text
+    for said in (page(one), text):
+        assert not re.search(r"\b1 directories|\b[02-9]\d* directory\b|under a minute", said)
 
 
 def test_a_job_waiting_for_a_worker_has_no_estimate_yet(portal_stack: PortalStack) -> None:
@@ -102,12 +127,10 @@ def test_estimate_is_the_pace_so_far_applied_to_what_is_left() -> None:
     # 10 done in 10 minutes: 40 left take 40 minutes.
     assert estimate.completes_at == now + timedelta(minutes=40)
     assert estimate.text == "About 40 minutes left (around 29 Nov 2026, 12:40 UTC)."
-    assert "10 of 50 directories finished in the 10 minutes since work started" in estimate.basis
+    assert "10 of 50 directories done since work started 10 minutes ago" in estimate.basis
     assert estimate_completion("in_progress", started, 50, 0, now).completes_at is None
     assert estimate_completion("paused", started, 50, 10, now).text.startswith("No estimate")
     assert estimate_completion("complete", started, 50, 50, now).text == "Finished."
-    assert format_duration(30) == "under a minute"
-    assert format_duration(3 * 3600 + 60) == "3 hours 1 minute"
     progress = build_progress(
         {"id": "j", "status": "in_progress", "started_at": started},
         [{"status": s} for s in ("submitted", "failed", "queued")],
@@ -153,7 +176,7 @@ def test_the_event_stream_pushes_an_update_when_an_attempt_is_reported(
         assert list(update["rows"]) == [second]
         assert "Reply to the directory&#39;s text message" in update["rows"][second]
         assert update["urgent"] is True
-        assert "needs your action" in update["announce"]
+        assert update["announce"].endswith(" needs your action.")
         assert "Reply to the directory&#39;s text message" in update["needs_action_html"]
         # Heartbeat comments keep the stream open between updates.
         assert stream.comments.get(timeout=5) == ": keepalive"

@@ -90,6 +90,9 @@ def test_reminders_stop_for_what_the_customer_has_done(stack: Stack) -> None:
     mails = stack.wait_mails("remind@example.com", 5)
     reminder = [m for m in mails if m["subject"].startswith("Reminder")]
     assert len(reminder) == 1, [m["subject"] for m in mails]
+    # One directory left: said in the singular.
+    assert reminder[-1]["subject"] == "Reminder: 1 directory is waiting for Bluebird Bakery"
+    assert "A reminder: 1 directory is still waiting for you" in reminder[-1]["text"]
     assert "Directory dir-c: Answer C's call" in reminder[-1]["text"]
     assert "Click the link B emailed you" not in reminder[-1]["text"]
     assert "Directory dir-b" not in reminder[-1]["text"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dbolt.contracts import Outcome
-from worker.customer_action import customer_action, kind_of
+from worker.customer_action import as_sentences, customer_action, kind_of
 from worker.outcome import AttemptResult, classify_text
 
 PHISH = (
@@ -66,3 +66,37 @@ def test_a_hostile_sites_words_reach_staff_not_the_customer() -> None:
     worded = customer_action(verdict.action_kind, "Acme Listings", "hello@bakery.example", None)
     assert "evil" not in worded
     assert "900" not in worded
+
+
+@pytest.mark.parametrize(
+    ("inner_text", "said"),
+    [
+        # Chromium's innerText of the sandbox's verification page: an h1, then a p.
+        (
+            "Check your email\n\nAlmost done! We sent a verification email to a@b.example.",
+            "Check your email. Almost done! We sent a verification email to a@b.example.",
+        ),
+        # A block that ends its own sentence, or leads into the next, keeps its mark.
+        ("Thank you!\nYour listing is pending.", "Thank you! Your listing is pending."),
+        ("Your code:\n123456", "Your code: 123456."),
+        # A line broken mid-sentence (<br>) is joined, not ended.
+        ("We sent it to\nowner@bakery.example", "We sent it to owner@bakery.example."),
+        ("  Verify your phone  \n\n\n", "Verify your phone."),
+    ],
+)
+def test_headings_and_paragraphs_are_read_as_separate_sentences(inner_text: str, said: str) -> None:
+    assert as_sentences(inner_text) == said
+
+
+def test_staff_read_the_heading_and_the_message_as_two_sentences() -> None:
+    page = (
+        "Acme Listings\nHome\n\nCheck your email\n\n"
+        "Almost done! We sent a verification email to a@b.example. Click the link in it."
+    )
+    verdict = classify_text(page)
+    assert isinstance(verdict, AttemptResult)
+    assert verdict.action_kind == "email_verification"
+    assert verdict.message == (
+        "the site asked: Check your email. Almost done! We sent a verification email to "
+        "a@b.example. Click the link in it."
+    )
