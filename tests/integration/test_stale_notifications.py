@@ -18,7 +18,7 @@ from devstack.serving import AppServer
 from devstack.supabase_api import Settings as SupabaseSettings
 from devstack.supabase_api.auth_settings import AuthSettings
 from devstack.supabase_api.server import ServerThread
-from tests.support.orchestrator_harness import free_port
+from tests.support.ports import free_port
 from tests.support.webhook_harness import PORTAL_URL, use_directories, wait_for, webhook_settings
 from webhook.app import create_app
 
