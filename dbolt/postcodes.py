@@ -49,9 +49,7 @@ class PostcodeRule:
         if not postcode:
             return f"Enter the {self.in_sentence}" if self.required else None
         if not ANY_POSTCODE.match(postcode):
-            return (
-                f"The {self.in_sentence} may only contain letters, digits, spaces and hyphens"
-            )
+            return f"The {self.in_sentence} may only contain letters, digits, spaces and hyphens"
         # ASCII: \d means 0-9 here as in the browser's RegExp.
         if self.pattern is not None and not re.match(self.pattern, postcode, re.ASCII):
             return self.mismatch_message
