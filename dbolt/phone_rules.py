@@ -5,8 +5,9 @@ For every region: its country calling code, international (IDD) and national pre
 national number patterns and possible lengths of each number type, and an example number;
 plus the patterns phonenumbers itself uses to pick a number out of what was typed.
 portal/static/business_form.js applies them the way phonenumbers.parse and is_valid_number
-do. tests/integration/test_portal_business_phone_rules.py checks the file is what this module
-makes from the installed package, and that Chromium and Python agree on a corpus of numbers.
+do. tests/unit/test_phone_rules_file.py checks the file is what this module makes from the
+installed package; tests/e2e/test_phone_rules_browser.py that Chromium and Python agree on a
+corpus of numbers.
 
 Regenerate after upgrading phonenumbers:  .venv/bin/python -m dbolt.phone_rules
 """

@@ -5,8 +5,8 @@
 // "tel:…;phone-context=" forms) it leaves to the server rather than guess.
 //
 // window.dboltPhoneProblem(text, region, countryName) answers null (fine), the server's
-// message, or undefined (not decided here). tests/integration/test_portal_business_phone_rules.py
-// runs it in Chromium against Python over a corpus and requires the same answers.
+// message, or undefined (not decided here). tests/e2e/test_phone_rules_browser.py runs it in
+// Chromium against Python over a corpus and requires the same answers.
 (function () {
   "use strict";
   var R = window.DBOLT_PHONE_RULES;
