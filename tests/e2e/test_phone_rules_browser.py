@@ -46,8 +46,16 @@ def corpus() -> list[tuple[str, str]]:
             nsn = phonenumbers.national_significant_number(example)
             cases += [(national, country), (international, country), (e164, country)]
             cases += [(e164[1:], country), ("00" + e164[1:], country), ("011" + e164[1:], country)]
-            cases += [(nsn, country), (nsn[:-1], country), (nsn + "7", country), (e164 + "0", country)]
-            cases += [(f"({nsn[:3]}) {nsn[3:6]}-{nsn[6:]}", country), (nsn.replace("", ".")[1:-1], country)]
+            cases += [
+                (nsn, country),
+                (nsn[:-1], country),
+                (nsn + "7", country),
+                (e164 + "0", country),
+            ]
+            cases += [
+                (f"({nsn[:3]}) {nsn[3:6]}-{nsn[6:]}", country),
+                (nsn.replace("", ".")[1:-1], country),
+            ]
             cases += [(f"{national} ext. 12", country), (f"{national} x12", country)]
             cases += [(f"{national} #3", country), (f"{national}/ x 5", country)]
             for position in range(len(nsn)):
@@ -58,7 +66,10 @@ def corpus() -> list[tuple[str, str]]:
             foreign = phonenumbers.example_number(other)
             if foreign is not None:
                 cases.append(
-                    (phonenumbers.format_number(foreign, phonenumbers.PhoneNumberFormat.E164), country)
+                    (
+                        phonenumbers.format_number(foreign, phonenumbers.PhoneNumberFormat.E164),
+                        country,
+                    )
                 )
         for length in range(1, 17):
             digits = "".join(str(rng.randrange(10)) for _ in range(length))
@@ -84,7 +95,12 @@ def corpus() -> list[tuple[str, str]]:
             ("020-7946-0958 / 020 7946 0959", country),
         ]
     # No country chosen: only +country-code forms are judged.
-    cases += [("+44 20 7946 0958", ""), ("+1 202 555 0123", ""), ("+800 1234 5678", ""), ("+12", "")]
+    cases += [
+        ("+44 20 7946 0958", ""),
+        ("+1 202 555 0123", ""),
+        ("+800 1234 5678", ""),
+        ("+12", ""),
+    ]
     return cases
 
 
