@@ -191,7 +191,8 @@ def test_a_valid_form_goes_through_the_browser_to_the_job_page(stack: BrowserSta
     fill_valid(page)
     # The server stays the authority: a number the browser leaves to it (full-width digits,
     # not read in the browser) that does not exist in the US is refused there.
-    page.fill("#phone", "（０１７） ５５５-０１２３")
+    full_width = {ord(c): ord(c) + 0xFEE0 for c in "0123456789()-"}
+    page.fill("#phone", "(017) 555-0123".translate(full_width))
     with page.expect_navigation():
         page.get_by_role("button", name="Save and start my submissions").click()
     assert "not a valid phone number in United States" in error_of(page, "phone")

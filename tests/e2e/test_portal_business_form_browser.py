@@ -54,7 +54,8 @@ class Stack:
             user = conn.execute(
                 "select user_id from customers where email = %s", (email,)
             ).fetchone()
-        assert created is not None and user is not None
+        assert created is not None
+        assert user is not None
         context = signed_in_context(
             self.browser, self.url, access_token(user[0], email), viewport=viewport
         )
@@ -175,7 +176,8 @@ def test_closed_days_are_never_flagged_and_monday_can_be_copied_to_the_week(
         boxes = page.locator(f"#hours-{day} input[type=time]")
         assert boxes.count() == 6
         for n in range(6):
-            assert boxes.nth(n).is_hidden() and boxes.nth(n).is_disabled(), day
+            assert boxes.nth(n).is_hidden(), day
+            assert boxes.nth(n).is_disabled(), day
             assert boxes.nth(n).get_attribute("aria-invalid") is None, day
         assert error_of(page, f"hours-{day}") is None
     assert page.locator("#hours-mon input[aria-invalid=true]").count() == 6
@@ -220,7 +222,8 @@ def test_closed_days_are_never_flagged_and_monday_can_be_copied_to_the_week(
             "select business_snapshot -> 'hours' from jobs where order_id = %s", (order_id,)
         ).fetchone()
     assert row is not None
-    assert row[0]["sun"] == [] and row[0]["sat"] == [{"open": "07:00", "close": "15:00"}]
+    assert row[0]["sun"] == []
+    assert row[0]["sat"] == [{"open": "07:00", "close": "15:00"}]
 
 
 def test_a_logo_is_kept_when_the_server_sends_the_form_back(stack: Stack) -> None:
@@ -228,7 +231,8 @@ def test_a_logo_is_kept_when_the_server_sends_the_form_back(stack: Stack) -> Non
     image = png(2, 2)
     fill_valid(page)
     page.fill("#business_name", "")
-    page.set_input_files("#logo", {"name": "bluebird.png", "mimeType": "image/png", "buffer": image})
+    logo = {"name": "bluebird.png", "mimeType": "image/png", "buffer": image}
+    page.set_input_files("#logo", logo)  # type: ignore[arg-type]
     # form.submit() skips the browser's checks: the server's refusal page.
     with page.expect_navigation():
         page.evaluate("document.getElementById('business-form').submit()")
@@ -250,7 +254,8 @@ def test_a_logo_is_kept_when_the_server_sends_the_form_back(stack: Stack) -> Non
             " where j.order_id = %s",
             (order_id,),
         ).fetchone()
-    assert row is not None and bytes(row[0]) == image
+    assert row is not None
+    assert bytes(row[0]) == image
 
 
 def test_the_form_fits_360_390_and_1280_px_and_stays_accessible(stack: Stack) -> None:

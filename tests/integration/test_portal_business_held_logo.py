@@ -20,14 +20,16 @@ def logo_url(stack: PortalStack, customer: Customer) -> str | None:
             "select logo_url from customers where id = %s", (customer.customer_id,)
         ).fetchone()
     assert row is not None
-    return row[0]
+    value: str | None = row[0]
+    return value
 
 
 def held_logo(html: str) -> tuple[str, str]:
     """(id, name) of the logo the page holds."""
     held = re.search(r'name="held_logo" value="([0-9a-f-]{36})"', html)
     name = re.search(r'name="held_logo_name" value="([^"]*)"', html)
-    assert held and name, "the page holds no logo"
+    assert held, "the page holds no logo"
+    assert name
     return held.group(1), name.group(1)
 
 

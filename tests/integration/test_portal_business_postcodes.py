@@ -22,7 +22,8 @@ def stored_postcode(stack: PortalStack, customer_id: object) -> str | None:
             "select postal_code from customers where id = %s", (customer_id,)
         ).fetchone()
     assert row is not None
-    return row[0]
+    value: str | None = row[0]
+    return value
 
 
 def test_abc_is_not_a_us_zip_code_and_the_message_says_what_one_looks_like(
