@@ -35,6 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from dbolt.postcodes import ANY_POSTCODE, ANY_POSTCODE_MESSAGE, PostcodeRule, postcode_rule
 from dbolt.typed_values import (
     EMAIL_MAX_LENGTH,
     EMAIL_PATTERN,
@@ -65,18 +66,19 @@ PUBLIC_EMAIL_MESSAGE = (
     "The public email must be a plain address like hello@example.com"
     " (no spaces, quotes, commas or angle brackets)"
 )
-POSTAL_CODE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 -]*[A-Za-z0-9]$")
 TEXT_RULES: dict[str, TextRule] = {
     "business_name": TextRule("Business name", True, 200, min_length=2),
     "street_address": TextRule("Street address", True, 200),
     "city": TextRule("City or town", True, 100),
     "region": TextRule("State, county or region", True, 100),
+    # Whether it is required, its format and its name depend on the country
+    # (dbolt/postcodes.py): these are the rules where no country is chosen yet.
     "postal_code": TextRule(
         "Postal code",
-        True,
+        False,
         20,
-        pattern=POSTAL_CODE_PATTERN,
-        pattern_message="The postal code may only contain letters, digits, spaces and hyphens",
+        pattern=ANY_POSTCODE,
+        pattern_message=ANY_POSTCODE_MESSAGE,
     ),
     # The database holds these two to the same limits (customers_tagline_is_short,
     # customers_description_is_bounded).
@@ -303,6 +305,27 @@ class EnteredSocialLinks(SocialLinks):
         return url
 
 
+@dataclass(frozen=True)
+class _PostcodeFor:
+    """A postcode as entered, with the rule of the country entered beside it."""
+
+    entered: str
+    rule: PostcodeRule
+
+    def checked(self) -> str | None:
+        rule = TEXT_RULES["postal_code"]
+        text = normalise_text(self.entered, rule).upper()
+        if len(text) > rule.max_length:
+            raise _refuse(
+                f"The {self.rule.in_sentence} must be at most {rule.max_length} characters"
+                f" (it has {len(text)})"
+            )
+        problem = self.rule.problem(text)
+        if problem:
+            raise _refuse(problem)
+        return text or None
+
+
 class EnteredBusiness(Business):
     """The Business Info Form's fields, checked and normalised for storing.
 
@@ -315,9 +338,24 @@ class EnteredBusiness(Business):
     hours: EnteredHours | None = None
     social_links: EnteredSocialLinks = Field(default_factory=EnteredSocialLinks)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _postcode_of_the_country(cls, data: object) -> object:
+        # The postcode comes before the country in the form (and so in field order), but its
+        # rule is the country's: pair them here, before the fields are checked one by one.
+        if not isinstance(data, dict):
+            return data
+        country = str(data.get("country") or "").strip().upper()
+        postcode = data.get("postal_code")
+        if country not in country_codes() or not (postcode is None or isinstance(postcode, str)):
+            return data
+        return {**data, "postal_code": _PostcodeFor(postcode or "", postcode_rule(country))}
+
     @field_validator(*TEXT_RULES, mode="before")
     @classmethod
     def _text(cls, raw: object, info: ValidationInfo) -> object:
+        if isinstance(raw, _PostcodeFor):
+            return raw.checked()
         if raw is not None and not isinstance(raw, str):
             return raw
         rule = TEXT_RULES[info.field_name or ""]

@@ -98,18 +98,43 @@ def normalise_url(raw: str, *, what: str = "web address", require_https: bool = 
     return url
 
 
+# The server's words for a phone number it refuses; the browser gets them with the rules it
+# checks by (dbolt/phone_rules.py writes both into portal/static/phone_rules.js).
+PHONE_MESSAGES = {
+    "too_long": "The phone number must be at most {limit} characters",
+    "no_country": "Choose the country first, or enter the number with its + country code",
+    "not_a_number": "Enter a phone number, like {national} or {international}",
+    "not_valid": "This is not a valid phone number{where}: check the digits and the code",
+}
+# Where phonenumbers has no example for the country (or none is chosen).
+FALLBACK_PHONE_EXAMPLE = ("0161 496 0000", "+44 161 496 0000")
+
+
+def phone_example(country: str | None) -> tuple[str, str]:
+    """A number of the country as dialled there and with its + code, for messages."""
+    example = phonenumbers.example_number(country) if country else None
+    if example is None:
+        return FALLBACK_PHONE_EXAMPLE
+    return (
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL),
+        phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL),
+    )
+
+
 def normalise_phone(raw: str, country: str | None) -> str:
     """The number in E.164 for the business's country; ValueError says what is wrong."""
     text = raw.strip()
     if len(text) > PHONE_MAX_LENGTH:
-        raise ValueError(f"The phone number must be at most {PHONE_MAX_LENGTH} characters")
+        raise ValueError(PHONE_MESSAGES["too_long"].format(limit=PHONE_MAX_LENGTH))
     if not country and not text.startswith("+"):
-        raise ValueError("Choose the country first, or enter the number with its + country code")
+        raise ValueError(PHONE_MESSAGES["no_country"])
     try:
         number = phonenumbers.parse(text, country or None)
     except phonenumbers.NumberParseException:
-        raise ValueError("Enter a phone number, like 0161 496 0000 or +44 161 496 0000") from None
+        national, international = phone_example(country)
+        message = PHONE_MESSAGES["not_a_number"]
+        raise ValueError(message.format(national=national, international=international)) from None
     if not phonenumbers.is_valid_number(number):
         where = f" in {country_name(country)}" if country else ""
-        raise ValueError(f"This is not a valid phone number{where}: check the digits and the code")
+        raise ValueError(PHONE_MESSAGES["not_valid"].format(where=where))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

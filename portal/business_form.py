@@ -4,7 +4,8 @@ field ids, a refusal by the database put next to the field its constraint is abo
 logo upload.
 
 Form field names (and the ids errors are keyed by) are the customers columns, plus
-`hours-<day>-closed`, `hours-<day>-<n>-open|close`, `social-<network>`, `logo`, `remove_logo`.
+`hours-<day>-closed`, `hours-<day>-<n>-open|close`, `social-<network>`, `logo`, `remove_logo`,
+and a logo held from an earlier try: `held_logo` (its id), `held_logo_name`, `drop_held_logo`.
 The database's constraints (migration 20261129000300 and the category list of 20261129001900)
 are the last word; the model's rules are stricter so a customer sees a message next to the
 field instead of a refusal.
@@ -12,6 +13,8 @@ field instead of a refusal.
 
 from __future__ import annotations
 
+import unicodedata
+import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +83,43 @@ def logo_path(stored_url: object) -> str | None:
 class Logo:
     content: bytes
     content_type: str
+
+
+LOGO_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+LOGO_NAME_MAX_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class HeldLogo:
+    """An accepted upload stored for the customer (customers_hold_logo) while the form is not
+    yet saved: a form sent back with errors carries its id instead of losing the file."""
+
+    id: uuid.UUID
+    content_type: str
+    # The file's name on the customer's computer, only ever shown back to them.
+    name: str
+
+    @property
+    def path(self) -> str:
+        return f"/logos/{self.id}.{LOGO_EXTENSIONS[self.content_type]}"
+
+
+def logo_name(raw: str | None) -> str:
+    """An uploaded file's name fit to show: its last path part, printable, not too long."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] not in ("C", "Z") or ch == " ")
+    name = " ".join(name.split())[:LOGO_NAME_MAX_LENGTH]
+    return name or "your logo"
+
+
+def held_logo_id(form: Mapping[str, str]) -> uuid.UUID | None:
+    """The held logo the form carries, unless the customer asked to drop it."""
+    if _ticked(form, "drop_held_logo"):
+        return None
+    try:
+        return uuid.UUID(form.get("held_logo", ""))
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -223,9 +263,14 @@ def validate(
         errors = {}
     if logo_error:
         errors["logo"] = logo_error
-    if errors:
-        return FormResult(values=values, errors=errors, remove_logo=remove_logo)
-    return FormResult(values=values, business=business, logo=logo, remove_logo=remove_logo)
+    # An acceptable logo is kept even when other fields are refused (the portal holds it).
+    return FormResult(
+        values=values,
+        errors=errors,
+        business=None if errors else business,
+        logo=logo,
+        remove_logo=remove_logo,
+    )
 
 
 def refused_field(error: InvalidArgument) -> tuple[str, str]:

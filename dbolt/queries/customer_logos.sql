@@ -6,3 +6,10 @@
 select content_type, content, sha256
   from customer_logos
  where id = %(logo_id)s and content_type = %(content_type)s;
+
+-- name: customer_logos_get_own
+-- Under the customer's JWT: one of their own logos (RLS hides everyone else's), to show a logo
+-- held from an earlier try of the form.
+select id, content_type
+  from customer_logos
+ where id = %(logo_id)s and customer_id = (select private.current_customer_id());

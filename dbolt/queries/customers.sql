@@ -25,3 +25,14 @@ select d.directory_id, d.status
 -- name: customers_link_user
 -- Service role (webhook/notifier.py), when the payment email's sign-in link made the user.
 select (public.customers_link_user(customer_id => %(customer_id)s, user_id => %(user_id)s)).user_id;
+
+-- name: customers_hold_logo
+-- An accepted upload, stored for the customer's order without touching their profile, so a
+-- form sent back with an error keeps it; returns its id.
+select customers_hold_logo(order_id => %(order_id)s, content => %(content)s,
+                           content_type => %(content_type)s) as logo_id;
+
+-- name: customers_use_logo
+-- One of the customer's own held logos becomes their profile's logo (DB003 if not theirs).
+select customers_use_logo(order_id => %(order_id)s, logo_id => %(logo_id)s,
+                          url_base => %(url_base)s) as logo_url;

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from dbolt import business as rules
-from dbolt import typed_values
+from dbolt import postcodes, typed_values
 from dbolt.sql import InvalidArgument, InvalidTransition, NotFound
 from portal import business_form, categories
 from portal.database import QuerySession
@@ -61,8 +62,16 @@ def _page(
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    held_logo: business_form.HeldLogo | None = None,
 ) -> Response:
-    anchors = {f"hours-{day}": f"hours-{day}-0-open" for day, _ in rules.WEEKDAYS}
+    # A closed day's time boxes are hidden: its errors link to its Closed box.
+    hours = values.get("hours") or {}
+    anchors = {
+        f"hours-{day}": f"hours-{day}-closed"
+        if (hours.get(day) or {}).get("closed")
+        else f"hours-{day}-0-open"
+        for day, _ in rules.WEEKDAYS
+    }
     customer = loaded["customer"] or {}
     return render(
         request,
@@ -72,6 +81,14 @@ def _page(
         job=loaded["job"],
         categories=loaded["categories"],
         countries=typed_values.countries(),
+        # Each country's postcode rule rides on its <option> for the browser; the chosen
+        # country's names the field as the page is rendered.
+        postcode_rules={
+            code: postcodes.postcode_rule(code) for code, _ in typed_values.countries()
+        },
+        postcode_rule=postcodes.postcode_rule(values.get("country") or "")
+        if values.get("country") in typed_values.country_codes()
+        else postcodes.GENERIC,
         weekdays=rules.WEEKDAYS,
         ranges_per_day=rules.RANGES_PER_DAY,
         social_networks=rules.SOCIAL_NETWORKS,
@@ -86,6 +103,7 @@ def _page(
         logo_types=business_form.LOGO_TYPES,
         logo_max_bytes=business_form.LOGO_MAX_BYTES,
         logo_url=business_form.logo_path(customer.get("logo_url")),
+        held_logo=held_logo,
         values=values,
         errors=errors,
         error_order=business_form.error_order(),
@@ -102,21 +120,65 @@ async def business_form_page(
     return _page(request, loaded, business_form.values_from_customer(loaded["customer"]), {})
 
 
-async def _read_form(request: Request) -> tuple[dict[str, str], bytes | None, bool]:
-    """The text fields, the logo's bytes (None if none chosen) and whether it was too large."""
+@dataclass(frozen=True)
+class _Posted:
+    fields: dict[str, str]
+    # The logo's bytes (None if none chosen), whether it was too large, its file name.
+    logo: bytes | None
+    logo_too_large: bool
+    logo_name: str
+
+
+async def _read_form(request: Request) -> _Posted:
     form = await request.form(max_files=1, max_fields=200)
     fields: dict[str, str] = {}
     logo: bytes | None = None
     too_large = False
+    name_of_logo = ""
     for name, value in form.multi_items():
         if isinstance(value, UploadFile):
             if name == "logo" and value.filename:
                 logo = await value.read(business_form.LOGO_MAX_BYTES + 1)
                 too_large = len(logo) > business_form.LOGO_MAX_BYTES
+                name_of_logo = value.filename
             await value.close()
         elif name not in fields:
             fields[name] = value
-    return fields, (logo or None), too_large
+    return _Posted(fields, logo or None, too_large, name_of_logo)
+
+
+async def _held_logo(
+    state: PortalState,
+    viewer: Viewer,
+    order_id: uuid.UUID,
+    result: business_form.FormResult,
+    posted: _Posted,
+) -> business_form.HeldLogo | None:
+    """The logo this try of the form stands for: a new acceptable upload, held at once (its
+    own transaction, so it survives a refusal of the rest), or the one held from an earlier
+    try, if it is this customer's (another's id is ignored, as RLS hides it)."""
+    if result.logo is not None:
+        async with state.db.as_viewer(viewer) as q:
+            row = await q.fetch_one(
+                "customers_hold_logo",
+                order_id=order_id,
+                content=result.logo.content,
+                content_type=result.logo.content_type,
+            )
+        assert row is not None
+        return business_form.HeldLogo(
+            row["logo_id"], result.logo.content_type, business_form.logo_name(posted.logo_name)
+        )
+    held_id = business_form.held_logo_id(posted.fields)
+    if held_id is None:
+        return None
+    async with state.db.as_viewer(viewer) as q:
+        row = await q.fetch_one("customer_logos_get_own", logo_id=held_id)
+    if row is None:
+        return None
+    return business_form.HeldLogo(
+        row["id"], row["content_type"], business_form.logo_name(posted.fields.get("held_logo_name"))
+    )
 
 
 @router.post("/orders/{order_id}/business")
@@ -134,30 +196,32 @@ async def business_form_save(
             title="Too large",
             message="The form was too large to accept: the logo must be at most 1 MB.",
         )
-    fields, logo, logo_too_large = await _read_form(request)
+    posted = await _read_form(request)
 
     async with state.db.as_viewer(viewer) as q:
         loaded = await _load(q, viewer, order_uuid)
     slugs = {category.slug for category in loaded["categories"]}
-    result = business_form.validate(fields, slugs, logo)
-    if logo_too_large:
+    result = business_form.validate(posted.fields, slugs, posted.logo)
+    if posted.logo_too_large:
         result.errors["logo"] = "The logo must be at most 1 MB"
+        result.logo = None
+    held = await _held_logo(state, viewer, order_uuid, result, posted)
     if result.errors or result.business is None:
         log.info(
             "business form refused",
             extra={"action": "portal.business_invalid", "fields": sorted(result.errors)},
         )
-        return _page(request, loaded, result.values, result.errors, status_code=400)
+        return _page(request, loaded, result.values, result.errors, 400, held)
 
     try:
-        saved = await _save(state, viewer, order_uuid, result)
+        saved = await _save(state, viewer, order_uuid, result, held)
     except InvalidArgument as error:
         field, message = business_form.refused_field(error)
         log.warning(
             "business form refused by the database",
             extra={"action": "portal.business_refused", "field": field},
         )
-        return _page(request, loaded, result.values, {field: message}, status_code=400)
+        return _page(request, loaded, result.values, {field: message}, 400, held)
     except InvalidTransition:
         return _page(
             request,
@@ -167,7 +231,8 @@ async def business_form_save(
                 "form": "This order is no longer active (refunded or disputed), "
                 "so its details cannot be submitted."
             },
-            status_code=409,
+            409,
+            held,
         )
     if not saved.get("job_id"):
         missing = [str(name) for name in saved.get("missing") or []]
@@ -176,7 +241,8 @@ async def business_form_save(
             loaded,
             result.values,
             {name: "This field is required" for name in missing} or {"form": "Not saved."},
-            status_code=400,
+            400,
+            held,
         )
     log.info(
         "business form saved",
@@ -191,24 +257,28 @@ async def business_form_save(
 
 
 async def _save(
-    state: PortalState, viewer: Viewer, order_id: uuid.UUID, result: business_form.FormResult
+    state: PortalState,
+    viewer: Viewer,
+    order_id: uuid.UUID,
+    result: business_form.FormResult,
+    held: business_form.HeldLogo | None,
 ) -> dict[str, Any]:
     assert result.business is not None
-    # One transaction: a refused form leaves neither the logo nor any field behind.
+    # One transaction: a refused form changes no field and not the profile's logo (a held
+    # upload stays held for the next try).
     async with state.db.as_viewer(viewer) as q:
-        if result.logo is not None:
+        if held is not None:
             await q.fetch_one(
-                "customers_save_logo",
+                "customers_use_logo",
                 order_id=order_id,
-                content=result.logo.content,
-                content_type=result.logo.content_type,
+                logo_id=held.id,
                 url_base=state.settings.portal_url.rstrip("/"),
             )
         row = await q.fetch_one(
             "customers_save_business",
             order_id=order_id,
             business=result.business.model_dump_json(),
-            remove_logo=result.remove_logo and result.logo is None,
+            remove_logo=result.remove_logo and held is None,
         )
     assert row is not None
     saved: dict[str, Any] = row["result"]

@@ -2,8 +2,8 @@
 // stays the authority: dbolt/business.py). Every limit, pattern and list comes from the page,
 // which renders the server's (portal/templates/business.html): maxlength, required,
 // data-label, data-min-length, data-pattern, the days and their ranges, the countries, the
-// logo types. The one difference: the phone number is checked here for its shape only; the
-// server checks it against the chosen country with libphonenumber and stores it as E.164.
+// logo types, each country's postcode rule (on its <option>). The phone number is judged by
+// phone_check.js with rules generated from the server's phonenumbers package.
 (function () {
   "use strict";
   var form = document.getElementById("business-form");
@@ -81,15 +81,51 @@
   function checkPhone() {
     var text = el("phone").value.trim();
     if (!text) return "Enter the phone number";
-    if (!el("country").value && text.charAt(0) !== "+") {
+    var country = el("country");
+    if (!country.value && text.charAt(0) !== "+") {
       return null; // the country's own error comes first, as on the server
     }
-    var limit = el("phone").maxLength;
-    if (text.length > limit) return "The phone number must be at most " + limit + " characters";
-    var digits = text.replace(/\D/g, "");
-    if (!/^\+?[0-9 ()./-]+$/.test(text) || digits.length < 5 || digits.length > 15) {
-      return "Enter a phone number, like 0161 496 0000 or +44 161 496 0000";
+    if (!window.dboltPhoneProblem) return null;
+    var name = country.selectedIndex > 0 ? country.options[country.selectedIndex].text : "";
+    // undefined: a form this cannot read exactly; the server decides.
+    return window.dboltPhoneProblem(text, country.value, name) || null;
+  }
+
+  // The chosen country's postcode rule, from its <option> (dbolt/postcodes.py on the server).
+  function postcodeRule() {
+    var country = el("country");
+    var option = country.selectedIndex > 0 ? country.options[country.selectedIndex] : null;
+    if (!option) return { label: "Postal code", name: "postal code", required: false, pattern: null };
+    return {
+      label: option.getAttribute("data-postcode-label"),
+      name: option.getAttribute("data-postcode-name"),
+      required: option.hasAttribute("data-postcode-required"),
+      pattern: option.getAttribute("data-postcode-pattern"),
+      mismatch: option.getAttribute("data-postcode-mismatch")
+    };
+  }
+
+  function showPostcodeRule() {
+    var rule = postcodeRule();
+    var label = el("postal_code-label");
+    label.querySelector("[data-postcode-name]").textContent = rule.label;
+    label.querySelector("[data-postcode-optional]").hidden = rule.required;
+    el("postal_code").required = rule.required;
+  }
+
+  function checkPostcode() {
+    var input = el("postal_code");
+    var rule = postcodeRule();
+    var text = squash(input.value).toUpperCase();
+    if (!text) return rule.required ? "Enter the " + rule.name : null;
+    var length = Array.from(text).length;
+    if (length > input.maxLength) {
+      return "The " + rule.name + " must be at most " + input.maxLength + " characters (it has " + length + ")";
     }
+    if (!new RegExp(input.getAttribute("data-any-pattern")).test(text)) {
+      return "The " + rule.name + " may only contain letters, digits, spaces and hyphens";
+    }
+    if (rule.pattern && !new RegExp(rule.pattern).test(text)) return rule.mismatch;
     return null;
   }
 
@@ -148,7 +184,11 @@
   // -- showing errors next to their fields ------------------------------------------------
   function controlsFor(id) {
     var day = /^hours-(\w+)$/.exec(id);
-    if (day) return Array.prototype.slice.call(el(id).querySelectorAll('input[type="time"]'));
+    if (day) {
+      // A closed day's time boxes are hidden and disabled: never flagged.
+      if (el(id + "-closed").checked) return [];
+      return Array.prototype.slice.call(el(id).querySelectorAll('input[type="time"]'));
+    }
     return [el(id)];
   }
 
@@ -188,6 +228,7 @@
       var kind = holder.getAttribute("data-check");
       var name = holder.getAttribute("data-field");
       if (kind === "text") record(name, checkText(name));
+      else if (kind === "postcode") record(name, checkPostcode());
       else if (kind === "select") record(name, checkSelect(name));
       else if (kind === "phone") record(name, checkPhone());
       else if (kind === "website") {
@@ -216,7 +257,9 @@
     errors.forEach(function (pair) {
       var item = document.createElement("li");
       var link = document.createElement("a");
-      link.href = "#" + (/^hours-\w+$/.test(pair[0]) ? pair[0] + "-0-open" : pair[0]);
+      link.href = "#" + (/^hours-\w+$/.test(pair[0])
+        ? pair[0] + (el(pair[0] + "-closed").checked ? "-closed" : "-0-open")
+        : pair[0]);
       link.textContent = pair[1];
       item.appendChild(link);
       list.appendChild(item);
@@ -241,18 +284,63 @@
     if (!target.id) return;
     var day = /^hours-(\w+)-/.exec(target.id);
     if (day) {
-      if (el("hours-" + day[1] + "-error") && !el("hours-" + day[1] + "-error").hidden) {
-        show("hours-" + day[1], checkDay(el("hours-" + day[1]))[0]);
-      }
-      el("hours-" + day[1]).classList.toggle("is-closed", el("hours-" + day[1] + "-closed").checked);
+      showClosed(el("hours-" + day[1]));
+      recheckDay(day[1]);
       return;
     }
+    if (target.id === "country") {
+      showPostcodeRule();
+      // The country changes what the postcode and the phone number may be.
+      ["postal_code", "phone"].forEach(function (id) {
+        if (el(id).value.trim() || !el(id + "-error").hidden) show(id, id === "phone" ? checkPhone() : checkPostcode());
+      });
+    }
+    if (target.id === "phone") { show("phone", target.value.trim() ? checkPhone() : null); return; }
     var holder = el(target.id + "-error");
     if (!holder || holder.hidden) return;
-    if (isText(target)) show(target.id, checkText(target.id));
-    else if (target.id === "phone") show("phone", checkPhone());
+    if (target.id === "postal_code") show("postal_code", checkPostcode());
+    else if (isText(target)) show(target.id, checkText(target.id));
     else if (target.id === "logo") show("logo", checkLogo());
   });
+
+  function recheckDay(day) {
+    var error = el("hours-" + day + "-error");
+    if (error && !error.hidden) show("hours-" + day, checkDay(el("hours-" + day))[0]);
+  }
+
+  // A closed day: its time boxes hidden (CSS) and disabled, so they are neither filled in
+  // nor flagged; they come back as they were when the day is opened again.
+  function showClosed(holder) {
+    var closed = el(holder.id + "-closed").checked;
+    holder.classList.toggle("is-closed", closed);
+    Array.prototype.slice.call(holder.querySelectorAll('input[type="time"]')).forEach(function (input) {
+      input.disabled = closed;
+      if (closed) input.removeAttribute("aria-invalid");
+    });
+  }
+
+  // "Same hours every weekday" / "Copy Monday to all days": Monday's closed box and ranges.
+  function copyMonday(button) {
+    var targets = button.getAttribute("data-copy-monday-to").split(" ");
+    var count = el("hours-mon").querySelectorAll("[data-range]").length;
+    targets.forEach(function (day) {
+      el("hours-" + day + "-closed").checked = el("hours-mon-closed").checked;
+      for (var n = 0; n < count; n++) {
+        ["open", "close"].forEach(function (end) {
+          el("hours-" + day + "-" + n + "-" + end).value = el("hours-mon-" + n + "-" + end).value;
+        });
+      }
+      showClosed(el("hours-" + day));
+      recheckDay(day);
+    });
+    var names = targets.map(function (day) { return el("hours-" + day).getAttribute("data-label"); });
+    el("hours-copy-status").textContent = "Monday's hours copied to " +
+      (names.length > 1 ? names.slice(0, -1).join(", ") + " and " + names[names.length - 1] : names[0]) + ".";
+  }
+  Array.prototype.slice.call(document.querySelectorAll("[data-copy-monday-to]")).forEach(function (button) {
+    button.addEventListener("click", function () { copyMonday(button); });
+  });
+  el("hours-copy").hidden = false;
 
   // Live character counts for the bounded free-text fields.
   Array.prototype.slice.call(document.querySelectorAll("[data-counter-for]")).forEach(function (counter) {
@@ -262,7 +350,6 @@
     input.addEventListener("input", update);
     update();
   });
-  days().forEach(function (holder) {
-    holder.classList.toggle("is-closed", el(holder.id + "-closed").checked);
-  });
+  days().forEach(showClosed);
+  showPostcodeRule();
 })();

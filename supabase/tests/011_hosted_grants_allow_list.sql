@@ -23,6 +23,10 @@ $$, $$ values
   -- the customer's business form (portal, under the customer's JWT)
   ('customers_save_business(uuid,jsonb,boolean)'),
   ('customers_save_logo(uuid,bytea,text,text)'),
+  ('customers_hold_logo(uuid,bytea,text)'),
+  ('customers_use_logo(uuid,uuid,text)'),
+  -- business_missing_fields asks it, under the caller's role
+  ('private.country_requires_postcode(text)'),
   -- "I've done it" on the customer's job page (checks the job is theirs)
   ('customers_mark_action_done(uuid,text)'),
   -- the customer's campaign mailbox page: their own mail, bodies cut (no API role reads a
