@@ -21,7 +21,8 @@ import pytest
 from devstack import demo, up
 from devstack.stack_console import Console, console_level
 from devstack.supervisor import RestartPolicy, supervise
-from tests.support.orchestrator_harness import STAFF_KEY, build, free_port, serve
+from tests.support.orchestrator_harness import STAFF_KEY, build, serve
+from tests.support.ports import free_port
 
 # Tiny backoff: 0.05 s doubling to 0.2 s.
 FAST = RestartPolicy(

@@ -32,8 +32,8 @@ from tests.support.browser import (
     chromium,
     signed_in_context,
 )
-from tests.support.orchestrator_harness import free_port
 from tests.support.portal_harness import access_token, portal_app
+from tests.support.ports import free_port
 
 SAVE = "Save and start my submissions"
 
