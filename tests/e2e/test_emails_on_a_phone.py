@@ -46,7 +46,7 @@ KINDS = {
     "Payment received — tell us about your business": "payment_received",
     "We have started submitting Bluebird Bakery": "job_started",
     "Action needed for Bluebird Bakery": "needs_action",
-    "Reminder: directories are waiting for Bluebird Bakery": "needs_action_reminder",
+    "Reminder: 1 directory is waiting for Bluebird Bakery": "needs_action_reminder",
     "Your DirectoryBolt report for Bluebird Bakery is ready": "job_complete",
     # Sent by Auth (locally the stand-in) when the customer asks to sign in; this buyer has
     # not used the payment email's link yet, so it is the first-sign-in (confirm) template.
