@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import Depends
 
-PAGE_SIZE = 25
+PAGE_SIZE = 20
 PAGE_MAX = 100_000
 # job_directory_status, plus `cancelled` (skipped because the job was cancelled), in the order
 # the chips show them: work still to do, delivered, waiting on someone, not delivered.
