@@ -264,14 +264,14 @@ def bar_chart(
     shown_labels = label_indexes(len(starts))
     for index in shown_labels:
         if index == 0:
-            x, anchor = f"{index * slot:.3f}%", "start"
+            at, anchor = "0%", "start"
         elif index == len(starts) - 1:
-            x, anchor = "100%", "end"
+            at, anchor = "100%", "end"
         else:
-            x, anchor = f"{index * slot + slot / 2:.3f}%", "middle"
+            at, anchor = f"{index * slot + slot / 2:.3f}%", "middle"
         lines = _label_lines(starts[index])
         tspans = "".join(
-            f'<tspan x="{x}" dy="{0 if n == 0 else 13}">{escape(line)}</tspan>'
+            f'<tspan x="{at}" dy="{0 if n == 0 else 13}">{escape(line)}</tspan>'
             for n, line in enumerate(lines)
         )
         parts.append(

@@ -14,7 +14,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from itertools import pairwise
 from typing import Any
 
 import psycopg
@@ -133,7 +133,8 @@ def _seed_big(conn: Conn, queries: Queries) -> uuid.UUID:
         (job,),
     )
     row = conn.execute("select count(*) from job_directories where job_id = %s", (job,)).fetchone()
-    assert row is not None and row[0] == BIG
+    assert row is not None
+    assert row[0] == BIG
     return job
 
 
@@ -169,7 +170,8 @@ def page(request: pytest.FixtureRequest, browser: Browser, seeded: Seeded) -> It
 
 def _open(page: Page, seeded: Seeded, path: str) -> None:
     response = page.goto(seeded.stack.portal_url + path)
-    assert response is not None and response.status == 200, path
+    assert response is not None, path
+    assert response.status == 200, path
     assert not axe_violations(page), (path, axe_violations(page))
 
 
@@ -240,7 +242,7 @@ def test_success_rates_leave_out_waiting_attempts_and_chart_labels_fit(
                 and label["bottom"] <= chart["bottom"] + 0.5
             )
             assert inside, (chart["id"], label, chart)
-        for before, after in zip(labels, labels[1:], strict=False):
+        for before, after in pairwise(labels):
             assert before["right"] <= after["left"], (chart["id"], before, after)
 
 
@@ -272,7 +274,7 @@ def test_the_drill_down_of_500_directories_is_short_and_filters_by_state(
     page.get_by_role("link", name="Next page").click()
     expect(page).to_have_url(re.compile(r"state=failed"))
     expect(page).to_have_url(re.compile(r"page=2"))
-    expect(page.locator("#directories-shown")).to_contain_text("21–40 of 150 failed")
+    expect(page.locator("#directories-shown")).to_contain_text("21\N{EN DASH}40 of 150 failed")
     shared = page.url
     second_page = page.locator("table.directories tbody tr").first.get_attribute(
         "data-directory-id"

@@ -454,7 +454,8 @@ def test_chart_data_matches_the_database(
     # counted apart as waiting (seed_history's week holds needs_action attempts).
     rows = conn.execute(
         "select directory_id, count(*),"
-        " count(*) filter (where (outcome = 'success' and confirmed) or outcome = 'already_listed'),"
+        " count(*) filter (where (outcome = 'success' and confirmed)"
+        "                  or outcome = 'already_listed'),"
         " count(*) filter (where outcome in ('transient_error', 'permanent_error')),"
         " count(*) filter (where outcome in ('needs_action', 'parked')"
         "                  or (outcome = 'success' and not confirmed))"
