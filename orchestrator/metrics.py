@@ -79,6 +79,17 @@ class DatabaseCollector(Collector):
         for outcome, count in sorted(totals["attempts_by_outcome"].items()):
             attempts.add_metric([outcome], count)
         yield attempts
+        # The attempts a success or failure rate divides by: succeeded (confirmed, or already
+        # listed) or failed (an error), as the staff dashboard counts them. Attempts waiting
+        # on the customer or on a review are in neither (private.attempt_result).
+        finished = CounterMetricFamily(
+            "directorybolt_directory_attempts_finished",
+            "Directory attempts that finished, by result (succeeded or failed).",
+            labels=["result"],
+        )
+        for result, count in sorted(totals.get("attempts_finished", {}).items()):
+            finished.add_metric([result], count)
+        yield finished
         yield CounterMetricFamily(
             "directorybolt_retries", "Attempts after the first.", value=totals["retries"]
         )

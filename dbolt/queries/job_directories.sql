@@ -9,6 +9,43 @@ select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempt
  where d.job_id = %(job_id)s
  order by d.position;
 
+-- name: job_directories_count_by_state
+-- The staff drill-down's filter chips (staff JWT): how many directories of a job are in each
+-- state, where a directory skipped because its job was cancelled counts as `cancelled`.
+select s.state, count(*) as n
+  from job_directories d
+  cross join lateral (
+    select case when d.status = 'skipped' and exists (
+             select 1 from audit_log a
+              where a.job_id = d.job_id and a.directory_id = d.directory_id
+                and a.action = 'directory.cancelled')
+           then 'cancelled' else d.status::text end as state
+  ) s
+ where d.job_id = %(job_id)s
+ group by s.state
+ order by s.state;
+
+-- name: job_directories_list_page
+-- One page of a job's directories for staff's drill-down (staff JWT), in submission order,
+-- only those in `state` (null: every state; `cancelled` as job_directories_count_by_state
+-- says), so a job of 500 directories is read a page at a time.
+select d.directory_id, coalesce(dir.name, d.directory_id) as name, d.position, d.status,
+       s.state, d.attempts, d.max_attempts, d.last_outcome, d.last_error_code, d.last_message,
+       d.listing_url, d.action_required, d.updated_at, d.submitted_at
+  from job_directories d
+  left join directories dir on dir.id = d.directory_id
+  cross join lateral (
+    select case when d.status = 'skipped' and exists (
+             select 1 from audit_log a
+              where a.job_id = d.job_id and a.directory_id = d.directory_id
+                and a.action = 'directory.cancelled')
+           then 'cancelled' else d.status::text end as state
+  ) s
+ where d.job_id = %(job_id)s
+   and (%(state)s::text is null or s.state = %(state)s::text)
+ order by d.position, d.directory_id
+ limit %(limit)s offset %(offset)s;
+
 -- name: job_directories_list_own
 -- The customer's job page, under their JWT (held to their own jobs as jobs_get_own is): every
 -- directory of the job in submission order. A directory disabled since the job was made is

@@ -105,6 +105,12 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
          where d.job_id = j.id and d.status not in ('queued', 'in_progress', 'waiting')) as directories_done,
        (select count(*) from job_directories d
          where d.job_id = j.id and d.status = 'failed') as directories_failed,
+       -- Skipped because the job was cancelled: not done, whatever directories_done says.
+       (select count(*) from job_directories d
+         where d.job_id = j.id and d.status = 'skipped' and j.status = 'cancelled'
+           and exists (select 1 from audit_log a
+                        where a.job_id = d.job_id and a.directory_id = d.directory_id
+                          and a.action = 'directory.cancelled')) as directories_cancelled,
        count(*) over () as total
   from jobs j
   join customers c on c.id = j.customer_id

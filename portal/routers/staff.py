@@ -20,6 +20,7 @@ from starlette.responses import Response
 from portal.dependencies import PortalStateDep, StaffViewer
 from portal.live import event_stream
 from portal.staff import artifacts, charts, live, orchestrator
+from portal.staff.directory_view import DirectoryViewDep
 from portal.staff.job_filters import JOB_STATUSES, TIERS, JobFilters
 from portal.staff.jobs import PAGE_SIZE, RECENT, intervention_notice, job_detail, job_page
 from portal.staff.queue import alerts, jsonable, queue_status
@@ -95,23 +96,33 @@ async def jobs(
 
 @router.get("/jobs/{job_id}")
 async def job(
-    request: Request, job_id: JobId, viewer: StaffViewer, state: PortalStateDep
+    request: Request,
+    job_id: JobId,
+    viewer: StaffViewer,
+    state: PortalStateDep,
+    view: DirectoryViewDep,
 ) -> Response:
     return render(
         request,
         "staff/job.html",
         section="jobs",
         notice=intervention_notice(request.query_params),
-        **await job_detail(state, viewer, job_id),
+        status_code=422 if view.problem else 200,
+        **await job_detail(state, viewer, job_id, view),
     )
 
 
 @router.get("/jobs/{job_id}/fragment")
 async def job_fragment(
-    request: Request, job_id: JobId, viewer: StaffViewer, state: PortalStateDep, part: str = ""
+    request: Request,
+    job_id: JobId,
+    viewer: StaffViewer,
+    state: PortalStateDep,
+    view: DirectoryViewDep,
+    part: str = "",
 ) -> Response:
     template = "staff/_job_actions.html" if part == "actions" else "staff/_job_detail.html"
-    return render(request, template, **await job_detail(state, viewer, job_id))
+    return render(request, template, **await job_detail(state, viewer, job_id, view))
 
 
 @router.get("/jobs/{job_id}/attempts/{attempt_id}/{kind}")

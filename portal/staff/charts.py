@@ -111,10 +111,16 @@ async def chart_data(q: QuerySession, window: Window) -> dict[str, Any]:
                 "directory_id": row["directory_id"],
                 "name": row["name"],
                 "attempts": int(row["attempts"]),
+                # Only finished attempts (succeeded or failed) make the rate; the ones waiting
+                # on the customer or on a review are shown beside it (see the migration
+                # 20261207000100_success_rates_count_finished_attempts.sql for why).
+                "finished": int(row["finished"]),
                 "successes": int(row["successes"]),
                 "failures": int(row["failures"]),
+                "waiting": int(row["waiting"]),
                 "success_rate": rate,
                 "baseline_attempts": int(row["baseline_attempts"]),
+                "baseline_finished": int(row["baseline_finished"]),
                 "baseline_success_rate": baseline,
                 "drift": None if rate is None or baseline is None else round(rate - baseline, 4),
             }
@@ -175,8 +181,15 @@ def page_charts(window: Window, data: dict[str, Any]) -> dict[str, Markup]:
     }
 
 
-WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 10, 34
+# The charts are drawn in CSS pixels vertically and in percent of their width horizontally
+# (no viewBox): text keeps its size and shape at any width instead of being squeezed, and
+# the x-axis labels are placed so the first starts at the left edge and the last ends at the
+# right edge, never past it (a label centred on the last bar was cut off).
+HEIGHT = 220
+TOP, BOTTOM = 16, 36
+# At most this many x-axis labels: two lines of at most "03 Dec" / "17:00" each, so six
+# fit side by side on a 360 px phone.
+X_LABELS = 6
 
 
 def _nice_max(value: float) -> float:
@@ -194,6 +207,13 @@ def _tick(value: float, percent: bool) -> str:
     return f"{value:g}"
 
 
+def label_indexes(count: int, most: int = X_LABELS) -> list[int]:
+    """Which buckets get an x-axis label: evenly spread, always the first and the last."""
+    if count <= most:
+        return list(range(count))
+    return sorted({round(k * (count - 1) / (most - 1)) for k in range(most)})
+
+
 def bar_chart(
     chart_id: str,
     title: str,
@@ -206,23 +226,19 @@ def bar_chart(
     count = max(1, len(starts))
     totals = [sum(values[i] for _, _, values in series) for i in range(len(starts))]
     top = 1.0 if percent else _nice_max(max(totals, default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    slot = plot_w / count
-    bar_w = max(1.0, slot * 0.8)
+    plot_h = HEIGHT - TOP - BOTTOM
+    slot = 100 / count
+    bar_w = slot * 0.8
     parts = [
-        f'<svg class="chart" id="{escape(chart_id)}" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-labelledby="{escape(chart_id)}-title" preserveAspectRatio="none">',
+        f'<svg class="chart" id="{escape(chart_id)}" width="100%" height="{HEIGHT}" '
+        f'role="img" aria-labelledby="{escape(chart_id)}-title">',
         f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
     ]
     for fraction in (0, 0.5, 1):
         y = TOP + plot_h * (1 - fraction)
-        parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
-            f'<text class="axis" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(_tick(top * fraction, percent))}</text>"
-        )
+        parts.append(f'<line class="grid" x1="0" x2="100%" y1="{y:.1f}" y2="{y:.1f}"/>')
     for index, start in enumerate(starts):
-        x = LEFT + index * slot + (slot - bar_w) / 2
+        x = index * slot + (slot - bar_w) / 2
         base = 0.0
         for legend, css, values in series:
             value = values[index]
@@ -232,17 +248,35 @@ def bar_chart(
             y = TOP + plot_h - base - height
             shown = _tick(value, True) if percent else f"{value:g}"
             parts.append(
-                f'<rect class="{escape(css)}" x="{x:.1f}" y="{y:.1f}" width="{bar_w:.1f}" '
+                f'<rect class="{escape(css)}" x="{x:.3f}%" y="{y:.1f}" width="{bar_w:.3f}%" '
                 f'height="{height:.1f}"><title>{escape(_label(start))} {escape(legend)}: '
                 f"{escape(shown)}</title></rect>"
             )
             base += height
-    step = max(1, count // 6)
-    for index in range(0, len(starts), step):
-        x = LEFT + index * slot + slot / 2
+    # The y ticks sit just above their grid lines at the left edge, drawn after the bars
+    # with a halo (staff.css) so a bar never hides them.
+    for fraction in (0, 0.5, 1):
+        y = TOP + plot_h * (1 - fraction)
         parts.append(
-            f'<text class="axis" x="{x:.1f}" y="{HEIGHT - 12}" text-anchor="middle">'
-            f"{escape(_label(starts[index]))}</text>"
+            f'<text class="axis tick" x="2" y="{y - 3:.1f}">'
+            f"{escape(_tick(top * fraction, percent))}</text>"
+        )
+    shown_labels = label_indexes(len(starts))
+    for index in shown_labels:
+        if index == 0:
+            at, anchor = "0%", "start"
+        elif index == len(starts) - 1:
+            at, anchor = "100%", "end"
+        else:
+            at, anchor = f"{index * slot + slot / 2:.3f}%", "middle"
+        lines = _label_lines(starts[index])
+        tspans = "".join(
+            f'<tspan x="{at}" dy="{0 if n == 0 else 13}">{escape(line)}</tspan>'
+            for n, line in enumerate(lines)
+        )
+        parts.append(
+            f'<text class="axis x-label" y="{HEIGHT - BOTTOM + 14}" '
+            f'text-anchor="{anchor}">{tspans}</text>'
         )
     parts.append("</svg>")
     # Every piece of text in it went through html.escape above.
@@ -250,7 +284,11 @@ def bar_chart(
 
 
 def _label(iso: str) -> str:
+    return " ".join(_label_lines(iso))
+
+
+def _label_lines(iso: str) -> list[str]:
+    """A bucket's label as its day and, unless it starts at midnight, its time."""
     moment = datetime.fromisoformat(iso)
-    return (
-        moment.strftime("%d %b %H:%M") if moment.hour or moment.minute else moment.strftime("%d %b")
-    )
+    day = moment.strftime("%d %b")
+    return [day, moment.strftime("%H:%M")] if moment.hour or moment.minute else [day]

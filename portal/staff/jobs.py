@@ -13,6 +13,8 @@ from typing import Any
 from dbolt.sql import NotFound
 from portal.directory_accounts import job_accounts
 from portal.staff import artifacts
+from portal.staff.directory_view import PAGE_SIZE as DIRECTORY_PAGE_SIZE
+from portal.staff.directory_view import STATES, DirectoryView
 from portal.staff.job_filters import JobFilters
 from portal.staff.orchestrator import error_text
 from portal.state import PortalState
@@ -52,34 +54,66 @@ async def job_page(
     }
 
 
-async def job_detail(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> dict[str, Any]:
+async def job_detail(
+    state: PortalState, viewer: Viewer, job_id: uuid.UUID, view: DirectoryView | None = None
+) -> dict[str, Any]:
+    """A job with one page of its directories (`view`: a state and a page), their attempts
+    and audit entries, the job's own audit entries, and the count of directories per state."""
+    view = view or DirectoryView()
     async with state.db.as_viewer(viewer) as q:
         job = await q.fetch_one("jobs_get", job_id=job_id)
         if job is None:
             raise NotFound(f"job {job_id} not found")
-        directories = await q.fetch_all("job_directories_list", job_id=job_id)
-        attempts = await q.fetch_all("job_results_list", job_id=job_id)
-        audit = await q.fetch_all("audit_log_list_for_job", job_id=job_id)
+        counts = {
+            row["state"]: int(row["n"])
+            for row in await q.fetch_all("job_directories_count_by_state", job_id=job_id)
+        }
+        directories = await q.fetch_all(
+            "job_directories_list_page",
+            job_id=job_id,
+            state=view.state,
+            limit=DIRECTORY_PAGE_SIZE,
+            offset=(view.page - 1) * DIRECTORY_PAGE_SIZE,
+        )
+        shown = [d["directory_id"] for d in directories]
+        attempts = await q.fetch_all(
+            "job_results_list_for_directories", job_id=job_id, directory_ids=shown
+        )
+        audit = await q.fetch_all(
+            "audit_log_list_for_job_directories", job_id=job_id, directory_ids=shown
+        )
+        # Every failed directory, whatever page is shown: the retry form offers them all.
+        failed = await q.fetch_all(
+            "job_directories_list_page", job_id=job_id, state="failed", limit=500, offset=0
+        )
         accounts = await job_accounts(q, viewer, job_id, staff=True)
-        live_checks = await q.fetch_all("listing_checks_list_for_staff", job_id=job_id)
+        live_checks = [
+            c
+            for c in await q.fetch_all("listing_checks_list_for_staff", job_id=job_id)
+            if c["directory_id"] in shown
+        ]
     for attempt in attempts:
         attempt["artifacts_kept"] = artifacts.kept(
             state.settings.artifacts_dir, attempt["artifacts"]
         )
-    counts: dict[str, int] = {}
-    for directory in directories:
-        counts[directory["status"]] = counts.get(directory["status"], 0) + 1
     status = job["status"]
+    matching = counts.get(view.state, 0) if view.state else sum(counts.values())
     return {
         "job": job,
+        "view": view,
+        "states": [s for s in STATES if counts.get(s) or s == view.state],
         "directories": directories,
+        "directories_total": sum(counts.values()),
+        "matching": matching,
+        "pages": max(1, math.ceil(matching / DIRECTORY_PAGE_SIZE)),
+        "first_shown": (view.page - 1) * DIRECTORY_PAGE_SIZE + 1,
         "attempts": attempts,
         "artifacts_retention_days": state.settings.artifacts_retention_days,
         "audit": audit,
         "accounts": accounts,
         "live_checks": live_checks,
         "counts": counts,
-        "failed": [d for d in directories if d["status"] == "failed"],
+        "failed": failed,
         "can": {
             # A waiting job (every directory left parked) is paused and cancelled like any
             # open one (jobs_pause, jobs_cancel).

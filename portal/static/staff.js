@@ -35,7 +35,18 @@
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.text();
       }).then(function (html) {
-        if (region.innerHTML.trim() !== html.trim()) { region.innerHTML = html; }
+        if (region.innerHTML.trim() !== html.trim()) {
+          // A section the user opened or closed stays so: the server's default (open when
+          // short) must not fold it back on every change.
+          var folded = {};
+          Array.prototype.forEach.call(region.querySelectorAll("details[id]"), function (d) {
+            folded[d.id] = d.open;
+          });
+          region.innerHTML = html;
+          Array.prototype.forEach.call(region.querySelectorAll("details[id]"), function (d) {
+            if (Object.prototype.hasOwnProperty.call(folded, d.id)) { d.open = folded[d.id]; }
+          });
+        }
       });
     });
     Promise.all(work).then(function () {

@@ -51,6 +51,9 @@ def test_metrics_are_prometheus_text_that_promtool_accepts(
         "directorybolt_desired_workers",
         "directorybolt_jobs_next_duration_seconds_count 1.0",
         'directorybolt_directory_attempts_total{outcome="success"} 0.0',
+        # What the failure-rate alert divides by (deploy/prometheus/alerts.yml).
+        'directorybolt_directory_attempts_finished_total{result="failed"} 0.0',
+        'directorybolt_directory_attempts_finished_total{result="succeeded"} 0.0',
         "directorybolt_captchas_failed_total",
         "directorybolt_proxy_rotation_failures_total",
         "directorybolt_retries_total",

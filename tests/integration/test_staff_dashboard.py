@@ -450,25 +450,40 @@ def test_chart_data_matches_the_database(
     # Success per directory, against the same window.
     since = datetime.now(first.tzinfo) - timedelta(seconds=data["window_seconds"])
     by_directory = {d["directory_id"]: d for d in data["directories"]}
+    # A rate is of finished attempts only (succeeded or failed): an attempt waiting on the
+    # customer (needs_action) or on a review (an unconfirmed success) is neither, and is
+    # counted apart as waiting (seed_history's week holds needs_action attempts).
     rows = conn.execute(
-        "select directory_id, count(*), count(*) filter (where outcome = 'success' and confirmed),"
-        " count(*) filter (where outcome in ('transient_error', 'permanent_error'))"
+        "select directory_id, count(*),"
+        " count(*) filter (where (outcome = 'success' and confirmed)"
+        "                  or outcome = 'already_listed'),"
+        " count(*) filter (where outcome in ('transient_error', 'permanent_error')),"
+        " count(*) filter (where outcome in ('needs_action', 'parked')"
+        "                  or (outcome = 'success' and not confirmed))"
         " from job_results where reported_at >= now() - make_interval(secs => %s)"
         " group by directory_id",
         (data["window_seconds"],),
     ).fetchall()
     assert since
     assert set(by_directory) == {row[0] for row in rows}
-    for directory_id, attempts, successes, failures in rows:
+    if window == "7d":
+        assert any(row[4] for row in rows), "the history has attempts waiting on customers"
+    for directory_id, attempts, successes, failures, waiting in rows:
         shown = by_directory[directory_id]
-        assert (shown["attempts"], shown["successes"], shown["failures"]) == (
-            attempts,
-            successes,
-            failures,
-        )
-        assert shown["success_rate"] == round(successes / attempts, 4)
-    rates = [d["success_rate"] for d in data["directories"]]
+        assert (
+            shown["attempts"],
+            shown["finished"],
+            shown["successes"],
+            shown["failures"],
+            shown["waiting"],
+        ) == (attempts, successes + failures, successes, failures, waiting)
+        finished = successes + failures
+        assert shown["success_rate"] == (round(successes / finished, 4) if finished else None)
+    rates = [d["success_rate"] for d in data["directories"] if d["success_rate"] is not None]
     assert rates == sorted(rates), "worst directory first"
+    assert all(d["success_rate"] is not None for d in data["directories"][: len(rates)]), (
+        "directories with no finished attempt come last"
+    )
 
     page = client.get(f"/staff/charts?window={window}")
     assert page.status_code == 200
