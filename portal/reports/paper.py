@@ -13,8 +13,8 @@ LETTER_COUNTRIES = frozenset({"US", "CA"})
 class Paper:
     key: str
     label: str
-    # Exact sizes rather than Playwright's named formats: its A4 is 8.27 × 11.7 in, a point
-    # larger than ISO's 210 × 297 mm.
+    # Exact sizes rather than Playwright's named formats: its A4 is 8.27 x 11.7 in, a point
+    # larger than ISO's 210 x 297 mm.
     width: str
     height: str
 

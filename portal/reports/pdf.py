@@ -6,6 +6,11 @@ request it might try (an image, a font) is refused, so the PDF contains exactly 
 rendered. Scripts are off. One browser is started on first use and reused; a semaphore keeps
 at most `max_concurrent` PDFs printing at once (each costs a Chromium page), and each print
 has a deadline. A browser that crashed is started again on the next request.
+
+The document is printed on the customer's paper (portal/reports/paper.py: US Letter or A4):
+the report's print styles (static/report.css) make page 1 a cover and keep each table row on
+one page; Chromium adds the footer (the business and "Page N of M") and turns every <a href>
+into a link annotation, which is why the template links only http(s) addresses.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import asyncio
 import logging
 import time
 
-from playwright.async_api import Browser, Playwright, Route, async_playwright
 from markupsafe import escape
+from playwright.async_api import Browser, PdfMargins, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
 
 from portal.reports.paper import A4, Paper
@@ -26,7 +31,7 @@ log = logging.getLogger(__name__)
 # (so it cannot be cut by a table); its font size must be set here, it inherits nothing.
 # The margins are the printable area both papers share: tests/e2e/test_report_pdf_pages.py
 # checks that nothing but the footer is printed in them.
-MARGINS = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
+MARGINS: PdfMargins = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
 _FOOTER = (
     '<div style="font-size:8px;width:100%;margin:0 12mm 5mm;color:#4a5563;'
     'font-family:system-ui,sans-serif;display:flex;justify-content:space-between;gap:8mm">'

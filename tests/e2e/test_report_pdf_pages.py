@@ -44,7 +44,7 @@ from tests.support.portal_jobs import Job, served_portal
 
 QUERIES = Queries.load()
 MM = 72 / 25.4
-# Page sizes in points (ISO A4 is 595.3 × 841.9); Chromium lays pages out in whole CSS
+# Page sizes in points (ISO A4 is 595.3 x 841.9); Chromium lays pages out in whole CSS
 # pixels, so a size may be off by up to a point.
 A4 = (595.3, 841.9)
 LETTER = (612.0, 792.0)
@@ -120,7 +120,8 @@ def long_report(stack: PortalStack) -> LongReport:
             listing["listing_url"] = attacked[listing["directory_id"]]
     job.sql("update job_reports set details = %s where job_id = %s", Jsonb(details), job.id)
     job.sql(
-        "update job_directories set listing_url = null where job_id = %s and directory_id = any(%s)",
+        "update job_directories set listing_url = null"
+        " where job_id = %s and directory_id = any(%s)",
         job.id,
         list(attacked),
     )
