@@ -6,7 +6,8 @@ One job of 40 directories with long names and long listing URLs, two of whose fr
 addresses are a directory-supplied `javascript:` and `data:` URL (a report frozen before the
 database checked them): they must print as text, never as a link.
 
-REPORT_SHOTS=<dir> saves pages 1 and 2 of each paper size as PNG (for the before/after note).
+REPORT_SHOTS=<dir> saves pages 1 and 2 of each paper size as PNG, and the report page's top
+at each width (for the before/after note).
 """
 
 from __future__ import annotations
@@ -271,6 +272,17 @@ def check_document(pdf: bytes, report: LongReport, size: tuple[float, float]) ->
         if index < len(report.links):
             assert _flat(report.links[index]) in _flat(pages[holding[0]].text), name
 
+    # The header row is repeated on every page of the table, and never left alone at a foot.
+    header = _flat("# Directory Result Listing Submitted")
+    with_table = [
+        n for n, page in enumerate(pages) if any(_flat(x) in _flat(page.text) for x in report.names)
+    ]
+    for n in with_table:
+        text = _flat(pages[n].text)
+        assert header in text, f"page {n + 1} has rows but no header row"
+    for n, page in enumerate(pages):
+        assert header not in _flat(page.text) or n in with_table, f"page {n + 1}: a lone header"
+
     # Each listing address is a working link; a directory's javascript:/data: one is not.
     every = [uri for page in pages for uri in page.links]
     for url in report.links:
@@ -315,6 +327,8 @@ def test_the_report_page_fits_a_phone_and_offers_both_paper_sizes(
             context = signed_in_context(browser, url, token, viewport)
             page = context.new_page()
             page.goto(f"{url}/jobs/{job.id}/report")
+            if SHOTS:
+                page.screenshot(path=Path(SHOTS) / f"report-page-{viewport['width']}.png")
             assert_fits_width(page)
             assert axe_violations(page) == []
             if viewport is DESKTOP:
