@@ -9,6 +9,7 @@ from typing import Any
 
 import phonenumbers
 
+from dbolt.typed_values import country_name
 from portal.reports.links import http_link
 
 
@@ -40,7 +41,8 @@ def business_card(job: Mapping[str, Any]) -> BusinessCard:
 
     locality = " ".join(p for p in (part("region"), part("postal_code")) if p)
     town = ", ".join(p for p in (part("city"), locality) if p)
-    lines = tuple(line for line in (part("street_address"), town, country or "") if line)
+    nation = country_name(country) if country else ""
+    lines = tuple(line for line in (part("street_address"), town, nation) if line)
     website = part("website")
     return BusinessCard(
         name=str(job.get("business_name") or "Your business"),
