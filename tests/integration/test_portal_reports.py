@@ -78,17 +78,18 @@ def test_the_report_page_shows_the_numbers_the_database_froze(portal_stack: Port
 
     # Every directory with its state and listing, as job_directories has them.
     table = re.search(
-        r'<table class="report-table report-directories" id="report-directories">'
+        r'<table role="table" class="report-table report-directories" id="report-directories">'
         r".*?</table>",
         page,
         re.S,
     )
     assert table is not None
     rows = re.findall(
-        r'<tr data-directory-id="([\w-]+)">\s*<td data-label="#">(\d+)</td>\s*'
-        r'<th scope="row" class="directory">([^<]+)</th>\s*'
-        r'<td data-label="Result"><span class="state" data-state="\w+">([^<]+)</span>.*?'
-        r'<td data-label="Listing" class="url">(?:<a href="([^"]+)")?',
+        r'<tr role="row" data-directory-id="([\w-]+)">\s*<td role="cell" data-label="#">(\d+)</td>'
+        r'\s*<th scope="row" role="rowheader" class="directory">([^<]+)</th>\s*'
+        r'<td role="cell" data-label="Result"><span class="state" data-state="\w+">([^<]+)</span>'
+        r".*?"
+        r'<td role="cell" data-label="Listing" class="url">(?:<a href="([^"]+)")?',
         table.group(0),
         re.S,
     )
