@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse
 
 from dbolt.refusals import error_reason
 from dbolt.words import count_of, duration, noun_for
+from portal.reports.links import breakable_url, http_link
 from portal.reports.progress import format_time, state_words
 from portal.reports.summary import directory_outcome
 
@@ -77,4 +78,7 @@ templates.env.globals.update(
     format_time=format_time,
     error_reason=error_reason,
     directory_outcome=directory_outcome,
+    # Listing addresses: a link only if http(s), and wrapped at their separators.
+    http_link=http_link,
+    breakable_url=breakable_url,
 )

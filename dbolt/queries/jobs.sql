@@ -144,6 +144,13 @@ select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_na
 select j.id, j.order_id, j.tier, j.status, j.created_at, j.started_at, j.completed_at,
        j.updated_at, j.business_snapshot ->> 'business_name' as business_name,
        j.business_snapshot ->> 'country' as business_country,
+       -- The report's cover prints where and how to reach the business.
+       jsonb_build_object(
+         'street_address', j.business_snapshot ->> 'street_address',
+         'city', j.business_snapshot ->> 'city', 'region', j.business_snapshot ->> 'region',
+         'postal_code', j.business_snapshot ->> 'postal_code',
+         'phone', j.business_snapshot ->> 'phone', 'website', j.business_snapshot ->> 'website'
+       ) as business_contact,
        (select bc.label from business_categories bc
          where bc.slug = j.business_snapshot ->> 'category') as business_category_label,
        exists (select 1 from job_reports r where r.job_id = j.id) as has_report,

@@ -15,6 +15,8 @@ from starlette.responses import Response
 
 from portal.directory_accounts import job_accounts
 from portal.jobs.reads import job_uuid, read_job
+from portal.reports.business_card import business_card
+from portal.reports.paper import Paper, paper_choices
 from portal.reports.pdf import PdfRenderer
 from portal.reports.progress import job_state_words
 from portal.reports.summary import ReportView, build_report
@@ -23,7 +25,7 @@ from portal.templating import STATIC_DIR, render, templates
 from portal.viewer import Viewer
 
 PDF_EXTRA = "portal_jobs.pdf"
-_PRINT_CSS = ("portal.css", "jobs.css")
+_PRINT_CSS = ("portal.css", "report.css")
 
 
 def pdf_renderer(state: PortalState) -> PdfRenderer:
@@ -62,8 +64,13 @@ def report_context(report: ReportView) -> dict[str, Any]:
     return {
         "report": report,
         "job": report.job,
+        "business": business_card(report.job),
         "csv_url": f"/jobs/{job_id}/report.csv",
-        "pdf_url": f"/jobs/{job_id}/report.pdf",
+        # The customer's paper first (US Letter in the US and Canada, A4 elsewhere).
+        "pdf_links": [
+            (paper, f"/jobs/{job_id}/report.pdf?paper={paper.key}")
+            for paper in paper_choices(report.job.get("business_country"))
+        ],
         "job_url": f"/jobs/{job_id}",
     }
 
@@ -81,12 +88,14 @@ def download(report: ReportView, extension: str, body: bytes, media_type: str) -
     )
 
 
-def report_print_html(report: ReportView, state: PortalState) -> str:
-    """The report page as one self-contained document (styles inlined) for Chromium."""
+def report_print_html(report: ReportView, state: PortalState, paper: Paper) -> str:
+    """The report page as one self-contained document (styles inlined) for Chromium: a
+    cover, then the directories, laid out for `paper`."""
     css = "\n".join((Path(STATIC_DIR) / name).read_text(encoding="utf-8") for name in _PRINT_CSS)
     return templates.env.get_template("report.html").render(
         layout="partials/report_print_base.html",
         for_pdf=True,
+        paper=paper,
         inline_css=css,
         viewer=None,
         portal_url=state.settings.portal_url,

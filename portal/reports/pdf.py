@@ -6,6 +6,11 @@ request it might try (an image, a font) is refused, so the PDF contains exactly 
 rendered. Scripts are off. One browser is started on first use and reused; a semaphore keeps
 at most `max_concurrent` PDFs printing at once (each costs a Chromium page), and each print
 has a deadline. A browser that crashed is started again on the next request.
+
+The document is printed on the customer's paper (portal/reports/paper.py: US Letter or A4):
+the report's print styles (static/report.css) make page 1 a cover and keep each table row on
+one page; Chromium adds the footer (the business and "Page N of M") and turns every <a href>
+into a link annotation, which is why the template links only http(s) addresses.
 """
 
 from __future__ import annotations
@@ -14,17 +19,31 @@ import asyncio
 import logging
 import time
 
-from playwright.async_api import Browser, Playwright, Route, async_playwright
+from markupsafe import escape
+from playwright.async_api import Browser, PdfMargins, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
+
+from portal.reports.paper import A4, Paper
 
 log = logging.getLogger(__name__)
 
-FOOTER = (
-    '<div style="font-size:8px;width:100%;padding:0 12mm;color:#4a5563;'
-    'font-family:system-ui,sans-serif;display:flex;justify-content:space-between">'
-    "<span>DirectoryBolt submission report</span>"
-    '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>'
+# Chromium draws the footer in the bottom margin of every page, outside the document's flow
+# (so it cannot be cut by a table); its font size must be set here, it inherits nothing.
+# The margins are the printable area both papers share: tests/e2e/test_report_pdf_pages.py
+# checks that nothing but the footer is printed in them.
+MARGINS: PdfMargins = {"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"}
+_FOOTER = (
+    '<div style="font-size:8px;width:100%;margin:0 12mm 5mm;color:#4a5563;'
+    'font-family:system-ui,sans-serif;display:flex;justify-content:space-between;gap:8mm">'
+    '<span style="overflow:hidden;white-space:nowrap;text-overflow:ellipsis">{title}</span>'
+    '<span style="white-space:nowrap">Page <span class="pageNumber"></span> of '
+    '<span class="totalPages"></span></span></div>'
 )
+
+
+def footer(business_name: str) -> str:
+    """The footer: whose report it is, and "Page N of M"."""
+    return _FOOTER.format(title=escape(f"{business_name} · DirectoryBolt submission report"))
 
 
 class PdfUnavailable(Exception):
@@ -65,10 +84,13 @@ class PdfRenderer:
             self.launches += 1
             return self._browser
 
-    async def render(self, html: str) -> bytes:
-        """The PDF of `html` (A4, backgrounds, page numbers in the footer)."""
+    async def render(self, html: str, paper: Paper = A4, business_name: str = "") -> bytes:
+        """The PDF of `html` on `paper`, with backgrounds, and the business's name and the
+        page numbers in every page's footer."""
         try:
-            return await asyncio.wait_for(self._render(html), self.timeout_seconds)
+            return await asyncio.wait_for(
+                self._render(html, paper, business_name), self.timeout_seconds
+            )
         except (TimeoutError, PlaywrightError) as error:
             log.error(
                 "pdf rendering failed",
@@ -76,7 +98,7 @@ class PdfRenderer:
             )
             raise PdfUnavailable(str(error) or type(error).__name__) from error
 
-    async def _render(self, html: str) -> bytes:
+    async def _render(self, html: str, paper: Paper, business_name: str) -> bytes:
         async with self._slots:
             started = time.monotonic()
             browser = await self._ready_browser()
@@ -87,12 +109,13 @@ class PdfRenderer:
                 await page.set_content(html, wait_until="load")
                 await page.emulate_media(media="print")
                 pdf = await page.pdf(
-                    format="A4",
+                    width=paper.width,
+                    height=paper.height,
                     print_background=True,
                     display_header_footer=True,
                     header_template="<span></span>",
-                    footer_template=FOOTER,
-                    margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+                    footer_template=footer(business_name or "Your business"),
+                    margin=MARGINS,
                     tagged=True,
                     outline=True,
                 )
@@ -102,6 +125,7 @@ class PdfRenderer:
                 "pdf rendered",
                 extra={
                     "action": "portal.pdf_rendered",
+                    "paper": paper.key,
                     "bytes": len(pdf),
                     "ms": round((time.monotonic() - started) * 1000),
                 },

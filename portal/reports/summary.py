@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from dbolt.package_promise import Promise
@@ -122,6 +123,21 @@ class ReportView:
             for row in self.directories
             if row.get("listing_url")
         ]
+
+    def listing_url(self, row: Mapping[str, Any]) -> str | None:
+        """A directory's listing address: its row's (staff may confirm one after completion),
+        else the one frozen in the report. Printed as a link only if http(s) (reports/links)."""
+        if row.get("listing_url"):
+            return str(row["listing_url"])
+        return self._frozen_listing_urls.get(str(row.get("directory_id")))
+
+    @cached_property
+    def _frozen_listing_urls(self) -> dict[str, str]:
+        return {
+            str(listing.get("directory_id")): str(listing["listing_url"])
+            for listing in self.listings
+            if listing.get("listing_url")
+        }
 
     @property
     def key_events(self) -> list[KeyEvent]:

@@ -3,6 +3,7 @@
 GET /jobs/{id}               the job: status, counts, progress bar, estimate, every directory
 GET /jobs/{id}/events        server-sent events: the job's state whenever it changes
 GET /jobs/{id}/report        the report (HTML, printable); .csv and .pdf download it
+                             (.pdf?paper=letter|a4; US Letter in the US and Canada by default)
 
 Everything is read under the customer's JWT, so another customer's job is simply not there:
 404, never 403, for the page, the stream and every download alike (portal.jobs.reads). The
@@ -28,7 +29,9 @@ from portal.jobs.report import (
     report_print_html,
 )
 from portal.live import event_stream
+from portal.reports.business_card import business_card
 from portal.reports.csv_export import report_csv
+from portal.reports.paper import chosen_paper
 from portal.reports.pdf import PdfUnavailable
 from portal.reports.progress import build_progress
 from portal.reports.summary import ReportView
@@ -114,8 +117,11 @@ async def report_pdf_download(
     report = await ready_report(request, state, viewer, job_id)
     if not isinstance(report, ReportView):
         return report
+    paper = chosen_paper(request.query_params.get("paper"), report.job.get("business_country"))
     try:
-        pdf = await pdf_renderer(state).render(report_print_html(report, state))
+        pdf = await pdf_renderer(state).render(
+            report_print_html(report, state, paper), paper, business_card(report.job).name
+        )
     except PdfUnavailable:
         response = render(
             request,

@@ -409,7 +409,7 @@ def _journey(
     } == numbers["rows"]
 
     with page.expect_download() as pdf_download:
-        page.get_by_role("link", name="Download PDF").click()
+        page.get_by_role("link", name="Download PDF (US Letter)").click()
     pdf_path = tmp_path / "report.pdf"
     pdf_download.value.save_as(pdf_path)
     assert pdf_path.read_bytes().startswith(b"%PDF-")

@@ -76,15 +76,22 @@ def test_the_report_page_shows_the_numbers_the_database_froze(portal_stack: Port
     seconds = job.report_row()["summary"]["seconds_to_complete"]
     assert f'data-field="seconds_to_complete" data-seconds="{seconds}"' in page
 
-    # Every directory with its state and attempts, as job_directories has them.
+    # Every directory with its state and listing, as job_directories has them.
     table = re.search(
-        r'<table class="report-table" id="report-directories">.*?</table>', page, re.S
+        r'<table role="table" class="report-table report-directories" id="report-directories">'
+        r".*?</table>",
+        page,
+        re.S,
     )
     assert table is not None
     rows = re.findall(
-        r'<tr data-directory-id="([\w-]+)">\s*<td>(\d+)</td>\s*<th scope="row">([^<]+)</th>'
-        r"\s*<td>([^<]+)</td>\s*<td>(\d+)</td>",
+        r'<tr role="row" data-directory-id="([\w-]+)">\s*<td role="cell" data-label="#">(\d+)</td>'
+        r'\s*<th scope="row" role="rowheader" class="directory">([^<]+)</th>\s*'
+        r'<td role="cell" data-label="Result"><span class="state" data-state="\w+">([^<]+)</span>'
+        r".*?"
+        r'<td role="cell" data-label="Listing" class="url">(?:<a href="([^"]+)")?',
         table.group(0),
+        re.S,
     )
     labels = {
         "submitted": "Submitted",
@@ -92,14 +99,12 @@ def test_the_report_page_shows_the_numbers_the_database_froze(portal_stack: Port
         "failed": "Not submitted",
         "needs_review": "Being checked",
     }
-    assert [(r[0], int(r[1]), r[2], r[3], int(r[4])) for r in rows] == [
-        (d["directory_id"], d["position"], d["name"], labels[d["status"]], d["attempts"])
+    assert [(r[0], int(r[1]), r[2], r[3], r[4] or None) for r in rows] == [
+        (d["directory_id"], d["position"], d["name"], labels[d["status"]], d["listing_url"])
         for d in job.directory_rows()
     ]
     text = _text(page)
-    # Listing URLs, what the customer must do, and the key events.
-    assert "https://listings.example/acme-1" in text
-    assert "https://listings.example/acme-2" in text
+    # What the customer must do, and the key events.
     assert "What we need from you" in text
     assert "Click the link the directory emailed you" in text
     for event in (
@@ -112,7 +117,8 @@ def test_the_report_page_shows_the_numbers_the_database_froze(portal_stack: Port
         "Every directory was processed: the job is complete.",
     ):
         assert event in text, event
-    assert f'href="/jobs/{job.id}/report.pdf"' in page
+    assert f'href="/jobs/{job.id}/report.pdf?paper=letter"' in page
+    assert f'href="/jobs/{job.id}/report.pdf?paper=a4"' in page
     assert f'href="/jobs/{job.id}/report.csv"' in page
 
 
