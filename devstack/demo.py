@@ -30,6 +30,14 @@ def create_job(database_url: str, tier: str, email: str) -> str:
         return str(job[0])
 
 
+RESTING = ("complete", "waiting", "failed", "cancelled")
+# What a resting job's state means to someone watching the demo.
+AFTERWORD = {
+    "waiting": "what is left waits for the directories' emails or reviews; the job carries on"
+    " by itself when they come (watch it on the job page)",
+}
+
+
 def watch(orchestrator_url: str, staff_api_key: str, job_id: str, timeout: float) -> dict[str, Any]:
     staff = httpx.Client(
         base_url=orchestrator_url,
@@ -47,7 +55,9 @@ def watch(orchestrator_url: str, staff_api_key: str, job_id: str, timeout: float
                 seen[directory["directory_id"]] = state
                 extra = directory["last_error_code"] or directory["listing_url"] or ""
                 print(f"  {directory['directory_id']:<28} {state:<13} {extra}", flush=True)
-        if detail["job"]["status"] in ("complete", "failed", "cancelled"):
+        # `waiting`: nothing is left for a worker; the rest waits for directories' emails or
+        # reviews (hours or days on real sites), so the demo has seen all it can show now.
+        if detail["job"]["status"] in RESTING:
             break
         time.sleep(1)
     return detail
@@ -89,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
         counts[directory["status"]] = counts.get(directory["status"], 0) + 1
     states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     print(f"\njob {status}: {count_of(sum(counts.values()), 'directory')} ({states})")
+    if status in AFTERWORD:
+        print(AFTERWORD[status])
     for line in where_to_look(job_id, args.email, args.portal_url):
         print(line)
-    return 0 if status == "complete" else 1
+    return 0 if status in ("complete", "waiting") else 1
 
 
 if __name__ == "__main__":
