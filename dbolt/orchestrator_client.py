@@ -95,11 +95,19 @@ def _raise_for(response: httpx.Response) -> None:
     raise OrchestratorError(response.status_code, error, detail)
 
 
+# A report is known by its job, directory and attempt number.
+ReportKey = tuple[uuid.UUID, str, int]
+
+
 @dataclass
 class PendingReport:
     job_id: uuid.UUID
     report: AttemptReport
     tries: int = 0
+
+    @property
+    def key(self) -> ReportKey:
+        return (self.job_id, self.report.directory_id, self.report.attempt)
 
 
 @dataclass
@@ -107,6 +115,12 @@ class OrchestratorClient:
     http: httpx.AsyncClient
     worker_id: str
     outbox: deque[PendingReport] = field(default_factory=deque)
+    # A job's lanes report at once. One flush at a time sends the outbox in order (two would
+    # send the same head twice and each pop one, losing the report behind it); a lane whose
+    # report another lane's flush delivered (or saw refused) finds the answer here.
+    _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _awaited: set[ReportKey] = field(default_factory=set)
+    _settled: dict[ReportKey, DirectoryState | OrchestratorError] = field(default_factory=dict)
 
     @classmethod
     def connect(
@@ -170,40 +184,58 @@ class OrchestratorClient:
     async def report_attempt(
         self, job_id: uuid.UUID, report: AttemptReport
     ) -> DirectoryState | None:
-        """Deliver this report (after any still waiting); None if it had to be kept for later."""
-        self.outbox.append(PendingReport(job_id, report))
-        results = await self.flush()
-        return results.get((job_id, report.directory_id, report.attempt))
+        """Deliver this report (after any still waiting); None if it had to be kept for later.
+        Raises the orchestrator's refusal of this report (lease lost, invalid)."""
+        pending = PendingReport(job_id, report)
+        self._awaited.add(pending.key)
+        self.outbox.append(pending)
+        try:
+            await self.flush()
+        finally:
+            self._awaited.discard(pending.key)
+        settled = self._settled.pop(pending.key, None)
+        if isinstance(settled, OrchestratorError):
+            raise settled
+        return settled
 
-    async def flush(self) -> dict[tuple[uuid.UUID, str, int], DirectoryState]:
-        """Send what the outbox holds, oldest first; stop at the first delivery failure."""
-        delivered: dict[tuple[uuid.UUID, str, int], DirectoryState] = {}
-        while self.outbox:
-            pending = self.outbox[0]
-            try:
-                state = await self._deliver(pending)
-            except (httpx.TransportError, DispatchPaused) as error:
-                _log_kept(pending, error)
-                return delivered
-            except OrchestratorError as error:
-                if error.status_code >= 500 or error.status_code in NOT_LOOKED_AT:
+    async def flush(self) -> dict[ReportKey, DirectoryState]:
+        """Send what the outbox holds, oldest first; stop at the first delivery failure. A
+        refused report is dropped from the outbox (resending cannot change the answer) and
+        raised to the lane that reported it, or logged when none is waiting for it."""
+        async with self._flushing:
+            delivered: dict[ReportKey, DirectoryState] = {}
+            while self.outbox:
+                pending = self.outbox[0]
+                try:
+                    state = await self._deliver(pending)
+                except (httpx.TransportError, DispatchPaused) as error:
                     _log_kept(pending, error)
                     return delivered
-                # Answered and refused (lease lost, invalid): resending cannot change that.
+                except OrchestratorError as error:
+                    if error.status_code >= 500 or error.status_code in NOT_LOOKED_AT:
+                        _log_kept(pending, error)
+                        return delivered
+                    self.outbox.popleft()
+                    log.error(
+                        "attempt report refused",
+                        extra={
+                            "action": "report.refused",
+                            "job_id": str(pending.job_id),
+                            "directory_id": pending.report.directory_id,
+                            "error": str(error),
+                        },
+                    )
+                    self._settle(pending.key, error)
+                    continue
                 self.outbox.popleft()
-                log.error(
-                    "attempt report refused",
-                    extra={
-                        "action": "report.refused",
-                        "job_id": str(pending.job_id),
-                        "directory_id": pending.report.directory_id,
-                        "error": str(error),
-                    },
-                )
-                raise
-            self.outbox.popleft()
-            delivered[(pending.job_id, pending.report.directory_id, pending.report.attempt)] = state
-        return delivered
+                delivered[pending.key] = state
+                self._settle(pending.key, state)
+            return delivered
+
+    def _settle(self, key: ReportKey, answer: DirectoryState | OrchestratorError) -> None:
+        # Only a lane still awaiting its report collects the answer; nothing else is kept.
+        if key in self._awaited:
+            self._settled[key] = answer
 
     async def flush_until_empty(self, max_wait: float = 60.0) -> None:
         """Resend with jittered backoff until the outbox is empty or max_wait passes."""
