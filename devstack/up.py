@@ -588,8 +588,14 @@ def _reprint_on_enter(console: Console, text: str) -> None:
 
 
 def _write_banner(text: str, banner_file: Path) -> None:
-    banner_file.parent.mkdir(parents=True, exist_ok=True)
-    banner_file.write_text(text + "\n")
+    """The banner holds the service-role key, the staff key and the worker password: the
+    file is created readable by its owner only (0600 from the start, never world-readable
+    for a moment; one left by an older run is replaced, not rewritten with its old mode)."""
+    banner_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    banner_file.unlink(missing_ok=True)
+    fd = os.open(banner_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text + "\n")
     banner_file.with_name(PID_FILE.name).write_text(f"{os.getpid()}\n")
 
 

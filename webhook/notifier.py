@@ -8,9 +8,12 @@ The payment email first finds or creates the buyer's Auth user (admin generate_l
 links the customer to it. A message claimed by a process that dies is retried when its
 lease runs out: delivery is at least once, never silently dropped.
 
-Mail queued longer ago than NOTIFIER_STALE_AFTER_SECONDS (the notifier was not running: a
-reused dev database, an outage) is skipped with the reason and a log line, never sent late;
-reminders that fell due that long ago are not queued.
+Time-bound mail ("your job has started", reminders) queued longer ago than
+NOTIFIER_STALE_AFTER_SECONDS (the notifier was not running: a reused dev database, an
+outage) is skipped with the reason and a log line, never sent late; a reminder that fell due
+that long ago is recorded as skipped (logged once) and the next one follows at the usual
+pace. The payment email (it creates the buyer's sign-in), the report and the first
+needs-action notice are sent however late (20261207000610 says why, kind by kind).
 
 The loop catches, logs and continues: one failed round (the database restarting, SMTP away,
 a bug in one email) must never stop the emails for the rest of the process's life.
@@ -175,7 +178,7 @@ def _stale_after(state: WebhookState) -> int | None:
 
 
 async def skip_stale(state: WebhookState) -> int:
-    """Settle every message queued before the cutoff as skipped; one log line each."""
+    """Settle every time-bound message queued before the cutoff as skipped; one log line each."""
     stale_after = _stale_after(state)
     if stale_after is None:
         return 0
@@ -248,7 +251,7 @@ async def run_forever(state: WebhookState) -> None:
                     )
                 if row and row["stale"]:
                     log.info(
-                        "reminders not queued: they fell due before the cutoff",
+                        "reminders skipped: they fell due before the cutoff",
                         extra={"action": "notification.reminders_stale", "stale": row["stale"]},
                     )
             claimed = await drain_once(state)

@@ -56,9 +56,10 @@ class WebhookSettings(DatabaseSettingsMixin, MailboxSettingsMixin, ServiceSettin
     notifier_lease_seconds: int = 120
     notifier_retry_base_seconds: int = 30
     notifier_max_attempts: int = 8
-    # Mail queued longer ago than this is skipped (with the reason), not sent late; reminders
-    # that fell due longer ago are not queued. 0 sends everything, however old. `make up`
-    # uses an hour, so a reused dev database's leftovers are never mailed.
+    # Time-bound mail (job started, reminders) queued longer ago than this is skipped (with
+    # the reason), not sent late; a reminder that fell due longer ago is recorded as skipped.
+    # Payment, report and first needs-action emails are always sent. 0 sends everything,
+    # however old. `make up` uses an hour, so a reused dev database's leftovers are not mailed.
     notifier_stale_after_seconds: int = 7 * 24 * 3600
     # Needs-action reminders: again after this long while still unresolved, at most this often.
     reminder_after_seconds: int = 2 * 24 * 3600

@@ -11,6 +11,8 @@ import io
 import itertools
 import json
 import logging
+import os
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -74,6 +76,21 @@ def supervising(
     )
     thread.start()
     return thread, stop, result
+
+
+def test_the_banner_with_its_keys_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    """Even over a world-readable banner an older run left, and under a permissive umask."""
+    banner_file = tmp_path / "up" / "banner.txt"
+    banner_file.parent.mkdir()
+    banner_file.write_text("an older banner\n")
+    banner_file.chmod(0o644)
+    previous = os.umask(0)
+    try:
+        up._write_banner("SUPABASE_SERVICE_ROLE_KEY=secret", banner_file)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(banner_file.stat().st_mode) == 0o600
+    assert banner_file.read_text() == "SUPABASE_SERVICE_ROLE_KEY=secret\n"
 
 
 def test_a_crashed_worker_is_restarted_with_backoff_and_says_so(tmp_path: Path) -> None:
@@ -196,6 +213,8 @@ def test_a_start_is_quiet_and_ends_with_the_banner_which_make_status_shows_again
         wait_until(banner_file.exists, "the banner")
         started = out.getvalue()
         text = banner_file.read_text().rstrip("\n")
+        # It holds the service-role key, the staff key and the worker password.
+        assert stat.S_IMODE(banner_file.stat().st_mode) == 0o600
         assert up.status(banner_file) == 0
         assert capsys.readouterr().out == text + "\n"
     finally:

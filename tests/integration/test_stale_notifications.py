@@ -1,7 +1,9 @@
-"""A reused database's leftovers are not mailed: a webhook starting on a database that holds
-mail queued long ago (`make up` on the dev database days after a `make demo`, or a notifier
-back from an outage) skips it with the reason and a log line, sends what is fresh, and does
-not chase needs-action jobs whose reminders fell due long ago."""
+"""A reused database's time-bound leftovers are not mailed: a webhook starting on a database
+that holds mail queued long ago (`make up` on the dev database days after a `make demo`, or a
+notifier back from an outage) skips "your job has started" with the reason and a log line,
+sends what is fresh, and records a reminder that fell due long ago as skipped (logged once)
+so the chase resumes at its usual pace. A payment email is sent however late: it is where
+the buyer's sign-in is created, and without it they could never sign in."""
 
 from __future__ import annotations
 
@@ -31,7 +33,7 @@ def inbox(mail: MailCatcher, to: str) -> list[dict[str, Any]]:
 
 def _left_behind(conn: psycopg.Connection[Any]) -> tuple[Any, Any]:
     """An order paid two days ago whose email never went out, and a job that needed action
-    ten days ago (its reminder fell due eight days ago)."""
+    ten days ago (its reminder fell due eight days ago) whose "job started" never went out."""
     old_order = conn.execute("select dev.create_paid_order('old@example.com', 'starter')")
     order = old_order.fetchone()
     assert order is not None
@@ -56,8 +58,8 @@ def _left_behind(conn: psycopg.Connection[Any]) -> tuple[Any, Any]:
         ),
     )
     conn.execute(
-        "update notifications set sent_at = now() - interval '10 days',"
-        " created_at = now() - interval '10 days'"
+        "update notifications set created_at = now() - interval '10 days',"
+        " sent_at = case when kind = 'job_started' then null else now() - interval '10 days' end"
         " where job_id = %s or order_id = (select order_id from jobs where id = %s)",
         (job[0], job[0]),
     )
@@ -69,10 +71,18 @@ def scalar(conn: psycopg.Connection[Any], sql: str, *params: Any) -> Any:
     return None if row is None else row[0]
 
 
-def test_mail_left_in_a_reused_database_is_skipped_and_fresh_mail_is_sent(
+def test_time_bound_mail_left_in_a_reused_database_is_skipped_and_the_rest_is_sent(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="webhook.notifier")
+
+    def stale_reminder_lines() -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if getattr(r, "action", None) == "notification.reminders_stale"
+        ]
+
     with (
         psycopg.connect(db_url, autocommit=True) as conn,
         MailCatcher(smtp_port=free_port()) as mail,
@@ -80,45 +90,56 @@ def test_mail_left_in_a_reused_database_is_skipped_and_fresh_mail_is_sent(
         old_order, chased_job = _left_behind(conn)
         auth = AuthSettings(smtp_url=mail.smtp_url, site_url=PORTAL_URL)
         with ServerThread(SupabaseSettings(database_url=db_url, auth=auth)) as auth_server:
-            # The cutoff `make up` gives its webhook.
+            # The cutoff `make up` gives its webhook; reminders checked before every round.
             settings = webhook_settings(
                 db_url,
                 auth_server.url,
                 mail.smtp_url,
                 notifier_stale_after_seconds=up.NOTIFIER_STALE_AFTER_SECONDS,
+                reminder_check_seconds=0,
             )
             with AppServer(create_app(settings), "the webhook"):
-                # A fresh order while the webhook runs: mailed as ever.
+                # The two-day-old payment email goes out: it carries the buyer's sign-in.
+                wait_for(lambda: inbox(mail, "old@example.com"), "the old order's email")
+                wait_for(stale_reminder_lines, "the stale reminder to be recorded")
+                # A fresh order while the webhook runs: mailed as ever. Its round began
+                # with another reminder check, which must not log the stale reminder again.
                 conn.execute("select dev.create_paid_order('fresh@example.com', 'starter')")
                 wait_for(lambda: inbox(mail, "fresh@example.com"), "the fresh order's email")
-                reason = wait_for(
-                    lambda: scalar(
-                        conn,
-                        "select skipped_reason from notifications where order_id = %s",
-                        old_order,
-                    ),
-                    "the old order's email to be skipped",
+                stale_lines_after_later_checks = len(stale_reminder_lines())
+                started_reason = scalar(
+                    conn,
+                    "select skipped_reason from notifications"
+                    " where job_id = %s and kind = 'job_started'",
+                    chased_job,
                 )
-                wait_for(
-                    lambda: any(
-                        getattr(r, "action", None) == "notification.reminders_stale"
-                        for r in caplog.records
-                    ),
-                    "the reminder check",
+                reminder_reason = scalar(
+                    conn,
+                    "select skipped_reason from notifications"
+                    " where job_id = %s and kind = 'needs_action_reminder'",
+                    chased_job,
                 )
-        assert inbox(mail, "old@example.com") == []
-        assert inbox(mail, "chased@example.com") == []
-        reminders = scalar(
+                assert inbox(mail, "chased@example.com") == []
+                # Two days after the skipped reminder, the next one is sent.
+                conn.execute(
+                    "update notifications set created_at = now() - interval '2 days 1 minute'"
+                    " where job_id = %s and kind = 'needs_action_reminder'",
+                    (chased_job,),
+                )
+                wait_for(lambda: inbox(mail, "chased@example.com"), "the next reminder")
+        linked = scalar(
             conn,
-            "select count(*) from notifications"
-            " where job_id = %s and kind = 'needs_action_reminder'",
-            chased_job,
+            "select user_id is not null from customers c join orders o on o.customer_id = c.id"
+            " where o.id = %s",
+            old_order,
         )
-    assert reason.startswith("stale: queued 2 days")
-    assert reminders == 0, "no reminder for a job whose reminder fell due days ago"
+    assert linked, "the late payment email created and linked the buyer's sign-in"
+    assert started_reason.startswith("stale: queued 10 days")
+    assert reminder_reason.startswith("stale: fell due 8 days")
+    assert stale_lines_after_later_checks == 1, "the stale reminder is logged once, not per check"
     stale_lines = [r for r in caplog.records if getattr(r, "action", None) == "notification.stale"]
-    assert [(r.kind, r.order_id) for r in stale_lines] == [  # type: ignore[attr-defined]
-        ("payment_received", str(old_order))
+    assert [(r.kind, r.job_id) for r in stale_lines] == [  # type: ignore[attr-defined]
+        ("job_started", str(chased_job))
     ]
 
 
