@@ -15,10 +15,11 @@ and the database, not this router, decides what the token may do.
 
 Why no CSRF check on the POST (OriginGuardMiddleware lets a POST to /unsubscribe/<token>
 through, and nothing else): CSRF is a forged request riding on the victim's ambient
-credentials (a session cookie). This POST uses none: it acts on the token in its URL alone, and a cross-site page can only send a token it
-already holds, which is exactly what the one-click standard lets any holder do. The worst it
-can do is stop the reminders of the customer whose email the link came from. And the check
-would break one-click unsubscribe from webmail, whose POST carries the webmail's Origin.
+credentials (a session cookie). This POST uses none: it acts on the token in its URL alone,
+and a cross-site page can only send a token it already holds, which is exactly what the
+one-click standard lets any holder do. The worst it can do is stop the reminders of the
+customer whose email the link came from. And the check would break one-click unsubscribe
+from webmail, whose POST carries the webmail's Origin.
 """
 
 from __future__ import annotations
