@@ -82,7 +82,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
         portal_url=settings.portal_url,
         # One-click unsubscribe acts on the token in its URL, never on a cookie; the router
         # says why a cross-site POST there is no forgery.
-        token_paths=(unsubscribe_routes.PATH_PREFIX,),
+        token_posts=(unsubscribe_routes.TOKEN_PATH,),
     )
     # Outermost of ours, so refusals by the guard above carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware, portal_url=settings.portal_url)

@@ -8,6 +8,7 @@ and still notice when the browser goes away.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -23,21 +24,25 @@ class OriginGuardMiddleware:
 
     Browsers send Origin on cross-origin POSTs; SameSite=Lax cookies already keep the session
     off them, and this makes the refusal explicit. Requests without Origin (curl, tests) pass.
-    `token_paths` are paths whose writes are authorised by a token in the URL and never by a
-    cookie (one-click unsubscribe): there is no session to ride on, so they are not guarded.
+    `token_posts` are the paths (each pattern must match the whole path) whose POST is
+    authorised by a token in the URL and never by a cookie (one-click unsubscribe): there is
+    no session to ride on, so that POST is not guarded. Any other method there, or any path
+    the pattern does not match in full, is guarded like the rest.
     """
 
-    def __init__(self, app: ASGIApp, portal_url: str, token_paths: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, portal_url: str, token_posts: tuple[re.Pattern[str], ...] = ()
+    ) -> None:
         self.app = app
         parts = urlsplit(portal_url)
         self.origin = f"{parts.scheme}://{parts.netloc}".lower()
-        self.token_paths = token_paths
+        self.token_posts = token_posts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] in _UNSAFE_METHODS
-            and not self._token_path(str(scope.get("path", "")))
+            and not self._token_post(scope["method"], str(scope.get("path", "")))
         ):
             origin = Request(scope).headers.get("origin")
             if origin is not None and origin.lower() not in {self.origin} | _same_host(scope):
@@ -46,8 +51,8 @@ class OriginGuardMiddleware:
                 return
         await self.app(scope, receive, send)
 
-    def _token_path(self, path: str) -> bool:
-        return any(path.startswith(prefix) for prefix in self.token_paths)
+    def _token_post(self, method: str, path: str) -> bool:
+        return method == "POST" and any(route.fullmatch(path) for route in self.token_posts)
 
 
 def _same_host(scope: Scope) -> set[str]:

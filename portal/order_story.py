@@ -20,15 +20,20 @@ from portal.reports.progress import StateWords, job_state_words
 ORDER_STATES: dict[str, StateWords] = {
     "pending": StateWords("Payment pending", "warn", "We are waiting for the payment."),
     "payment_failed": StateWords("Payment failed", "bad", "The payment did not go through."),
-    "refunded": StateWords("Refunded", "bad", "This order was refunded."),
+    "refunded": StateWords("Refunded", "bad", "The payment for this order was refunded in full."),
     "disputed": StateWords("Payment disputed", "bad", "The payment for this order is disputed."),
 }
+# A payment taken back (a full refund, or a dispute) outranks whatever its job reached: a
+# refunded order whose job completed is not "Complete", and a disputed one is not merely
+# "Cancelled" (the job is cancelled because of the dispute).
+REVERSED = frozenset({"refunded", "disputed"})
 
 
 def order_badge(order: Mapping[str, Any]) -> StateWords | None:
-    """The one badge an order shows: its job's state once it has one, the order's own state
-    when it is not paid, none for a paid order still waiting for its business details."""
-    if order.get("job_id"):
+    """The one badge an order shows: a refunded or disputed order says so; otherwise its
+    job's state once it has one, the order's own state when it is not paid, none for a paid
+    order still waiting for its business details."""
+    if str(order["status"]) not in REVERSED and order.get("job_id"):
         return job_state_words(str(order["job_status"]))
     return ORDER_STATES.get(str(order["status"]))
 
@@ -52,8 +57,15 @@ def order_story(order: Mapping[str, Any], promise: Promise | None) -> list[str]:
         if total and done == total
         else (f"{held}: {done} processed so far.")
     )
+    reversed_payment = (
+        [ORDER_STATES[str(order["status"])].meaning] if str(order["status"]) in REVERSED else []
+    )
     if promise is None:
         # A job always has a promise (public.package_promise); this only keeps the page up.
-        return [f"Your package promised {promised}.", processed]
+        return [f"Your package promised {promised}.", processed, *reversed_payment]
     first, *rest = promise.sentences(str(order["job_status"]))
+    if reversed_payment:
+        # The whole payment went back (or is contested): the promise's own refund of a
+        # shortfall would tell a different story, so the order's state is the last word.
+        return [first, processed, *reversed_payment]
     return [first, processed, *rest]

@@ -109,7 +109,8 @@ UNSUBSCRIBE_LINK_SECONDS = 90 * 24 * 3600
 
 async def _reminder_unsubscribe_url(state: WebhookState, note: dict[str, Any]) -> str:
     """Skips the reminder if the customer stopped reminders (checked at send time, so one
-    queued before they unsubscribed is not sent either); otherwise a fresh one-click link."""
+    queued before they unsubscribed is not sent either); otherwise their one-click link (the
+    same one while it is unexpired, so a retry mints no other: 20261207000210)."""
     stopped = await state.db.fetch_one(
         "email_opt_outs_get", customer_id=note["customer_id"], list=REMINDERS_LIST
     )

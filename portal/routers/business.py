@@ -156,7 +156,12 @@ async def _held_logo(
 ) -> business_form.HeldLogo | None:
     """The logo this try of the form stands for: a new acceptable upload, held at once (its
     own transaction, so it survives a refusal of the rest), or the one held from an earlier
-    try, if it is this customer's (another's id is ignored, as RLS hides it)."""
+    try, if it is this customer's (another's id is ignored, as RLS hides it). None when
+    "remove logo" is ticked: the customer wants no logo, so nothing is held or used. The
+    database holds a logo only for a paid order (InvalidTransition otherwise), and at most
+    one per order."""
+    if result.remove_logo:
+        return None
     if result.logo is not None:
         async with state.db.as_viewer(viewer) as q:
             row = await q.fetch_one(
@@ -205,7 +210,10 @@ async def business_form_save(
     if posted.logo_too_large:
         result.errors["logo"] = "The logo must be at most 1 MB"
         result.logo = None
-    held = await _held_logo(state, viewer, order_uuid, result, posted)
+    try:
+        held = await _held_logo(state, viewer, order_uuid, result, posted)
+    except InvalidTransition:
+        return _no_longer_active(request, loaded, result)
     if result.errors or result.business is None:
         log.info(
             "business form refused",
@@ -223,17 +231,7 @@ async def business_form_save(
         )
         return _page(request, loaded, result.values, {field: message}, 400, held)
     except InvalidTransition:
-        return _page(
-            request,
-            loaded,
-            result.values,
-            {
-                "form": "This order is no longer active (refunded or disputed), "
-                "so its details cannot be submitted."
-            },
-            409,
-            held,
-        )
+        return _no_longer_active(request, loaded, result, held)
     if not saved.get("job_id"):
         missing = [str(name) for name in saved.get("missing") or []]
         return _page(
@@ -254,6 +252,25 @@ async def business_form_save(
         },
     )
     return RedirectResponse(f"/jobs/{saved['job_id']}", status_code=303)
+
+
+def _no_longer_active(
+    request: Request,
+    loaded: dict[str, Any],
+    result: business_form.FormResult,
+    held: business_form.HeldLogo | None = None,
+) -> Response:
+    return _page(
+        request,
+        loaded,
+        result.values,
+        {
+            "form": "This order is no longer active (refunded or disputed), "
+            "so its details cannot be submitted."
+        },
+        409,
+        held,
+    )
 
 
 async def _save(
@@ -278,7 +295,7 @@ async def _save(
             "customers_save_business",
             order_id=order_id,
             business=result.business.model_dump_json(),
-            remove_logo=result.remove_logo and held is None,
+            remove_logo=result.remove_logo,
         )
     assert row is not None
     saved: dict[str, Any] = row["result"]

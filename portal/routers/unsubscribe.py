@@ -13,12 +13,13 @@ of mail, and expires; an altered, unknown or expired token gets a page that says
 changes nothing. So the calls run as the service role: there is no viewer to run them as,
 and the database, not this router, decides what the token may do.
 
-Why no CSRF check on the POST (OriginGuardMiddleware lets /unsubscribe/ through): CSRF is a
-forged request riding on the victim's ambient credentials (a session cookie). This POST uses
-none: it acts on the token in its URL alone, and a cross-site page can only send a token it
-already holds, which is exactly what the one-click standard lets any holder do. The worst it
-can do is stop the reminders of the customer whose email the link came from. And the check
-would break one-click unsubscribe from webmail, whose POST carries the webmail's Origin.
+Why no CSRF check on the POST (OriginGuardMiddleware lets a POST to /unsubscribe/<token>
+through, and nothing else): CSRF is a forged request riding on the victim's ambient
+credentials (a session cookie). This POST uses none: it acts on the token in its URL alone,
+and a cross-site page can only send a token it already holds, which is exactly what the
+one-click standard lets any holder do. The worst it can do is stop the reminders of the
+customer whose email the link came from. And the check would break one-click unsubscribe
+from webmail, whose POST carries the webmail's Origin.
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from portal.templating import render
 
 router = APIRouter(tags=["customer"])
 
-PATH_PREFIX = "/unsubscribe/"
-# What email_unsubscribe_links_issue makes: 32 random bytes, unpadded base64url.
+# What email_unsubscribe_links_issue makes: 32 bytes (random, or since 20261207000210 an
+# HMAC), unpadded base64url.
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+# The one path OriginGuardMiddleware lets a cross-site POST reach (matched in full).
+TOKEN_PATH = re.compile(r"/unsubscribe/" + _TOKEN.pattern)
 # Plain words for each kind of mail a link can stop (public.email_opt_outs.list).
 LIST_WORDS = {"reminders": "reminder emails about directories that are waiting for you"}
 

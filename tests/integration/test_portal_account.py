@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from tests.support.portal_harness import PortalStack, sign_in_cookies
 from tests.support.portal_jobs import Job, refund_shortfall
@@ -144,3 +145,45 @@ def test_each_order_tells_one_story_in_the_job_pages_words(portal_stack: PortalS
         " 46 directories short so far: whatever we cannot deliver is refunded pro rata when"
         " your job completes."
     ) in card
+
+
+def test_a_refunded_or_disputed_order_says_so_whatever_its_job_reached(
+    portal_stack: PortalStack,
+) -> None:
+    """A full refund after the job completed is not "Complete", and a dispute that cancelled
+    the job is not just "Cancelled": the badge and a sentence say what became of the payment,
+    and no shortfall refund is promised on top of a full one."""
+    with psycopg.connect(portal_stack.db_url, autocommit=True) as conn:
+        enable_test_directories(conn, 2)
+    refunded = _job_for(portal_stack, "hal@example.com", "starter", 4_900)
+    refunded.claim()
+    for directory in refunded.directories:
+        refunded.report(directory, listing_url=f"https://listings.example/{directory}")
+    refunded.complete()
+    disputed = _job_for(portal_stack, "hal@example.com", "growth", 14_900)
+    disputed.claim()
+    # Stripe's events, as the webhook applies them.
+    for job, kind, charge in (
+        (refunded, "charge.refunded", {"refunded": True, "amount_refunded": 4_900}),
+        (disputed, "charge.dispute.created", {}),
+    ):
+        intent = f"pi_test_{job.customer.order_id.hex}"
+        event = {
+            "id": f"evt_{intent}",
+            "object": "event",
+            "type": kind,
+            "data": {"object": {"id": f"ch_{intent}", "payment_intent": intent, **charge}},
+        }
+        job.sql("select stripe_events_apply(%s, true)", Jsonb(event))
+
+    html = portal_stack.client.get("/account", cookies=refunded.customer.cookies).text
+    card = _order_card(html, refunded.customer.order_id)
+    assert card.startswith("Starter package Refunded Paid"), card
+    assert "Complete" not in card
+    assert "Your job holds 2 directories, all processed." in card
+    assert "The payment for this order was refunded in full." in card
+    assert "is being refunded" not in card
+    card = _order_card(html, disputed.customer.order_id)
+    assert card.startswith("Growth package Payment disputed Paid"), card
+    assert "Cancelled" not in card
+    assert "The payment for this order is disputed." in card

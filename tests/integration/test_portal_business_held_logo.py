@@ -128,3 +128,72 @@ def test_another_customers_logo_id_is_neither_shown_nor_used(portal_stack: Porta
     assert saved.status_code == 303
     assert logo_url(portal_stack, mallory) is None
     assert logo_url(portal_stack, alice) is None
+
+
+def logo_rows(stack: PortalStack, customer: Customer) -> int:
+    with psycopg.connect(stack.db_url) as conn:
+        row = conn.execute(
+            "select count(*) from customer_logos where customer_id = %s", (customer.customer_id,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_refused_forms_with_new_files_hold_one_logo_and_a_refunded_order_holds_none(
+    portal_stack: PortalStack,
+) -> None:
+    carol = portal_stack.customer("carol@example.com", "starter", business={})
+    for n in range(1, 5):
+        refused = post_form(
+            portal_stack,
+            carol,
+            valid_form(city=""),
+            files={"logo": (f"try{n}.png", png(n, 1), "image/png")},
+        )
+        assert refused.status_code == 400
+    last_id, _ = held_logo(refused.text)
+    assert logo_rows(portal_stack, carol) == 1, "each new file replaces the order's held one"
+    assert portal_stack.client.get(f"/logos/{last_id}.png").content == png(4, 1)
+
+    with psycopg.connect(portal_stack.db_url) as conn:
+        conn.execute("update orders set status = 'refunded' where id = %s", (carol.order_id,))
+    refunded = post_form(
+        portal_stack,
+        carol,
+        valid_form(city=""),
+        files={"logo": ("late.png", png(5, 1), "image/png")},
+    )
+    assert refunded.status_code == 409
+    assert "no longer active" in refunded.text
+    assert "Logo kept" not in refunded.text
+    assert logo_rows(portal_stack, carol) == 1, "a refunded order stores no upload"
+
+
+def test_remove_logo_wins_over_a_held_logo_and_the_profiles(portal_stack: PortalStack) -> None:
+    dave = portal_stack.customer("dave@example.com", "starter", business={})
+    first = post_form(
+        portal_stack,
+        dave,
+        valid_form(city=""),
+        files={"logo": ("first.png", png(6, 1), "image/png")},
+    )
+    logo_id, name = held_logo(first.text)
+    saved = post_form(portal_stack, dave, valid_form(held_logo=logo_id, held_logo_name=name))
+    assert saved.status_code == 303
+    assert logo_url(portal_stack, dave) == f"http://testserver/logos/{logo_id}.png"
+
+    again = post_form(
+        portal_stack,
+        dave,
+        valid_form(city=""),
+        files={"logo": ("second.png", png(7, 1), "image/png")},
+    )
+    second_id, second_name = held_logo(again.text)
+    removed = post_form(
+        portal_stack,
+        dave,
+        valid_form(held_logo=second_id, held_logo_name=second_name, remove_logo="on"),
+        files={"logo": ("third.png", png(8, 1), "image/png")},
+    )
+    assert removed.status_code == 303, removed.text[-2000:]
+    assert logo_url(portal_stack, dave) is None
