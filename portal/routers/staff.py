@@ -20,7 +20,7 @@ from starlette.responses import Response
 from portal.dependencies import PortalStateDep, StaffViewer
 from portal.live import event_stream
 from portal.staff import artifacts, charts, live, orchestrator
-from portal.staff.directory_view import DirectoryViewDep
+from portal.staff.directory_view import DirectoryView, DirectoryViewDep
 from portal.staff.job_filters import JOB_STATUSES, TIERS, JobFilters
 from portal.staff.jobs import PAGE_SIZE, RECENT, intervention_notice, job_detail, job_page
 from portal.staff.queue import alerts, jsonable, queue_status
@@ -143,6 +143,7 @@ async def intervene(
     action: orchestrator.Action,
     viewer: StaffViewer,
     state: PortalStateDep,
+    view: DirectoryViewDep,
     confirmed: Annotated[str | None, Form()] = None,
     directory_ids: Annotated[list[str] | None, Form()] = None,
     reason: Annotated[str | None, Form(max_length=2000)] = None,
@@ -155,7 +156,7 @@ async def intervene(
     reason_problem = orchestrator.reason_problem(action, reason) if confirmed == "yes" else None
     if confirmed != "yes" or reason_problem:
         # The confirm step: say exactly what will happen, then post again with confirmed=yes.
-        detail = await job_detail(state, viewer, job_id)
+        detail = await job_detail(state, viewer, job_id, view)
         return render(
             request,
             "staff/confirm.html",
@@ -170,13 +171,17 @@ async def intervene(
     try:
         outcome = await orchestrator.intervene(state, viewer, action, job_id, chosen, reason)
     except orchestrator.InterventionFailed as error:
-        return RedirectResponse(
-            f"/staff/jobs/{job_id}?{urlencode({'error': error.code})}", status_code=303
-        )
+        return RedirectResponse(_back_to(job_id, view, error=error.code), status_code=303)
     done: dict[str, Any] = {"done": action}
     if outcome.retried is not None:
         done["retried"] = outcome.retried
-    return RedirectResponse(f"/staff/jobs/{job_id}?{urlencode(done)}", status_code=303)
+    return RedirectResponse(_back_to(job_id, view, **done), status_code=303)
+
+
+def _back_to(job_id: uuid.UUID, view: DirectoryView, **said: Any) -> str:
+    """The drill-down as the staff member was looking at it (state filter and page), with
+    what happened."""
+    return f"/staff/jobs/{job_id}?" + "&".join(q for q in (view.query(), urlencode(said)) if q)
 
 
 @router.get("/charts")
