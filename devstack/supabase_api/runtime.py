@@ -44,6 +44,8 @@ class Runtime:
             check=AsyncConnectionPool.check_connection,
         )
         self.hub = Hub()
+        # Open Realtime sockets: what hosted Realtime counts against a plan's connections.
+        self.open_sockets = 0
         # Set while the broadcast feed is LISTENing; startup waits for it so that a client
         # joining right after the server is up cannot miss a broadcast.
         self.listening = asyncio.Event()
