@@ -23,6 +23,9 @@ class Settings:
     outbox_limit: int = 1000
     pool_size: int = 4
     database_timeout_seconds: float = 5.0
+    # Hosted Realtime drops realtime.messages older than 72 hours; the janitor does it here.
+    message_retention_hours: float = 72.0
+    janitor_interval_seconds: float = 3600.0
     # The Auth stand-in's configuration (SMTP_URL and GoTrue's knobs), from the environment.
     auth: AuthSettings = field(default_factory=AuthSettings.from_env)
 
