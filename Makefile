@@ -11,7 +11,7 @@ export LOCAL_DB_PORT ?= 54322
 export DENO_DIR ?= $(CURDIR)/.local/deno
 export DENO_NO_UPDATE_CHECK ?= 1
 
-.PHONY: db-advisors staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator
+.PHONY: db-advisors staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator bench-dispatch
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -137,6 +137,9 @@ bench-webhook: deps ## Webhook benchmark: signed Stripe events over HTTP vs stri
 
 bench-worker: deps ## Worker benchmark: submissions/min at 1, 2, 4 contexts vs a bare Playwright loop, with memory
 	@$(PY) -m bench.worker
+
+bench-dispatch: deps ## Dispatch latency: form saved to first attempt, Realtime wake-ups vs polling, p50/p99 over 50 jobs
+	@$(PY) -m bench.dispatch
 
 .PHONY: deploy rollback
 # YES=1 answers the plan's prompt (so does CI=true); ONLY=db (TARGET=supabase) pushes migrations only.

@@ -32,3 +32,24 @@ create or replace trigger devstack_notify_broadcast
   after insert on realtime.messages
   for each row when (new.extension = 'broadcast')
   execute function realtime.devstack_notify_broadcast();
+
+-- Retention, as hosted Realtime keeps it: its janitor drops realtime.messages partitions older
+-- than 72 hours. Locally every row lives in the default partition, so the stand-in's janitor
+-- (devstack/supabase_api/realtime_janitor.py) deletes the rows instead, on a schedule.
+-- inserted_at is a local timestamp (default now()), so the cutoff is one too.
+create index if not exists messages_inserted_at_idx on realtime.messages (inserted_at);
+
+create or replace function realtime.devstack_prune_messages(keep interval default '72 hours')
+returns bigint
+language sql
+set search_path = ''
+as $$
+  with pruned as (
+    delete from realtime.messages m
+     where m.inserted_at < now()::timestamp - devstack_prune_messages.keep
+    returning 1
+  )
+  select count(*) from pruned;
+$$;
+alter function realtime.devstack_prune_messages(interval) owner to supabase_admin;
+revoke execute on function realtime.devstack_prune_messages(interval) from public, anon, authenticated;

@@ -1,18 +1,17 @@
-"""The one relay from Supabase Realtime to the portal's server-sent event streams: the
-customer's job page (topic `customer:<uid>`) and the staff dashboard (topic `staff`).
+"""The relay from Supabase Realtime to the portal's server-sent event streams: the
+customer's job page and the staff dashboard both follow topic `staff`, which carries every
+job's status and progress (one message per change: migration 20261208000400).
 
-A `Feed` names the private topic, the broadcasts wanted and the pause before joining again.
-The relay joins it with the viewer's own access token — the authorisation: Realtime lets the
-join through only if RLS on realtime.messages admits that user to the topic — and tells its
-`Listener` when it joined, each broadcast, and when the channel was lost (or never joined);
-then it waits and joins again, the pause doubling up to the feed's ceiling. What the browser
-is sent is each stream's own business (portal.jobs.live, portal.staff.live); both end when
-the access token expires, and the browser's EventSource comes back with a refreshed one.
+A `Feed` names the private topic and the broadcasts wanted. Every stream of the process
+listens through one shared socket (portal.realtime_hub), which tells its `Listener` when the
+topic is joined, each broadcast, and when it was lost (then joins again by itself). Who may
+hear what is decided by the streams: a customer's only wakes on their own job and re-reads
+it under their JWT; the staff stream is served to staff only. Both end when the viewer's
+access token expires, and the browser's EventSource comes back with a refreshed one.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
@@ -20,19 +19,20 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import anyio
 from starlette.responses import StreamingResponse
 
-from portal.realtime import RealtimeSettings, broadcasts
+from portal.realtime_hub import hub_of
+from portal.state import PortalState
 from portal.viewer import Viewer
+
+# The topic every job's status and progress goes to.
+ALL_JOBS_TOPIC = "staff"
 
 
 @dataclass(frozen=True)
 class Feed:
     topic: str
     events: tuple[str, ...]
-    rejoin_seconds: float = 5.0
-    rejoin_max_seconds: float = 60.0
 
 
 class Listener(Protocol):
@@ -44,48 +44,31 @@ class Listener(Protocol):
         """The channel is gone (`error` says why, None if it simply ended): not live."""
 
 
-async def relay(
-    settings: RealtimeSettings, access_token: str, feed: Feed, listener: Listener
-) -> None:
-    """Follows `feed` until cancelled, rejoining after each loss."""
-    delay = feed.rejoin_seconds
+class _OnlyEvents:
+    """Passes on the feed's events only; joined and lost as they come."""
 
-    def joined() -> None:
-        nonlocal delay
-        delay = feed.rejoin_seconds
-        listener.joined()
+    def __init__(self, feed: Feed, listener: Listener) -> None:
+        self._events = set(feed.events)
+        self._listener = listener
 
-    while True:
-        lost: Exception | None = None
-        try:
-            messages = broadcasts(settings, access_token, feed.topic, feed.events, on_joined=joined)
-            async with contextlib.aclosing(messages):
-                async for message in messages:
-                    payload = message["payload"]
-                    listener.broadcast(
-                        message["event"], payload if isinstance(payload, dict) else {}
-                    )
-        except Exception as error:  # RealtimeUnavailable, or anything else: not live, say so
-            lost = error
-        listener.lost(lost)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, feed.rejoin_max_seconds)
+    def joined(self) -> None:
+        self._listener.joined()
+
+    def broadcast(self, event: str, payload: dict[str, Any]) -> None:
+        if "*" in self._events or event in self._events:
+            self._listener.broadcast(event, payload)
+
+    def lost(self, error: Exception | None) -> None:
+        self._listener.lost(error)
 
 
 @contextlib.asynccontextmanager
-async def relaying(
-    settings: RealtimeSettings, viewer: Viewer, feed: Feed, listener: Listener
-) -> AsyncIterator[None]:
-    """Runs the relay for the viewer while the stream lasts."""
-    task = asyncio.create_task(relay(settings, viewer.access_token, feed, listener))
-    try:
+async def relaying(state: PortalState, feed: Feed, listener: Listener) -> AsyncIterator[None]:
+    """The listener hears the feed through the process's one Realtime socket while the
+    stream lasts (portal.realtime_hub)."""
+    hub = hub_of(state.extras, state.settings)
+    async with hub.listening(feed.topic, _OnlyEvents(feed, listener)):
         yield
-    finally:
-        task.cancel()
-        # The browser went away (Starlette cancels the stream): let the relay close its
-        # Realtime socket even though we are being cancelled.
-        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
-            await asyncio.gather(task, return_exceptions=True)
 
 
 def token_expires_at(viewer: Viewer) -> float:

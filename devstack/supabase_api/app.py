@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from devstack import jwt_keys
 from devstack.supabase_api import auth_routes, functions_proxy, realtime_socket
 from devstack.supabase_api.realtime_feed import run_feed
+from devstack.supabase_api.realtime_janitor import run_janitor
 from devstack.supabase_api.runtime import Runtime, Settings
 
 log = logging.getLogger(__name__)
@@ -81,13 +82,15 @@ def _lifespan(
         # keeps trying in the background and joins are refused meanwhile.
         await runtime.pool.open(wait=False)
         feed = await _start_feed(runtime)
+        janitor = asyncio.create_task(run_janitor(runtime), name="realtime-janitor")
         app.state.runtime = runtime
         log.info("supabase api stand-in started", extra={"action": "supabase_api.started"})
         try:
             yield
         finally:
             feed.cancel()
-            await asyncio.gather(feed, return_exceptions=True)
+            janitor.cancel()
+            await asyncio.gather(feed, janitor, return_exceptions=True)
             await app.state.functions_gateway.aclose()
             await runtime.pool.close()
 

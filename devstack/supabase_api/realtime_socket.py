@@ -299,5 +299,9 @@ async def realtime_websocket(websocket: WebSocket, runtime: RuntimeDep) -> None:
         return
     await websocket.accept()
     log.info("socket connected", extra={"action": "realtime.socket_connected"})
-    await Session(websocket, runtime, apikey).run()
+    runtime.open_sockets += 1
+    try:
+        await Session(websocket, runtime, apikey).run()
+    finally:
+        runtime.open_sockets -= 1
     log.info("socket closed", extra={"action": "realtime.socket_closed"})

@@ -23,6 +23,9 @@ class Settings:
     outbox_limit: int = 1000
     pool_size: int = 4
     database_timeout_seconds: float = 5.0
+    # Hosted Realtime drops realtime.messages older than 72 hours; the janitor does it here.
+    message_retention_hours: float = 72.0
+    janitor_interval_seconds: float = 3600.0
     # The Auth stand-in's configuration (SMTP_URL and GoTrue's knobs), from the environment.
     auth: AuthSettings = field(default_factory=AuthSettings.from_env)
 
@@ -44,6 +47,8 @@ class Runtime:
             check=AsyncConnectionPool.check_connection,
         )
         self.hub = Hub()
+        # Open Realtime sockets: what hosted Realtime counts against a plan's connections.
+        self.open_sockets = 0
         # Set while the broadcast feed is LISTENing; startup waits for it so that a client
         # joining right after the server is up cannot miss a broadcast.
         self.listening = asyncio.Event()

@@ -1,7 +1,7 @@
 """GET /jobs/{id}/events: the customer's job, sent again whenever it changes.
 
-The relay (portal.live) follows the customer's private topic `customer:<uid>` with their own
-access token; a broadcast about this job only wakes the stream, which re-reads the job under
+The relay (portal.live) follows every job's changes through the process's one Realtime socket;
+a broadcast about this job only wakes the stream, which re-reads the job under
 the JWT and sends what changed: what it sends is always the database's state. A comment line
 goes out every 15 s to keep proxies from closing an idle stream, and the job is re-read on a
 timer too — every 10 s while Realtime is away, every 60 s while it is up, since Realtime does
@@ -24,7 +24,7 @@ from typing import Any
 from dbolt.sql import DatabaseUnavailable, NotFound
 from dbolt.words import noun_for
 from portal.jobs.reads import read_job, report_url
-from portal.live import Feed, relaying, sse, token_expires_at
+from portal.live import ALL_JOBS_TOPIC, Feed, relaying, sse, token_expires_at
 from portal.reports.progress import JobProgress, build_progress
 from portal.state import PortalState
 from portal.templating import templates
@@ -47,8 +47,6 @@ class StreamTiming:
     live_reread_seconds: float = 60.0
     # A burst of broadcasts (two workers reporting at once) becomes one re-read.
     coalesce_seconds: float = 0.2
-    realtime_retry_seconds: float = 5.0
-    realtime_retry_max_seconds: float = 60.0
     # EventSource waits this long before reconnecting after the stream ends.
     client_retry_ms: int = 3000
 
@@ -188,19 +186,15 @@ class _Wake:
 
 async def job_events(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> AsyncIterator[str]:
     timing = stream_timing(state)
-    feed = Feed(
-        f"customer:{viewer.user_id}",
-        LIVE_EVENTS,
-        rejoin_seconds=timing.realtime_retry_seconds,
-        rejoin_max_seconds=timing.realtime_retry_max_seconds,
-    )
+    # Every job's changes; the wake below only stirs for this one.
+    feed = Feed(ALL_JOBS_TOPIC, LIVE_EVENTS)
     wake = _Wake(str(job_id))
     # The stream ends with the access token; EventSource comes back with a refreshed one.
     token_ends = token_expires_at(viewer)
     seen: _Seen | None = None
     event_id = 0
     try:
-        async with relaying(state.settings, viewer, feed, wake):
+        async with relaying(state, feed, wake):
             yield f"retry: {timing.client_retry_ms}\n\n"
             next_read = 0.0
             next_beat = time.monotonic() + timing.heartbeat_seconds

@@ -1,6 +1,6 @@
 """Server-sent events for the staff dashboard, fed by Supabase Realtime topic `staff` through
-the portal's relay (portal.live) with the staff user's own access token (Realtime authorises
-the join by RLS on realtime.messages, so a non-staff token is refused there too). The browser
+the portal's relay (portal.live) and its one shared socket. The payloads are passed on to
+the browser, so only staff reach this stream (the route's StaffViewer). The browser
 is told *that* something changed (job_status, progress, alert) and re-reads the parts of the
 page it shows from the portal, under the same JWT.
 
@@ -23,13 +23,13 @@ from typing import Any
 
 from starlette.requests import Request
 
-from portal.live import Feed, relaying, sse, token_expires_at
+from portal.live import ALL_JOBS_TOPIC, Feed, relaying, sse, token_expires_at
 from portal.state import PortalState
 from portal.viewer import Viewer
 
 log = logging.getLogger(__name__)
 
-FEED = Feed("staff", ("job_status", "progress", "alert"), rejoin_seconds=5.0)
+FEED = Feed(ALL_JOBS_TOPIC, ("job_status", "progress", "alert"))
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 5.0
 
@@ -70,7 +70,7 @@ class _Inbox:
 async def stream(state: PortalState, viewer: Viewer, request: Request) -> AsyncIterator[str]:
     expires_at = token_expires_at(viewer)
     inbox = _Inbox()
-    async with relaying(state.settings, viewer, FEED, inbox):
+    async with relaying(state, FEED, inbox):
         # The browser retries after 2 s when the stream ends or breaks.
         yield "retry: 2000\n\n"
         live: bool | None = None

@@ -46,8 +46,8 @@ select results_eq(
   $$ values ('staff:alice', 'submitted', 'live', '{"listing_url": "https://a.example/l/1"}'::jsonb) $$,
   'going live is audited with the actor and the URL');
 select is((select count(*)::int from realtime.messages where event = 'progress'
-             and payload ->> 'directory_id' = 'dir-a' and payload ->> 'status' = 'live'), 3,
-  'going live is broadcast as progress (job, customer and staff topics)');
+             and payload ->> 'directory_id' = 'dir-a' and payload ->> 'status' = 'live'), 1,
+  'going live is broadcast as progress, once (on staff)');
 
 select throws_ok(format($$ select jobs_confirm_live(%L, 'dir-a', 'https://a.example/l/2', 'staff:alice') $$, :'job'),
   'DB002', NULL, 'a live directory cannot be confirmed again');

@@ -87,8 +87,8 @@ select results_eq(
 select is((select status::text from jobs where id = :'job'), 'complete', 'the job stays complete');
 select is((select count(*)::int from realtime.messages where event = 'progress'
              and payload ->> 'directory_id' = 'dir-a' and payload ->> 'status' = 'needs_review'
-             and topic = 'customer:' || :'alice'), 1,
-  'the customer''s page hears of it (progress on customer:<uid>)');
+             and topic = 'staff'), 1,
+  'the customer''s page hears of it (progress on staff, which the portal fans out)');
 
 -- Reminders -----------------------------------------------------------------------------------
 -- The first needs-action email went out three days ago.

@@ -1,6 +1,7 @@
 -- Realtime broadcasts from the database: new work wakes workers on 'jobs'; pause, resume and
--- cancel reach the job's worker on 'job:<id>'; directory progress reaches the job's channel,
--- the customer's own channel and the staff dashboard. All private broadcast messages.
+-- cancel reach the job's worker on 'job:<id>'; every status change and directory change goes,
+-- once, to 'staff', which the portal follows and fans out (migration 20261208000400). Nothing
+-- goes to customer:<uid> any more. All private broadcast messages.
 begin;
 set search_path = public, extensions;
 select plan(22);
@@ -24,9 +25,8 @@ select results_eq(
   'jobs_enqueue sends one private job_available broadcast on topic jobs');
 select is((select payload ->> 'tier' from realtime.messages where topic = 'jobs' and event = 'job_available'),
   'starter', 'the wake-up says which tier the job is in');
-select results_eq(
-  format($$ select event, payload ->> 'status' from realtime.messages where topic = %L $$, 'customer:' || :'uid'),
-  $$ values ('job_status', 'pending') $$, 'the customer hears their job is pending on customer:<uid>');
+select is((select count(*)::int from realtime.messages where topic like 'customer:%'), 0,
+  'nothing goes to customer:<uid>: the portal hears it on staff');
 select results_eq(
   $$ select event, payload ->> 'status' from realtime.messages where topic = 'staff' $$,
   $$ values ('job_status', 'pending') $$, 'staff hear it on staff');
@@ -54,22 +54,19 @@ select results_eq(
   $$ select topic, payload ->> 'directory_id', payload ->> 'status', payload ->> 'from_status',
             (payload ->> 'attempts')::int, payload ->> 'listing_url'
        from realtime.messages where event = 'progress' order by topic $$,
-  format($$ values (%L, 'dir-a', 'submitted', 'queued', 1, 'https://a.example/l'),
-                   (%L, 'dir-a', 'submitted', 'queued', 1, 'https://a.example/l'),
-                   ('staff', 'dir-a', 'submitted', 'queued', 1, 'https://a.example/l') $$,
-         'customer:' || :'uid', 'job:' || :'job'),
-  'a report sends progress on customer:<uid>, job:<id> and staff');
+  $$ values ('staff', 'dir-a', 'submitted', 'queued', 1, 'https://a.example/l') $$,
+  'a report sends one progress message, on staff');
 select ok((select bool_and(private and extension = 'broadcast') from realtime.messages), 'every message is a private broadcast');
 
 -- A transient error that leaves a directory queued is not a state change: no progress.
 select jobs_report_attempt(job_id => :'job', lease_token => :'token',
   report => '{"directory_id": "dir-b", "attempt": 1, "outcome": "transient_error", "error_code": "timeout"}') \gset
-select is((select count(*)::int from realtime.messages where event = 'progress'), 3,
+select is((select count(*)::int from realtime.messages where event = 'progress'), 1,
   'a report that leaves the directory in the same state sends no progress');
 select jobs_start_directory(:'job', :'token', 'dir-b') \gset
 select is((select count(*)::int from realtime.messages where event = 'progress' and payload ->> 'directory_id' = 'dir-b'
-             and payload ->> 'status' = 'in_progress'), 3,
-  'starting a directory sends progress on all three topics');
+             and payload ->> 'status' = 'in_progress'), 1,
+  'starting a directory sends one progress message');
 
 -- Cancel -----------------------------------------------------------------------------------
 select jobs_cancel(:'job', 'staff:alice') \gset
@@ -77,26 +74,26 @@ select results_eq(
   format($$ select payload ->> 'status', payload ->> 'from_status' from realtime.messages where topic = %L and event = 'cancelled' $$, 'job:' || :'job'),
   $$ values ('cancelled', 'in_progress') $$, 'jobs_cancel sends cancelled on job:<id>');
 select is((select count(*)::int from realtime.messages where event = 'progress' and payload ->> 'directory_id' = 'dir-b'
-             and payload ->> 'status' = 'skipped'), 3,
+             and payload ->> 'status' = 'skipped'), 1,
   'the directory skipped by the cancel is broadcast as progress');
 select results_eq(
   format($$ select event, count(*)::int from realtime.messages where topic = %L group by event order by event $$, 'job:' || :'job'),
-  $$ values ('cancelled', 1), ('paused', 1), ('progress', 3), ('resumed', 1) $$,
-  'job:<id> carried exactly: paused, resumed, three progress messages, cancelled');
+  $$ values ('cancelled', 1), ('paused', 1), ('resumed', 1) $$,
+  'job:<id> carried exactly the worker''s controls: paused, resumed, cancelled');
 select results_eq(
-  format($$ select payload ->> 'status', count(*)::int from realtime.messages where topic = %L and event = 'job_status'
-             group by 1 order by 1 $$, 'customer:' || :'uid'),
+  format($$ select payload ->> 'status', count(*)::int from realtime.messages where topic = 'staff'
+             and event = 'job_status' and payload ->> 'job_id' = %L group by 1 order by 1 $$, :'job'),
   $$ values ('cancelled', 1), ('in_progress', 1), ('paused', 1), ('pending', 2) $$,
-  'the customer heard every status change of their job');
+  'staff (and through the portal, the customer) heard every status change of the job');
 
 -- Other jobs' channels stay quiet -----------------------------------------------------------
 select id as other from jobs_enqueue(dev.create_paid_order('quiet@example.com', 'starter')) \gset
 select is((select count(*)::int from realtime.messages where topic = 'job:' || :'other'), 0,
   'enqueuing another job sends nothing on its job:<id> channel');
-select is((select count(*)::int from realtime.messages where topic = 'job:' || :'job'), 6,
+select is((select count(*)::int from realtime.messages where topic = 'job:' || :'job'), 3,
   'and nothing new on the first job''s channel');
-select is((select count(*)::int from realtime.messages where topic = 'customer:' || :'uid'), 8,
-  'nor on the first customer''s channel (5 status + 3 progress)');
+select is((select count(*)::int from realtime.messages where topic = 'staff' and payload ->> 'job_id' = :'job'), 8,
+  'staff heard the first job once per change (5 status + 3 progress)');
 select ok(not exists (select 1 from realtime.messages where topic like 'customer:%' and topic <> 'customer:' || :'uid'
                         and payload ->> 'job_id' = :'job'),
   'the first job''s news never goes to another customer''s channel');

@@ -18,6 +18,10 @@ select user_id as user_b from customers where email = 'bob@example.com' \gset
 select id as job_a from jobs_enqueue(:'order_a') \gset
 select id as job_b from jobs_enqueue(:'order_b') \gset
 select jobs_pause(:'job_a', 'staff:alice') \gset
+-- Nothing broadcasts on customer:<uid> since 20261208000400; a message there keeps the
+-- probes below meaningful (the policy still admits a customer to their own topic).
+select realtime.send('{}'::jsonb, 'probe', 'customer:' || :'user_a', true) \gset
+select realtime.send('{}'::jsonb, 'probe', 'customer:' || :'user_b', true) \gset
 select gen_random_uuid() as staff_user, gen_random_uuid() as worker_user \gset
 select results_eq(
   format($$ select count(*) filter (where topic = 'jobs') > 0, count(*) filter (where topic = 'staff') > 0,

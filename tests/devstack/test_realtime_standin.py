@@ -247,6 +247,14 @@ def test_customer_is_refused_staff_and_other_customers_topics_but_gets_their_own
             job_id = await asyncio.to_thread(
                 create_job, conn, queries, "starter", "alice@example.com"
             )
+            # The triggers send nothing on customer:<uid> since migration 20261208000400 (the
+            # portal fans out from staff); the topic is still the customer's to hear.
+            await asyncio.to_thread(
+                conn.execute,
+                "select realtime.send(jsonb_build_object('job_id', %s::text), 'job_status',"
+                " %s, true)",
+                (job_id, f"customer:{alice}"),
+            )
             mine = await own.next_broadcast()
             assert mine["payload"]["job_id"] == str(job_id)
             seen_by_staff = await dashboard.next_broadcast()

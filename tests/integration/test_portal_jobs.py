@@ -208,7 +208,7 @@ def test_without_realtime_the_stream_rereads_the_job_on_a_timer(portal_stack: Po
     job = make_job(portal_stack, "eve@example.com", directories=2)
     job.claim()
     token = access_token(job.customer.user_id, job.customer.email)
-    timing = StreamTiming(heartbeat_seconds=0.5, reread_seconds=0.5, realtime_retry_seconds=60)
+    timing = StreamTiming(heartbeat_seconds=0.5, reread_seconds=0.5)
     # Realtime refuses a wrong API key, so the stream never becomes live.
     with (
         served_portal(portal_stack, timing, supabase_anon_key="not-an-api-key") as (url, _app),
