@@ -183,10 +183,15 @@ begin
   end if;
   delete from private.metrics_counters;
   insert into private.metrics_counters (name, shard, value)
-  select k.name, 0, count(*)
-    from public.job_results r,
-         lateral private.attempt_counter_names(r.outcome, r.confirmed, r.attempt,
-                                               r.captcha_kind, r.captcha_solved, r.error_code) k(name)
+  select k.name, 0, sum(g.n)
+    from (select r.outcome, r.confirmed, r.attempt > 1 as is_retry,
+                 r.captcha_kind is not null as has_captcha, r.captcha_solved,
+                 r.error_code is not distinct from 'proxy_error' as proxy_failed, count(*) as n
+            from public.job_results r
+           group by 1, 2, 3, 4, 5, 6) g,
+         lateral private.attempt_counter_names(g.outcome, g.confirmed, g.is_retry,
+                                               g.has_captcha, g.captcha_solved,
+                                               g.proxy_failed) k(name)
    group by k.name;
   insert into private.metrics_counters (name, shard, value)
   select 'jobs_completed', 0, count(*) from public.audit_log a where a.action = 'job.completed';
