@@ -172,8 +172,8 @@ select 'job:' || jd.job_id, 'broadcast', 'directory', jsonb_build_object(
  where jd.created_at > now() - interval '3 days';
 """
 
-# The seed went around the triggers that keep metrics_totals()'s counters (migration
-# 20261208000100), so once it is done the counters are rebuilt from the rows, as that
+# The seed went around the triggers that keep metrics_totals()'s and queue_stats()'s
+# counters (migrations 20261208000100 and 0130), so once it is done the counters are rebuilt from the rows, as that
 # migration first filled them. Before that migration there is nothing to rebuild.
 RECOUNT_SQL = """
 do $$
@@ -195,6 +195,11 @@ begin
    group by k.name;
   insert into private.metrics_counters (name, shard, value)
   select 'jobs_completed', 0, count(*) from public.audit_log a where a.action = 'job.completed';
+  -- Jobs by status (migration 20261208000130), where that migration is there.
+  if exists (select 1 from pg_trigger where tgname = 'jobs_counted_on_insert') then
+    insert into private.metrics_counters (name, shard, value)
+    select 'jobs.' || j.status::text, 0, count(*) from public.jobs j group by j.status;
+  end if;
 end
 $$
 """

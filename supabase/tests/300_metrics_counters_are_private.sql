@@ -1,9 +1,9 @@
--- The counters behind metrics_totals() (20261208000100): no API role reads or writes them,
+-- The counters behind metrics_totals() (20261208000100) and queue_stats()'s jobs (0130): no API role reads or writes them,
 -- nor calls the functions that add to them; metrics_totals() stays the service role's; a
 -- report through the real function moves the totals in the same transaction.
 begin;
 set search_path = public, extensions;
-select plan(11);
+select plan(13);
 
 select ok(not has_table_privilege(r, 'private.metrics_counters', p), r || ' has no ' || p || ' on the counters')
   from (values ('anon'), ('authenticated'), ('service_role')) roles(r),
@@ -35,6 +35,12 @@ select jobs_report_attempt(:'job_id', :'lease_token',
 select is((metrics_totals() -> 'attempts_by_outcome' ->> 'success')::int, :before + 1,
   'a report as service_role counts its attempt in the same transaction');
 reset role;
+select ok(not has_function_privilege('authenticated', 'private.jobs_count_statuses()', 'execute')
+          and not has_function_privilege('service_role', 'private.jobs_count_statuses()', 'execute'),
+  'no API role may call the jobs counter directly');
+select is((queue_stats() -> 'jobs' ->> 'in_progress')::bigint,
+  (select count(*) from jobs where status = 'in_progress'),
+  'the claimed job is counted in progress by queue_stats in the same transaction');
 
 select * from finish();
 rollback;

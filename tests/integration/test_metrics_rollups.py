@@ -1,6 +1,7 @@
 """metrics_totals() reads counters the transitions keep (migration 20261208000100); after a
 random history through the real functions (retries, reaps, pauses, resumes, cancels, refused
-calls among them) they equal a recount from the raw tables."""
+calls among them) they equal a recount from the raw tables; so do queue_stats()'s jobs by
+status (migration 20261208000130)."""
 
 from __future__ import annotations
 
@@ -52,8 +53,22 @@ OUTCOMES: dict[str, dict[str, Any]] = {
 Conn = psycopg.Connection[Any]
 
 
+# queue_stats()'s jobs by status before the counters (20261206000220).
+JOBS_RECOUNT_SQL = """
+select jsonb_object_agg(s.status, coalesce(c.n, 0))
+  from unnest(enum_range(null::public.job_status)) as s(status)
+  left join (select j.status, count(*) as n from public.jobs j group by j.status) c
+    on c.status = s.status
+"""
+
+
 def _totals(conn: Conn) -> tuple[Any, Any]:
-    row = conn.execute(f"select metrics_totals(), ({RECOUNT_SQL})").fetchone()
+    """What the counters say and what a recount says: metrics_totals() and the jobs by
+    status in queue_stats()."""
+    row = conn.execute(
+        f"select metrics_totals() || jsonb_build_object('jobs', queue_stats() -> 'jobs'),"
+        f" ({RECOUNT_SQL}) || jsonb_build_object('jobs', ({JOBS_RECOUNT_SQL}))"
+    ).fetchone()
     assert row is not None
     return row[0], row[1]
 
