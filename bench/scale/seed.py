@@ -173,8 +173,8 @@ select 'job:' || jd.job_id, 'broadcast', 'directory', jsonb_build_object(
 """
 
 # The seed went around the triggers that keep metrics_totals()'s and queue_stats()'s
-# counters (migrations 20261208000100 and 0130), so once it is done the counters are rebuilt from the rows, as that
-# migration first filled them. Before that migration there is nothing to rebuild.
+# counters (migrations 20261208000100 and 0130), so once it is done the counters are rebuilt
+# from the rows, as those migrations first filled them. Before them there is nothing to do.
 RECOUNT_SQL = """
 do $$
 begin
