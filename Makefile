@@ -131,6 +131,10 @@ bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs p
 bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
 	@$(PY) -m bench.orchestrator
 
+.PHONY: bench-scale
+bench-scale: deps ## Scale benchmark: a year of traffic (1/100 by default; SCALE=10 for 1/10) vs a nearly empty database, call by call
+	@$(PY) -m bench.scale --scale $(or $(SCALE),100)
+
 .PHONY: bench-webhook
 bench-webhook: deps ## Webhook benchmark: signed Stripe events over HTTP vs stripe_events_apply directly, at 1/8/32, replays, RSS
 	@$(PY) -m bench.webhook
