@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import socket
 
 _FIRST = 20_000
@@ -17,7 +18,12 @@ _SLICE = 1_500
 # "gw3" under pytest-xdist; a plain pytest run is worker 0.
 _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 _START = _FIRST + _WORKER * _SLICE
-_turns = itertools.cycle(range(_START, _START + _SLICE))
+# Two separate pytest runs on one machine (two checkouts) share worker 0's slice: each starts
+# its turn at a random place in it, so they do not walk the same ports in step.
+_OFFSET = random.randrange(_SLICE)  # noqa: S311 — spreading, not secrecy
+_turns = itertools.cycle(
+    [*range(_START + _OFFSET, _START + _SLICE), *range(_START, _START + _OFFSET)]
+)
 
 
 def _bindable(port: int) -> bool:
