@@ -20,7 +20,7 @@ _WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or
 _START = _FIRST + _WORKER * _SLICE
 # Two separate pytest runs on one machine (two checkouts) share worker 0's slice: each starts
 # its turn at a random place in it, so they do not walk the same ports in step.
-_OFFSET = random.randrange(_SLICE)  # noqa: S311 — spreading, not secrecy
+_OFFSET = random.randrange(_SLICE)
 _turns = itertools.cycle(
     [*range(_START + _OFFSET, _START + _SLICE), *range(_START, _START + _OFFSET)]
 )
