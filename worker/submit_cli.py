@@ -19,9 +19,9 @@ from playwright.async_api import async_playwright
 from dbolt.business import Business
 from dbolt.contracts import business_with_logo_id
 from dbolt.directories import DEFAULT_DIRECTORIES, load_directories
+from worker.browser_launch import launch_options
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
-from worker.browser_launch import launch_options
 from worker.outcome import AttemptResult
 from worker.proxies import parse_proxy_urls
 from worker.settings import WorkerSettings

@@ -260,8 +260,11 @@ def savings_line(pairs: Sequence[Pair]) -> str:
     parts = []
     for pair in pairs:
         times = cpu_per_submission(pair.before) / cpu_per_submission(pair.worker)
-        parts.append(f"{count_of(pair.contexts, 'context')} **{times:.2f}×**")
-    return f"CPU-seconds per submission, before ÷ worker: {', '.join(parts)}."
+        parts.append(f"{count_of(pair.contexts, 'context')} **{times:.2f}**")
+    return (
+        "How many times fewer CPU-seconds per submission the worker spends than before "
+        f"(before ÷ worker): {', '.join(parts)}."
+    )
 
 
 def cpu_ratio_line(pairs: Sequence[Pair]) -> str:
