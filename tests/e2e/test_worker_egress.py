@@ -35,6 +35,7 @@ from devstack.sandbox.png import sample_logo
 from tests.support.orchestrator_harness import WORKER
 from tests.support.queue_helpers import enable_test_directories
 from worker.addresses import DestinationPolicy, blocked_reason, parse_allow_list
+from worker.browser_launch import launch_options
 from worker.egress_guard import EgressGuard
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.logo import LogoSource, LogoUnavailable
@@ -42,7 +43,8 @@ from worker.outcome import AttemptResult
 from worker.proxies import parse_proxy_urls
 from worker.settings import WorkerSettings
 
-CHROMIUM = "/usr/lib/chromium/chromium"
+# The browser the worker runs, with its flags: the guard must hold in exactly that one.
+LAUNCH = launch_options(WorkerSettings())
 FORM = """<html><body><form method="post" action="/submit" enctype="multipart/form-data">
 <input id="name" name="name"><input id="logo" name="logo" type="file">
 <button type="submit">Submit</button></form>{extra}</body></html>"""
@@ -161,7 +163,7 @@ def _attempt(
 
     async def run() -> AttemptResult:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+            browser = await playwright.chromium.launch(**LAUNCH)
             try:
                 engine = SubmissionEngine(browser, None, settings)
                 return await engine.attempt(directory, business, proxy)
