@@ -615,3 +615,27 @@ def test_the_allow_list_is_exact_host_port_pairs_and_empty_by_default(
     assert policy.is_allowed("::1", 8400)
     assert not policy.is_allowed("127.0.0.1", 8401)
     assert not policy.is_allowed("localhost", 8400)
+
+
+ASSETS = """<style>@font-face {{ font-family: F; src: url(/font.woff2); }}
+body {{ font-family: F; }}</style><img src="/pixel.png" alt="">
+<script src="http://localhost:{other}/widget.js"></script>"""
+
+
+@pytest.mark.parametrize("block", [[], ["image", "font", "media", "third_party"]])
+def test_a_recipe_blocks_only_what_it_names_and_still_submits(
+    tmp_path: Path, servers: Callable[[], Server], block: list[str]
+) -> None:
+    site, other = servers(), servers()
+    site.pages["/start"] = html(FORM.format(extra=ASSETS.format(other=other.port)))
+    site.pages["/submit"] = html('<p class="confirmation">Thanks</p>')
+    directory = _directory(site)
+    directory["recipe"]["block"] = block
+    allowed = f"127.0.0.1:{site.port},localhost:{other.port}"
+    result = _attempt(tmp_path, directory, _business(), allowed=allowed)
+    assert (result.outcome, result.confirmed) == (Outcome.success, True), result.message
+    assert any(hit.startswith("POST /submit") for hit in site.hits)
+    fetched = {hit.split(" ")[1] for hit in site.hits} | {hit.split(" ")[1] for hit in other.hits}
+    assets = {"/pixel.png", "/font.woff2", "/widget.js"}
+    # Without a block list the page loads all three (so the blocked run proves something).
+    assert not (assets & fetched) if block else assets <= fetched
