@@ -7,11 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # prometheus brings promtool, which checks the orchestrator's /metrics output; chromium is
-# the browser the worker drives (Playwright cannot download one here). podman, buildah,
+# the browser the worker drives (Playwright cannot download one here), and
+# chromium-headless-shell the lean build of it that submissions run in. podman, buildah,
 # mmdebstrap and runc build and run the images (deploy/images; no Docker engine, no
 # registry); kubectl renders the kustomize overlays (deploy/k8s).
 apt_packages=(postgresql-15 postgresql-15-pgtap postgresql-15-plpgsql-check prometheus chromium
-  podman buildah mmdebstrap runc uidmap kubectl)
+  chromium-headless-shell podman buildah mmdebstrap runc uidmap kubectl)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -31,6 +31,7 @@ from worker.phases import Lifecycle, run_phases, scrub
 from worker.proxies import Proxy
 from worker.recipe import RecipeError, parse_recipe
 from worker.recipe_runner import RecipeContext, run_recipe
+from worker.request_blocking import block_requests
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,16 @@ def _report_blocked(result: AttemptResult, blocked: list[str]) -> None:
     result.message = f"the site sent the browser to an address workers may not reach: {what}"
 
 
+def _blocked_kinds(directory: dict[str, Any]) -> list[str]:
+    """The recipe's `block` list; a malformed recipe blocks nothing and fails below, named."""
+    if directory.get("mode") != "recipe" or not isinstance(directory.get("recipe"), dict):
+        return []
+    try:
+        return list(parse_recipe(directory["recipe"]).block)
+    except RecipeError:
+        return []
+
+
 class SubmissionEngine:
     def __init__(
         self, browser: Browser, solver: CaptchaSolver | None, settings: EngineSettings
@@ -140,6 +151,8 @@ class SubmissionEngine:
         guard = await EgressGuard(self.settings.destinations, proxy).start()
         resume = Resume.model_validate(directory["resume"]) if directory.get("resume") else None
         context = await self._context(guard, resume.storage_state if resume else None)
+        blocked_kinds = _blocked_kinds(directory)
+        await block_requests(context, blocked_kinds)
         page = await context.new_page()
         ctx = RecipeContext(
             page,

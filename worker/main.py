@@ -17,6 +17,7 @@ from playwright.async_api import async_playwright
 
 from dbolt.orchestrator_client import DispatchPaused, OrchestratorClient, OrchestratorError
 from worker.auth_session import AuthFailed, ServiceAccountSession
+from worker.browser_launch import launch_options
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.health import WorkerStatus, serve_health
@@ -28,14 +29,6 @@ from worker.retention import retention_loop
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
-CHROMIUM_ARGS = [
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--no-first-run",
-    # WebRTC's UDP would bypass the egress guard (worker/egress_guard.py): proxied only.
-    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
-]
 
 
 class Worker:
@@ -101,9 +94,7 @@ class Worker:
         try:
             async with async_playwright() as playwright:
                 # One Chromium per worker; every attempt gets a fresh context of its own.
-                browser = await playwright.chromium.launch(
-                    executable_path=s.chromium_path, headless=True, args=CHROMIUM_ARGS
-                )
+                browser = await playwright.chromium.launch(**launch_options(s))
                 engine = SubmissionEngine(
                     browser,
                     solver,

@@ -271,11 +271,16 @@ class Phases(BaseModel):
         return self
 
 
+Blockable = Literal["image", "font", "media", "third_party"]
+
+
 class Recipe(BaseModel):
     model_config = ConfigDict(extra="forbid")
     steps: list[Step] | None = Field(default=None, min_length=1)
     frame: str | None = None
     phases: Phases | None = None
+    # What the browser may skip on this site (worker/request_blocking.py); nothing by default.
+    block: list[Blockable] = Field(default_factory=list)
 
     def form_steps(self) -> list[Step]:
         """The steps that send the business: the one form, or the submit and claim phases."""
@@ -292,6 +297,29 @@ class Recipe(BaseModel):
     def _steps_or_phases(self) -> Recipe:
         if (self.steps is None) == (self.phases is None):
             raise ValueError("give either steps (one form) or phases")
+        return self
+
+    @model_validator(mode="after")
+    def _captchas_keep_what_they_need(self) -> Recipe:
+        # An image captcha is an image; reCAPTCHA, hCaptcha and Turnstile are third-party
+        # scripts. Blocking them would fail every attempt at the captcha.
+        steps = list(self.steps or [])
+        if self.phases is not None:
+            for phase in (
+                self.phases.lookup,
+                self.phases.signup,
+                self.phases.verify_email,
+                self.phases.login,
+                self.phases.submit,
+                self.phases.claim,
+                self.phases.confirm,
+            ):
+                steps += list(phase.steps) if phase is not None else []
+        for step in steps:
+            if isinstance(step, Captcha):
+                needs = "image" if step.kind == "image" else "third_party"
+                if needs in self.block:
+                    raise ValueError(f"a {step.kind} captcha needs {needs}: do not block it")
         return self
 
 

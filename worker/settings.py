@@ -34,6 +34,11 @@ class WorkerSettings(ServiceSettings):
     realtime_access_token: SecretStr | None = None
 
     chromium_path: str = "/usr/lib/chromium/chromium"
+    # Submissions run in Chromium's headless shell when it is installed (Debian's
+    # chromium-headless-shell): a third of the CPU per submission (worker/browser_launch.py).
+    headless_shell_path: str = "/usr/lib/chromium/chromium-headless-shell"
+    # false: the full browser with the older flags (the benchmark's baseline; a way back).
+    browser_lean: bool = True
     contexts: int = Field(default=2, ge=1, le=16)
     navigation_timeout_ms: int = 15_000
     step_timeout_ms: int = 8_000

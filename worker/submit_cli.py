@@ -19,9 +19,9 @@ from playwright.async_api import async_playwright
 from dbolt.business import Business
 from dbolt.contracts import business_with_logo_id
 from dbolt.directories import DEFAULT_DIRECTORIES, load_directories
+from worker.browser_launch import launch_options
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
-from worker.main import CHROMIUM_ARGS
 from worker.outcome import AttemptResult
 from worker.proxies import parse_proxy_urls
 from worker.settings import WorkerSettings
@@ -57,9 +57,7 @@ async def submit(
     proxy = parse_proxy_urls(proxy_url)[0] if proxy_url else None
     try:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(
-                executable_path=settings.chromium_path, headless=True, args=CHROMIUM_ARGS
-            )
+            browser = await playwright.chromium.launch(**launch_options(settings))
             engine = SubmissionEngine(
                 browser,
                 solver,

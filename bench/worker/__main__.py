@@ -22,7 +22,7 @@ from types import FrameType
 from bench import common
 from bench.orchestrator.server import wait_for_pool
 from bench.worker import queue_db, report, sites, stack
-from bench.worker.results import BARE, WORKER, SideResult, combine
+from bench.worker.results import BARE, BEFORE, WORKER, SideResult, combine
 from bench.worker.run import Plan, Stack, run_bare, run_worker
 from dbolt.words import count_of, noun_for
 
@@ -31,6 +31,7 @@ DEFAULT_OUTPUT = RESULTS_DIR / "worker.md"
 # Logs of every process and the worker's artifacts (there should be none), kept for a look.
 RUN_DIR = RESULTS_DIR / "worker-run"
 CHROMIUM = "/usr/lib/chromium/chromium"
+HEADLESS_SHELL = "/usr/lib/chromium/chromium-headless-shell"
 # A fixed-size pool, open before the clock starts, so its backends' CPU can be followed: one
 # worker makes at most CONTEXTS + 1 requests at once (the lanes and the heartbeat).
 ORCHESTRATOR_POOL = 6
@@ -80,7 +81,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=sites.DEFAULT_SITES,
         help=f"sandbox sites, comma-separated ({','.join(sites.DEFAULT_SITES)})",
     )
-    add("--chromium", default=CHROMIUM, help=f"the Chromium binary ({CHROMIUM})")
+    add("--chromium", default=CHROMIUM, help=f"the full Chromium binary ({CHROMIUM})")
+    add(
+        "--headless-shell",
+        default=HEADLESS_SHELL,
+        help=f"Chromium's headless shell, the lean worker's browser ({HEADLESS_SHELL})",
+    )
     add("--sample-interval", type=float, default=0.5, help="seconds between samples (0.5)")
     add("--timeout", type=float, default=600, help="seconds one side may take (600)")
     add("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the Markdown")
@@ -138,21 +144,28 @@ def running_stack(plan: Plan) -> Iterator[Stack]:
             yield Stack(database_url, sandbox, orchestrator, postgres_pids, token)
 
 
+SIDES = (WORKER, BEFORE, BARE)
+
+
+def _run_side(plan: Plan, up: Stack, side: str, count: int, number: int) -> SideResult:
+    label = f"{side.capitalize()} C{count} R{number}"
+    if side == BARE:
+        return run_bare(plan, up, count, label)
+    return run_worker(plan, up, count, label, lean=side == WORKER)
+
+
 def _configuration(plan: Plan, up: Stack, count: int, rounds: int, turn: int) -> report.Pair:
-    """Both sides at `count` contexts, in rounds. Which side goes first alternates from round
-    to round (W B, B W, …): the load on a shared machine comes and goes, and short alternating
-    runs spread it over both sides instead of landing it on one."""
-    runs: dict[str, list[SideResult]] = {WORKER: [], BARE: []}
+    """The three sides at `count` contexts, in rounds. The order rotates from round to round
+    (W F B, F B W, B W F, …): the load on a shared machine comes and goes, and short rotating
+    runs spread it over every side instead of landing it on one."""
+    runs: dict[str, list[SideResult]] = {side: [] for side in SIDES}
     for number in range(1, rounds + 1):
-        order = (WORKER, BARE) if (turn + number) % 2 else (BARE, WORKER)
-        for side in order:
-            if side == WORKER:
-                result = run_worker(plan, up, count, f"Worker C{count} R{number}")
-            else:
-                result = run_bare(plan, up, count, f"Bare C{count} R{number}")
+        shift = (turn + number) % len(SIDES)
+        for side in SIDES[shift:] + SIDES[:shift]:
+            result = _run_side(plan, up, side, count, number)
             runs[side].append(result)
             print(f"  round {number}/{rounds} {report.progress_line(result)}", flush=True)
-    return report.Pair(count, combine(runs[WORKER]), combine(runs[BARE]))
+    return report.Pair(count, *(combine(runs[side]) for side in SIDES))
 
 
 def measure(plan: Plan, contexts: Sequence[int], rounds: int) -> list[report.Pair]:
@@ -160,10 +173,13 @@ def measure(plan: Plan, contexts: Sequence[int], rounds: int) -> list[report.Pai
     with running_stack(plan) as up:
         # Unreported, but checked like the rest: one business to every site on each side
         # warms the page cache, the sandbox, the orchestrator and its Postgres backends.
-        print("  warm-up: one business to every site, bare loop and worker", flush=True)
+        print(
+            "  warm-up: one business to every site, bare loop and worker (lean and not)", flush=True
+        )
         one = dataclasses.replace(plan, jobs=1)
         run_bare(one, up, 1, "Warmup Bare")
         run_worker(one, up, 1, "Warmup Worker")
+        run_worker(one, up, 1, "Warmup Before", lean=False)
         for index, count in enumerate(contexts):
             print(f"[{index + 1}/{len(contexts)}] {count_of(count, 'context')}", flush=True)
             pairs.append(_configuration(plan, up, count, rounds, index))
@@ -180,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sites=args.sites,
         jobs=jobs,
         chromium=args.chromium,
+        headless_shell=args.headless_shell,
         run_dir=RUN_DIR,
         timeout_seconds=args.timeout,
         sample_interval=args.sample_interval,

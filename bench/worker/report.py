@@ -9,7 +9,7 @@ from statistics import mean
 
 from bench.common import MIB
 from bench.worker import procfs
-from bench.worker.results import BARE, WORKER, SideResult
+from bench.worker.results import BARE, BEFORE, WORKER, SideResult
 from bench.worker.sampler import BENCH, MACHINE
 from dbolt.words import count_of
 
@@ -43,13 +43,24 @@ class Context:
 
 @dataclass(frozen=True)
 class Pair:
+    """One configuration: the worker (lean browser), the worker before (BROWSER_LEAN=false)
+    and the bare loop."""
+
     contexts: int
     worker: SideResult
+    before: SideResult
     bare: SideResult
 
     @property
     def ratio(self) -> float:
         return self.worker.per_minute / self.bare.per_minute
+
+    @property
+    def sides(self) -> tuple[SideResult, SideResult, SideResult]:
+        return (self.worker, self.before, self.bare)
+
+    def side(self, name: str) -> SideResult:
+        return {WORKER: self.worker, BEFORE: self.before, BARE: self.bare}[name]
 
 
 def _mib(value: float) -> str:
@@ -108,7 +119,7 @@ def summary_table(pairs: Sequence[Pair]) -> str:
 def memory_table(pairs: Sequence[Pair]) -> str:
     rows = []
     for pair in pairs:
-        for result in (pair.worker, pair.bare):
+        for result in pair.sides:
             peak, avg = result.usage.peak_pss, result.usage.mean_pss
             rows.append(
                 [
@@ -142,9 +153,9 @@ def _marginal_line(pairs: Sequence[Pair]) -> str:
     if last.contexts == first.contexts:
         return ""
     parts = []
-    for side in (WORKER, BARE):
-        low = (first.worker if side == WORKER else first.bare).usage.peak_pss[procfs.CHROMIUM]
-        high = (last.worker if side == WORKER else last.bare).usage.peak_pss[procfs.CHROMIUM]
+    for side in (WORKER, BEFORE, BARE):
+        low = first.side(side).usage.peak_pss[procfs.CHROMIUM]
+        high = last.side(side).usage.peak_pss[procfs.CHROMIUM]
         parts.append(f"{side} {_mib((high - low) / (last.contexts - first.contexts))} MiB")
     return (
         f"Each context beyond the first adds (peak Chromium PSS at "
@@ -176,7 +187,7 @@ def _ms_per_submission(seconds: float, result: SideResult) -> str:
 def cpu_table(pairs: Sequence[Pair], cpu_count: int) -> str:
     rows = []
     for pair in pairs:
-        for result in (pair.worker, pair.bare):
+        for result in pair.sides:
             cpu = result.usage.cpu_seconds
             per = [
                 _ms_per_submission(cpu[group], result) if group in cpu else "—"
@@ -212,6 +223,50 @@ def cpu_table(pairs: Sequence[Pair], cpu_count: int) -> str:
     return _table(header, rows)
 
 
+def cpu_per_submission(result: SideResult) -> float:
+    return own_cpu_seconds(result) / result.submissions
+
+
+def browser_table(pairs: Sequence[Pair]) -> str:
+    """The browser's cost, before and after the savings, beside the bare loop."""
+    rows = []
+    for pair in pairs:
+        for result in pair.sides:
+            cpu = result.usage.cpu_seconds
+            chromium = cpu.get(procfs.CHROMIUM, 0.0) / result.submissions
+            rows.append(
+                [
+                    str(pair.contexts),
+                    result.side,
+                    f"{cpu_per_submission(result):.2f}",
+                    f"{chromium:.2f}",
+                    _mib(result.usage.peak_pss[procfs.CHROMIUM] / pair.contexts),
+                    f"{result.per_minute:.1f}",
+                ]
+            )
+    header = [
+        "contexts",
+        "side",
+        "CPU-s per submission",
+        "of which Chromium",
+        "Chromium PSS per context MiB",
+        "subs/min",
+    ]
+    return _table(header, rows)
+
+
+def savings_line(pairs: Sequence[Pair]) -> str:
+    """How many times fewer CPU-seconds per submission the worker spends than before."""
+    parts = []
+    for pair in pairs:
+        times = cpu_per_submission(pair.before) / cpu_per_submission(pair.worker)
+        parts.append(f"{count_of(pair.contexts, 'context')} **{times:.2f}**")
+    return (
+        "How many times fewer CPU-seconds per submission the worker spends than before "
+        f"(before ÷ worker): {', '.join(parts)}."
+    )
+
+
 def cpu_ratio_line(pairs: Sequence[Pair]) -> str:
     """Unlike submissions per minute, CPU per submission hardly depends on what else the
     machine is doing, so this ratio is the steadier reading on a shared machine."""
@@ -230,7 +285,7 @@ def contention_note(pairs: Sequence[Pair], cpu_count: int) -> str:
     """Name the runs during which other work took a large share of the machine."""
     flagged = []
     for pair in pairs:
-        for result in (pair.worker, pair.bare):
+        for result in pair.sides:
             share = others_seconds(result) / (result.usage.cpu_span * max(1, cpu_count))
             if share > CONTENDED_SHARE:
                 flagged.append(f"{result.side} at {count_of(pair.contexts, 'context')} {share:.0%}")
@@ -280,6 +335,22 @@ that fills and submits the same forms with as many contexts and no orchestration
 submits {context.submissions} times per configuration, {rounds}; each business goes to the
 {count_of(per_job, "sandbox site")} {sites} (one starter job per business on the worker
 side), with a fresh browser context per submission on both sides.
+
+## The browser's cost: the worker, the worker before (`BROWSER_LEAN=false`), the bare loop
+
+{browser_table(pairs)}
+
+{savings_line(pairs)}
+
+- **worker**: as it runs, in Chromium's headless shell with the lean flags
+  (`worker/browser_launch.py`); **before**: the same worker with `BROWSER_LEAN=false`, the
+  full browser in its new headless mode with the older flags; **bare**: the bare loop, in the
+  full browser like before.
+- **CPU-s per submission**: every process the side needs (*all it needs* below) over the
+  timed windows, ÷ confirmed submissions; **Chromium PSS per context**: peak Chromium PSS ÷
+  contexts (it still carries Chromium's fixed cost).
+
+## Throughput and memory, worker vs the bare loop
 
 {summary_table(pairs)}
 

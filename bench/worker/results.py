@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from bench.worker import sampler
 from bench.worker.sampler import Usage
 
-WORKER, BARE = "worker", "bare"
+# The worker as it runs (lean browser), the same worker with BROWSER_LEAN=false (how it ran
+# before: the full browser), and the bare Playwright loop.
+WORKER, BEFORE, BARE = "worker", "before", "bare"
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
 from bench.worker import queue_db, sampler, sites, stack, verify
-from bench.worker.results import BARE, WORKER, SideResult
+from bench.worker.results import BARE, BEFORE, WORKER, SideResult
 from bench.worker.stack import Service
 from dbolt.words import count_of
 
@@ -26,6 +27,7 @@ class Plan:
     sites: tuple[str, ...]
     jobs: int  # businesses per configuration and side; each goes to every site
     chromium: str
+    headless_shell: str
     run_dir: Path
     timeout_seconds: float
     sample_interval: float
@@ -50,19 +52,25 @@ class Stack:
         return self.sandbox.base_url
 
 
-def worker_settings(plan: Plan, running: Stack, contexts: int) -> dict[str, str]:
+def worker_settings(plan: Plan, running: Stack, contexts: int, lean: bool) -> dict[str, str]:
     assert running.orchestrator.base_url is not None
+    sandbox = urlsplit(running.sandbox_url)
     return {
         "WORKER_ID": f"bench-worker-c{contexts}",
         "ORCHESTRATOR_URL": running.orchestrator.base_url,
         "WORKER_TOKEN": running.worker_token,
         "CONTEXTS": str(contexts),
         "CHROMIUM_PATH": plan.chromium,
+        "HEADLESS_SHELL_PATH": plan.headless_shell,
+        # false: the full browser and the older flags, i.e. the worker before the savings.
+        "BROWSER_LEAN": "true" if lean else "false",
         # No Realtime here: the worker polls. Jobs are queued before it starts and it claims
         # the next one as soon as one ends, so the poll interval only matters when idle.
         "POLL_MIN_SECONDS": "0.1",
         "POLL_MAX_SECONDS": "0.5",
         "ARTIFACTS_DIR": str(plan.run_dir / "artifacts"),
+        # The sandbox is on loopback, which the egress guard refuses unless listed.
+        "WORKER_ALLOWED_PRIVATE_HOSTS": f"{sandbox.hostname}:{sandbox.port}",
     }
 
 
@@ -104,8 +112,11 @@ def _wait_for_jobs(plan: Plan, running: Stack, worker: Service, jobs: list[str])
             time.sleep(POLL_SECONDS)
 
 
-def run_worker(plan: Plan, running: Stack, contexts: int, label: str) -> SideResult:
-    """`label` names this run's businesses (and its log), different in every round."""
+def run_worker(
+    plan: Plan, running: Stack, contexts: int, label: str, lean: bool = True
+) -> SideResult:
+    """`label` names this run's businesses (and its log), different in every round; `lean`
+    False runs the worker as it was before its browser savings (the BEFORE side)."""
     verify.reset_sandbox(running.sandbox_url)
     businesses = sites.businesses(label, plan.jobs)
     jobs = queue_db.enqueue(running.database_url, businesses, len(plan.sites))
@@ -114,7 +125,7 @@ def run_worker(plan: Plan, running: Stack, contexts: int, label: str) -> SideRes
         "postgres": running.postgres_pids,
         "sandbox": [running.sandbox.pid],
     }
-    settings = worker_settings(plan, running, contexts)
+    settings = worker_settings(plan, running, contexts, lean)
     with (
         stack.running(_slug(label), ["-m", "worker"], settings, plan.run_dir) as worker,
         sampler.Sampler(worker.pid, others, plan.sample_interval) as samples,
@@ -127,12 +138,13 @@ def run_worker(plan: Plan, running: Stack, contexts: int, label: str) -> SideRes
     statuses = queue_db.statuses(running.database_url, jobs)
     problems = verify.check_worker(attempts, statuses, expected)
     problems += verify.check_sandbox(running.sandbox_url, expected)
-    verify.refuse_unless_clean(f"{label} (worker, {count_of(contexts, 'context')})", problems)
+    side = WORKER if lean else BEFORE
+    verify.refuse_unless_clean(f"{label} ({side}, {count_of(contexts, 'context')})", problems)
     by_site: dict[str, list[float]] = {}
     for attempt in attempts:
         by_site.setdefault(attempt.site, []).append((attempt.duration_ms or 0) / 1000)
     usage = sampler.summarise(samples.samples, start, end)
-    return SideResult(WORKER, contexts, len(attempts), end - start, usage, by_site)
+    return SideResult(side, contexts, len(attempts), end - start, usage, by_site)
 
 
 def _read_result_line(bare: Service, timeout: float) -> str:

@@ -16,8 +16,8 @@ from playwright.async_api import async_playwright
 from dbolt.contracts import LiveCheckResult, LiveCheckTask
 from devstack.serving import AppServer
 from worker.addresses import DestinationPolicy
+from worker.browser_launch import CHROMIUM_ARGS
 from worker.live_checks import LiveChecker
-from worker.main import CHROMIUM_ARGS
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or "/usr/lib/chromium/chromium"
 SCRIPTED = """<html><body><div id="app">Loading…</div><script>

@@ -35,6 +35,7 @@ from devstack.sandbox.png import sample_logo
 from tests.support.orchestrator_harness import WORKER
 from tests.support.queue_helpers import enable_test_directories
 from worker.addresses import DestinationPolicy, blocked_reason, parse_allow_list
+from worker.browser_launch import launch_options
 from worker.egress_guard import EgressGuard
 from worker.engine import EngineSettings, SubmissionEngine
 from worker.logo import LogoSource, LogoUnavailable
@@ -42,7 +43,8 @@ from worker.outcome import AttemptResult
 from worker.proxies import parse_proxy_urls
 from worker.settings import WorkerSettings
 
-CHROMIUM = "/usr/lib/chromium/chromium"
+# The browser the worker runs, with its flags: the guard must hold in exactly that one.
+LAUNCH = launch_options(WorkerSettings())
 FORM = """<html><body><form method="post" action="/submit" enctype="multipart/form-data">
 <input id="name" name="name"><input id="logo" name="logo" type="file">
 <button type="submit">Submit</button></form>{extra}</body></html>"""
@@ -161,7 +163,7 @@ def _attempt(
 
     async def run() -> AttemptResult:
         async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(executable_path=CHROMIUM)
+            browser = await playwright.chromium.launch(**LAUNCH)
             try:
                 engine = SubmissionEngine(browser, None, settings)
                 return await engine.attempt(directory, business, proxy)
@@ -613,3 +615,27 @@ def test_the_allow_list_is_exact_host_port_pairs_and_empty_by_default(
     assert policy.is_allowed("::1", 8400)
     assert not policy.is_allowed("127.0.0.1", 8401)
     assert not policy.is_allowed("localhost", 8400)
+
+
+ASSETS = """<style>@font-face {{ font-family: F; src: url(/font.woff2); }}
+body {{ font-family: F; }}</style><img src="/pixel.png" alt="">
+<script src="http://localhost:{other}/widget.js"></script>"""
+
+
+@pytest.mark.parametrize("block", [[], ["image", "font", "media", "third_party"]])
+def test_a_recipe_blocks_only_what_it_names_and_still_submits(
+    tmp_path: Path, servers: Callable[[], Server], block: list[str]
+) -> None:
+    site, other = servers(), servers()
+    site.pages["/start"] = html(FORM.format(extra=ASSETS.format(other=other.port)))
+    site.pages["/submit"] = html('<p class="confirmation">Thanks</p>')
+    directory = _directory(site)
+    directory["recipe"]["block"] = block
+    allowed = f"127.0.0.1:{site.port},localhost:{other.port}"
+    result = _attempt(tmp_path, directory, _business(), allowed=allowed)
+    assert (result.outcome, result.confirmed) == (Outcome.success, True), result.message
+    assert any(hit.startswith("POST /submit") for hit in site.hits)
+    fetched = {hit.split(" ")[1] for hit in site.hits} | {hit.split(" ")[1] for hit in other.hits}
+    assets = {"/pixel.png", "/font.woff2", "/widget.js"}
+    # Without a block list the page loads all three (so the blocked run proves something).
+    assert not (assets & fetched) if block else assets <= fetched
