@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bench.dispatch import timeline
 from bench.dispatch.stack import DIRECTORY, PollSettings, start_workers
+from dbolt.words import count_of
 from tests.support.e2e_stack import running_stack
 
 REALTIME_UP = "Realtime up"
@@ -81,5 +82,5 @@ def run(
                         workers.wait_idle("realtime" if realtime else "polling")
                 finally:
                     workers.stop()
-                say(f"round {n + 1}: {label}: {jobs} jobs done")
+                say(f"round {n + 1}: {label}: {count_of(jobs, 'job')} done")
     return results

@@ -26,6 +26,7 @@ import psycopg
 from bench import common
 from bench.scale import calls, seed
 from dbolt.sql import Queries
+from dbolt.words import noun_for
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "results" / "scale.md"
 GOALS = {"jobs_next": 1.5}
@@ -142,7 +143,8 @@ def run(
     medians = measure(empty[:2], year[:2], repeat)
     counts = ", ".join(f"{k} {v:,}" for k, v in year[2].items())
     header = (
-        f"Scale 1/{scale} of a year ({jobs:,} jobs; seeded in {seed_seconds:.0f} s): {counts}.\n"
+        f"Scale 1/{scale} of a year ({jobs:,} {noun_for(jobs, 'job')};"
+        f" seeded in {seed_seconds:.0f} s): {counts}.\n"
         f"Median of {repeat}, alternating; load {os.getloadavg()[0]:.2f} on"
         f" {os.cpu_count()} CPUs; PostgreSQL {common.server_version()}.\n"
     )
