@@ -12,6 +12,7 @@ import itertools
 import os
 import random
 import socket
+from collections.abc import Iterator
 
 _FIRST = 20_000
 _SLICE = 1_500
@@ -21,9 +22,8 @@ _START = _FIRST + _WORKER * _SLICE
 # Two separate pytest runs on one machine (two checkouts) share worker 0's slice: each starts
 # its turn at a random place in it, so they do not walk the same ports in step.
 _OFFSET = random.randrange(_SLICE)
-_turns = itertools.cycle(
-    [*range(_START + _OFFSET, _START + _SLICE), *range(_START, _START + _OFFSET)]
-)
+_ORDER: list[int] = [*range(_START + _OFFSET, _START + _SLICE), *range(_START, _START + _OFFSET)]
+_turns: Iterator[int] = itertools.cycle(_ORDER)
 
 
 def _bindable(port: int) -> bool:
