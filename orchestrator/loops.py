@@ -79,8 +79,21 @@ async def wake_due(state: AppState) -> None:
         )
 
 
+async def fold_counter_shards(state: AppState) -> None:
+    """Move the metrics counters of backends that are gone into one row (migration
+    20261208000140), so each refresh sums a few rows, not one per pid ever used. A failed
+    fold only leaves more rows to sum: it is logged and the refresh goes on."""
+    try:
+        await state.db.fetch_one("metrics_counters_fold")
+    except DatabaseUnavailable:
+        raise
+    except Exception:
+        log.exception("counter fold failed", extra={"action": "stats.fold_failed"})
+
+
 async def refresh(state: AppState) -> None:
     try:
+        await fold_counter_shards(state)
         row = await state.db.fetch_one(
             "queue_stats_with_health", window_seconds=state.settings.degradation_window_seconds
         )

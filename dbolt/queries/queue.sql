@@ -3,6 +3,11 @@
 -- name: queue_stats
 select queue_stats() as stats;
 
+-- name: metrics_counters_fold
+-- Run by the orchestrator's refresh loop first, so the reads below sum few shard rows
+-- (migration 20261208000140).
+select metrics_counters_fold() as folded;
+
 -- name: queue_stats_with_health
 -- One round trip for the orchestrator's refresh loop.
 -- `outbox`: customer emails not yet sent (and the oldest one's age), emails given up on, and

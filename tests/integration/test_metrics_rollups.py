@@ -6,6 +6,7 @@ status (migration 20261208000130)."""
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from typing import Any
 
@@ -228,3 +229,46 @@ def test_counters_follow_rows_changed_or_removed_and_other_connections_read_them
     assert removed == 3
     counters, recount = _totals(conn)
     assert counters == recount
+
+
+def _wait_until_gone(conn: Conn, pid: int) -> None:
+    """A closed connection's backend exits a moment later; wait for it, bounded."""
+    for _ in range(200):
+        row = conn.execute(
+            "select exists (select 1 from pg_stat_activity where pid = %s)", (pid,)
+        ).fetchone()
+        if row is not None and not row[0]:
+            return
+        time.sleep(0.025)
+    raise AssertionError(f"backend {pid} still running")
+
+
+def test_fold_and_recount_leave_the_totals_unchanged(
+    db_url: str, conn: Conn, queries: Queries
+) -> None:
+    """Migration 20261208000140: a history written by a backend that has since gone leaves
+    its shard behind; the fold moves it into shard 0 and a recount rebuilds it from the raw
+    tables, and metrics_totals() (with queue_stats()'s jobs) reads the same throughout."""
+    enable_test_directories(conn, 2)
+    set_tier_caps(conn, {"starter": 100})
+    with psycopg.connect(db_url, autocommit=True) as writer:
+        writer_pid = writer.info.backend_pid
+        history = History(writer, queries, 42)
+        for _ in range(80):
+            history.step()
+    _wait_until_gone(conn, writer_pid)
+    before, recount = _totals(conn)
+    assert before == recount
+    shard_rows = "select count(*) from private.metrics_counters where shard = %s"
+    assert conn.execute(shard_rows, (writer_pid,)).fetchone() != (0,)
+
+    (folded,) = conn.execute("select metrics_counters_fold()").fetchone() or (0,)
+    assert folded > 0
+    assert conn.execute(shard_rows, (writer_pid,)).fetchone() == (0,)
+    assert _totals(conn) == (before, recount)
+
+    conn.execute("select metrics_counters_recount()")
+    assert conn.execute(
+        "select count(*) from private.metrics_counters where shard <> 0"
+    ).fetchone() == (0,)
+    assert _totals(conn) == (before, recount)

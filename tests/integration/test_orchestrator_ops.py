@@ -229,6 +229,28 @@ def test_failing_captchas_raise_an_alert_throttle_enterprise_and_recover(
     assert STAFF  # the staff key is not needed to see alerts in /healthz
 
 
+def test_the_stats_loop_folds_the_counter_shards_of_gone_backends(
+    api: TestClient, conn: psycopg.Connection[Any]
+) -> None:
+    """Migration 20261208000140: the refresh loop calls metrics_counters_fold(), so a shard
+    no backend has (a pid beyond pid_max) moves into shard 0 without the test calling it."""
+    conn.execute(
+        "insert into private.metrics_counters (name, shard, value)"
+        " values ('retries', 999999993, 4), ('retries', 0, -4)"
+        " on conflict (name, shard) do update set value = private.metrics_counters.value"
+        " + excluded.value"
+    )
+
+    def folded() -> bool:
+        row = conn.execute(
+            "select count(*) from private.metrics_counters where shard = 999999993"
+        ).fetchone()
+        return row == (0,)
+
+    wait_for(folded)
+    assert "directorybolt_retries_total 0.0" in api.get("/metrics").text
+
+
 def test_stuck_emails_and_rejected_stripe_events_are_metrics(
     api: TestClient, conn: psycopg.Connection[Any]
 ) -> None:
