@@ -21,12 +21,12 @@ from typing import Any, Protocol
 
 from starlette.responses import StreamingResponse
 
-from portal.realtime_hub import hub_of
+from portal.realtime_hub import STAFF_TOPIC, hub_of
 from portal.state import PortalState
 from portal.viewer import Viewer
 
 # The topic every job's status and progress goes to.
-ALL_JOBS_TOPIC = "staff"
+ALL_JOBS_TOPIC = STAFF_TOPIC
 
 
 @dataclass(frozen=True)
@@ -63,11 +63,13 @@ class _OnlyEvents:
 
 
 @contextlib.asynccontextmanager
-async def relaying(state: PortalState, feed: Feed, listener: Listener) -> AsyncIterator[None]:
+async def relaying(
+    state: PortalState, feed: Feed, listener: Listener, job_id: str | None = None
+) -> AsyncIterator[None]:
     """The listener hears the feed through the process's one Realtime socket while the
-    stream lasts (portal.realtime_hub)."""
+    stream lasts (portal.realtime_hub): only what is about `job_id`, when given."""
     hub = hub_of(state.extras, state.settings)
-    async with hub.listening(feed.topic, _OnlyEvents(feed, listener)):
+    async with hub.listening(feed.topic, _OnlyEvents(feed, listener), job_id):
         yield
 
 

@@ -29,6 +29,8 @@ from portal.realtime import JOIN_TIMEOUT_SECONDS, RealtimeSettings, RealtimeUnav
 log = logging.getLogger(__name__)
 
 HUB_EXTRA = "portal.realtime_hub"
+# The one topic the hub joins (every job's changes); it joins as the service role.
+STAFF_TOPIC = "staff"
 
 
 class Listener(Protocol):
@@ -57,22 +59,46 @@ class RealtimeHub:
         self._rejoin = (rejoin_seconds, rejoin_max_seconds)
         self._listeners: defaultdict[str, set[Listener]] = defaultdict(set)
         self._joined: set[str] = set()
+        # Who hears a broadcast: every listener of the topic that asked for all of it, and
+        # the listeners of the one job it is about (a dict look-up, not one call per viewer).
+        self._for_all: defaultdict[str, set[Listener]] = defaultdict(set)
+        self._for_job: defaultdict[str, set[Listener]] = defaultdict(set)
         self._changed = asyncio.Event()
+        # Why the socket was last lost: told at once to a listener arriving during the pause.
+        self._last_error: Exception | None = None
+        self._delay = rejoin_seconds
         self._task: asyncio.Task[None] | None = None
 
     # -- for streams ---------------------------------------------------------------------
     @contextlib.asynccontextmanager
-    async def listening(self, topic: str, listener: Listener) -> AsyncIterator[None]:
-        """`listener` hears `topic` while the block runs."""
+    async def listening(
+        self, topic: str, listener: Listener, job_id: str | None = None
+    ) -> AsyncIterator[None]:
+        """`listener` hears `topic` while the block runs: its broadcasts about `job_id` only,
+        when given. The hub joins with the service role, so it joins only the one topic it
+        is for: any other is refused."""
+        if topic != STAFF_TOPIC:
+            raise ValueError(f"the realtime hub does not join {topic!r}")
+        hearers = self._for_all[topic] if job_id is None else self._for_job[job_id]
+        hearers.add(listener)
         self._listeners[topic].add(listener)
         if topic in self._joined:
             listener.joined()
+        elif self._last_error is not None:
+            # Realtime is lost and the hub is pausing before it tries again: say so now, so
+            # the listener polls meanwhile instead of waiting for a word that may be a minute off.
+            listener.lost(self._last_error)
         self._changed.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="portal-realtime-hub")
         try:
             yield
         finally:
+            hearers.discard(listener)
+            key = topic if job_id is None else job_id
+            index = self._for_all if job_id is None else self._for_job
+            if not index.get(key, True):
+                del index[key]
             listeners = self._listeners.get(topic)
             if listeners is not None:
                 listeners.discard(listener)
@@ -85,6 +111,8 @@ class RealtimeHub:
 
     async def aclose(self) -> None:
         self._listeners.clear()
+        self._for_all.clear()
+        self._for_job.clear()
         self._changed.set()
         if self._task is not None:
             self._task.cancel()
@@ -94,22 +122,24 @@ class RealtimeHub:
     async def _run(self) -> None:
         """Background loop while anyone listens: it catches, logs and continues (a lost
         socket is reported to the listeners, and joined again after a pause)."""
-        delay = self._rejoin[0]
+        self._delay = self._rejoin[0]
         while self._listeners:
             try:
                 await self._connected()
             except asyncio.CancelledError:
                 raise
             except Exception as error:
+                self._last_error = error
                 self._lose(error)
                 log.warning(
                     "realtime hub lost its socket; joining again",
                     extra={"action": "portal.realtime_hub_lost", "error": str(error)},
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._rejoin[1])
+                await asyncio.sleep(self._delay)
+                # A channel that reaches SUBSCRIBED sets the pause back (see _join).
+                self._delay = min(self._delay * 2, self._rejoin[1])
             else:
-                delay = self._rejoin[0]
+                self._delay = self._rejoin[0]
 
     def _lose(self, error: Exception | None) -> None:
         self._joined.clear()
@@ -142,11 +172,13 @@ class RealtimeHub:
                     client._remove_channel(channel)
                 changed = asyncio.create_task(self._changed.wait())
                 failed = asyncio.create_task(failures.get())
-                done, pending = await asyncio.wait(
-                    {changed, failed}, return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in pending:
-                    task.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        {changed, failed}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:  # also when the hub is cancelled while waiting
+                    changed.cancel()
+                    failed.cancel()
                 if failed in done:
                     raise failed.result()
         finally:
@@ -162,11 +194,18 @@ class RealtimeHub:
         def on_broadcast(message: BroadcastPayload) -> None:
             payload = message.get("payload") or {}
             event = str(message.get("event", ""))
-            for listener in list(self._listeners.get(topic, ())):
-                listener.broadcast(event, payload if isinstance(payload, dict) else {})
+            if not isinstance(payload, dict):
+                payload = {}
+            hearers = list(self._for_all.get(topic, ()))
+            hearers += self._for_job.get(str(payload.get("job_id")), ())
+            for listener in hearers:
+                listener.broadcast(event, payload)
 
         def on_state(state: RealtimeSubscribeStates, error: Exception | None = None) -> None:
             if state == RealtimeSubscribeStates.SUBSCRIBED:
+                # Back on Realtime: the next drop starts again from the shortest pause.
+                self._delay = self._rejoin[0]
+                self._last_error = None
                 self._joined.add(topic)
                 joined.set()
                 for listener in list(self._listeners.get(topic, ())):

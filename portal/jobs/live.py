@@ -186,7 +186,7 @@ class _Wake:
 
 async def job_events(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> AsyncIterator[str]:
     timing = stream_timing(state)
-    # Every job's changes; the wake below only stirs for this one.
+    # Every job's changes go to the topic; the hub wakes this stream for this job only.
     feed = Feed(ALL_JOBS_TOPIC, LIVE_EVENTS)
     wake = _Wake(str(job_id))
     # The stream ends with the access token; EventSource comes back with a refreshed one.
@@ -194,7 +194,7 @@ async def job_events(state: PortalState, viewer: Viewer, job_id: uuid.UUID) -> A
     seen: _Seen | None = None
     event_id = 0
     try:
-        async with relaying(state, feed, wake):
+        async with relaying(state, feed, wake, wake.job_key):
             yield f"retry: {timing.client_retry_ms}\n\n"
             next_read = 0.0
             next_beat = time.monotonic() + timing.heartbeat_seconds

@@ -15,9 +15,9 @@ session middleware refreshes it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -39,21 +39,23 @@ DEGRADED = "degraded"
 
 
 class _Inbox:
-    """The relay's news for one dashboard, in order."""
+    """The relay's news for one dashboard. Whether Realtime is live is kept apart from the
+    broadcasts: a dashboard that cannot keep up drops its oldest broadcasts (it only needs to
+    know something changed), never a READY or DEGRADED. Those come at most once per join
+    attempt (the hub pauses between them), so their list stays short."""
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(maxsize=1000)
-
-    def _put(self, event: str, payload: dict[str, Any]) -> None:
-        # A dashboard that cannot keep up only needs to know something changed.
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait((event, payload))
+        self.states: deque[bool] = deque()
+        self.news: deque[tuple[str, dict[str, Any]]] = deque(maxlen=1000)
+        self.stirred = asyncio.Event()
 
     def joined(self) -> None:
-        self._put(READY, {"live": True})
+        self.states.append(True)
+        self.stirred.set()
 
     def broadcast(self, event: str, payload: dict[str, Any]) -> None:
-        self._put(event, payload)
+        self.news.append((event, payload))
+        self.stirred.set()
 
     def lost(self, error: Exception | None) -> None:
         if error is not None:
@@ -64,7 +66,8 @@ class _Inbox:
                     "error": f"{type(error).__name__}: {error}",
                 },
             )
-        self._put(DEGRADED, {"live": False})
+        self.states.append(False)
+        self.stirred.set()
 
 
 async def stream(state: PortalState, viewer: Viewer, request: Request) -> AsyncIterator[str]:
@@ -75,11 +78,7 @@ async def stream(state: PortalState, viewer: Viewer, request: Request) -> AsyncI
         yield "retry: 2000\n\n"
         live: bool | None = None
         while True:
-            if live is None:
-                # The first word is READY or DEGRADED: the relay hears nothing before the
-                # join, and gives up on one after its join timeout.
-                event, payload = await inbox.queue.get()
-            else:
+            if live is not None:
                 if await request.is_disconnected():
                     return
                 if time.time() >= expires_at - 5:
@@ -87,14 +86,24 @@ async def stream(state: PortalState, viewer: Viewer, request: Request) -> AsyncI
                     # the browser reconnects and the session middleware hands out a fresh one.
                     yield sse("reauth", {})
                     return
-                try:
-                    wait = KEEPALIVE_SECONDS if live else POLL_SECONDS
-                    event, payload = await asyncio.wait_for(inbox.queue.get(), timeout=wait)
-                except TimeoutError:
-                    yield ": keepalive\n\n" if live else sse("tick", {})
-                    continue
-            if event in (READY, DEGRADED):
-                if (event == READY) is live:
+            inbox.stirred.clear()
+            while inbox.states:
+                now_live = inbox.states.popleft()
+                if now_live is live:
                     continue  # a failed rejoin while degraded is not news
-                live = event == READY
-            yield sse(event, payload)
+                live = now_live
+                yield sse(READY if live else DEGRADED, {"live": live})
+            while live is not None and inbox.news:
+                event, payload = inbox.news.popleft()
+                yield sse(event, payload)
+            if live is None:
+                # The first word is READY or DEGRADED: the relay hears nothing before the
+                # join, gives up on one after its join timeout, and says DEGRADED at once
+                # while it pauses between attempts.
+                await inbox.stirred.wait()
+                continue
+            try:
+                wait = KEEPALIVE_SECONDS if live else POLL_SECONDS
+                await asyncio.wait_for(inbox.stirred.wait(), timeout=wait)
+            except TimeoutError:
+                yield ": keepalive\n\n" if live else sse("tick", {})
