@@ -106,6 +106,11 @@ class RealtimeHub:
                     del self._listeners[topic]
             self._changed.set()
 
+    @property
+    def pause_seconds(self) -> float:
+        """The pause before the next join attempt, should the socket be lost now."""
+        return self._delay
+
     def topics(self) -> set[str]:
         return set(self._joined)
 
@@ -179,6 +184,7 @@ class RealtimeHub:
                 finally:  # also when the hub is cancelled while waiting
                     changed.cancel()
                     failed.cancel()
+                    await asyncio.gather(changed, failed, return_exceptions=True)
                 if failed in done:
                     raise failed.result()
         finally:
