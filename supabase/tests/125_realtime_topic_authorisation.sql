@@ -1,7 +1,8 @@
 -- Realtime authorises a private channel join by selecting from realtime.messages under the
 -- joiner's JWT with realtime.topic set to the channel. These probes are that decision:
--- staff may join staff, jobs and job:*; workers jobs and job:* only; a customer only
--- customer:<own uid>; anon nothing. Nobody but the database may broadcast.
+-- staff may join staff, jobs and job:*; workers jobs and job:* only; a customer nothing
+-- since 20261208000410 (the portal relays to them; customer topics were closed); anon
+-- nothing. Nobody but the database may broadcast.
 begin;
 set search_path = public, extensions;
 select plan(20);
@@ -35,7 +36,7 @@ select dev.impersonate(:'user_a') \gset
 select set_config('realtime.topic', 'staff', true) \gset
 select is((select count(*)::int from realtime.messages), 0, 'customer A cannot join staff');
 select set_config('realtime.topic', 'customer:' || :'user_a', true) \gset
-select ok((select count(*) from realtime.messages) > 0, 'customer A can join customer:<A uid>');
+select is((select count(*)::int from realtime.messages), 0, 'customer A can no longer join customer:<A uid>');
 select set_config('realtime.topic', 'customer:' || :'user_b', true) \gset
 select is((select count(*)::int from realtime.messages), 0, 'customer A cannot join customer:<B uid>');
 select set_config('realtime.topic', 'jobs', true) \gset
@@ -51,7 +52,7 @@ reset role;
 -- Customer B ----------------------------------------------------------------------------
 select dev.impersonate(:'user_b') \gset
 select set_config('realtime.topic', 'customer:' || :'user_b', true) \gset
-select ok((select count(*) from realtime.messages) > 0, 'customer B can join customer:<B uid>');
+select is((select count(*)::int from realtime.messages), 0, 'customer B can no longer join customer:<B uid>');
 select set_config('realtime.topic', 'customer:' || :'user_a', true) \gset
 select is((select count(*)::int from realtime.messages), 0, 'customer B cannot join customer:<A uid>');
 reset role;
