@@ -270,13 +270,15 @@ def test_stuck_emails_and_rejected_stripe_events_are_metrics(
         " values ('evt_rejected_1', 'checkout.session.completed', '{}', 'no tier')"
     )
 
+    # The stats loop refreshes every 0.2 s, maybe between the writes above: wait for a
+    # refresh that saw all of them.
     def refreshed() -> str | None:
         text = api.get("/metrics").text
-        return text if "directorybolt_emails_dead 1.0" in text else None
+        seen = ("directorybolt_emails_dead 1.0", "directorybolt_stripe_events_rejected 1.0")
+        return text if all(line in text for line in seen) else None
 
     text = wait_for(refreshed)
     assert "directorybolt_emails_unsent 1.0" in text
-    assert "directorybolt_stripe_events_rejected 1.0" in text
     age = next(
         float(line.split()[1])
         for line in text.splitlines()
