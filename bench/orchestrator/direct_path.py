@@ -1,10 +1,11 @@
 """The direct path: the same named queries the orchestrator runs, called from here.
 
 Concurrency is shaped like the orchestrator's, so the comparison isolates the HTTP door: the
-same number of asyncio tasks as simulated workers, sharing a psycopg AsyncConnectionPool of
-the orchestrator's size and settings (autocommit, liveness check at checkout), one
-checkout per call as `dbolt.sql.database.Database` does. (64 threads with 64 connections
-would measure a different database load, not the cost of the door.)
+same number of asyncio tasks as simulated workers, sharing the very pool the orchestrator
+builds (dbolt.sql.pool.make_async_pool: autocommit, its liveness check at checkout, its
+checkout timeout) at the orchestrator's size, one checkout per call as
+`dbolt.sql.database.Database` does. (64 threads with 64 connections would measure a different
+database load, not the cost of the door.)
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ import asyncio
 import os
 from typing import Any
 
-import psycopg
 from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
 
 from bench.orchestrator import processes
 from bench.orchestrator.drain import Claim, Drained, confirmed_success, drain
 from bench.orchestrator.results import RunResult, RunSettings
 from dbolt.sql import Queries
 from dbolt.sql.gateway import Row
+from dbolt.sql.pool import AsyncPool as Pool
+from dbolt.sql.pool import make_async_pool
+from orchestrator.settings import OrchestratorSettings
 
-Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+# The orchestrator's checkout timeout: past it a request would be a 503 there, an error here.
+CHECKOUT_TIMEOUT_SECONDS = OrchestratorSettings.model_fields["db_timeout_seconds"].default
 
 # Every client backend in the benchmark's database is one of the pool's.
 POOL_PIDS_SQL = """
@@ -67,15 +70,14 @@ class SqlDoor:
 
 
 def _pool(database_url: str, size: int) -> Pool:
-    return AsyncConnectionPool(
+    # min = max and opened with wait=True: full before the clock starts, as the
+    # orchestrator's pool is when its path is timed.
+    return make_async_pool(
         database_url,
-        # min = max and opened with wait=True: full before the clock starts, as the
-        # orchestrator's pool is when its path is timed.
+        name="bench-direct",
         min_size=size,
         max_size=size,
-        open=False,
-        kwargs={"autocommit": True},
-        check=AsyncConnectionPool.check_connection,
+        timeout=CHECKOUT_TIMEOUT_SECONDS,
     )
 
 
