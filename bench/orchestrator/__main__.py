@@ -202,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         jobs=args.jobs,
         directories=args.directories,
         pool_size=args.pool_size,
+        checkout_timeout_seconds=RunSettings.checkout_timeout_seconds,
         rounds=args.rounds,
         http_client=args.http_client,
         this_checkout=server.checkout_label(server.ROOT),

@@ -2,8 +2,8 @@
 
 Concurrency is shaped like the orchestrator's, so the comparison isolates the HTTP door: the
 same number of asyncio tasks as simulated workers, sharing the very pool the orchestrator
-builds (dbolt.sql.pool.make_async_pool: autocommit, its liveness check at checkout, its
-checkout timeout) at the orchestrator's size, one checkout per call as
+builds (dbolt.sql.pool.make_async_pool: autocommit, its liveness check at checkout) at the
+size and checkout timeout the orchestrator is given, one checkout per call as
 `dbolt.sql.database.Database` does. (64 threads with 64 connections would measure a different
 database load, not the cost of the door.)
 """
@@ -14,8 +14,6 @@ import asyncio
 import os
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from bench.orchestrator import processes
 from bench.orchestrator.drain import Claim, Drained, confirmed_success, drain
 from bench.orchestrator.results import RunResult, RunSettings
@@ -23,10 +21,6 @@ from dbolt.sql import Queries
 from dbolt.sql.gateway import Row
 from dbolt.sql.pool import AsyncPool as Pool
 from dbolt.sql.pool import make_async_pool
-from orchestrator.settings import OrchestratorSettings
-
-# The orchestrator's checkout timeout: past it a request would be a 503 there, an error here.
-CHECKOUT_TIMEOUT_SECONDS = OrchestratorSettings.model_fields["db_timeout_seconds"].default
 
 # Every client backend in the benchmark's database is one of the pool's.
 POOL_PIDS_SQL = """
@@ -62,22 +56,23 @@ class SqlDoor:
             "jobs_report_attempt",
             job_id=claim.job_id,
             lease_token=claim.lease_token,
-            report=Jsonb(report.record()),
+            report=report.record(),
         )
 
     async def complete(self, claim: Claim) -> None:
         await self._call("jobs_complete", job_id=claim.job_id, lease_token=claim.lease_token)
 
 
-def _pool(database_url: str, size: int) -> Pool:
+def _pool(database_url: str, settings: RunSettings) -> Pool:
     # min = max and opened with wait=True: full before the clock starts, as the
     # orchestrator's pool is when its path is timed.
+    size = settings.pool_size
     return make_async_pool(
         database_url,
         name="bench-direct",
         min_size=size,
         max_size=size,
-        timeout=CHECKOUT_TIMEOUT_SECONDS,
+        timeout=settings.checkout_timeout_seconds,
     )
 
 
@@ -90,7 +85,7 @@ async def _pool_pids(pool: Pool) -> list[int]:
 async def _drive(database_url: str, settings: RunSettings) -> tuple[Drained, dict[str, float], int]:
     """Drain the queue; CPU used meanwhile, and this process's RSS with the pool open."""
     queries = Queries.load()
-    pool = _pool(database_url, settings.pool_size)
+    pool = _pool(database_url, settings)
     await pool.open(wait=True)
     try:
         pids = {"postgres": await _pool_pids(pool)}

@@ -128,6 +128,7 @@ def run(
         worker_token=settings.worker_token,
         stats_interval_seconds=settings.stats_interval_seconds,
         log_path=settings.server_log,
+        checkout_timeout_seconds=settings.checkout_timeout_seconds,
         checkout=checkout,
     )
     with server.running(config) as orchestrator:

@@ -32,6 +32,7 @@ class Context:
     jobs: int
     directories: int
     pool_size: int
+    checkout_timeout_seconds: float
     rounds: int
     http_client: str
     this_checkout: str
@@ -363,7 +364,8 @@ def document(context: Context, counts: Sequence[WorkerCount]) -> str:
             f"{context.server_version}, {context.cpu_count} CPUs, load average {load} at the "
             f"end; {count_of(context.jobs, 'job')} x "
             f"{count_of(context.directories, 'directory')} per path; database pool "
-            f"{context.pool_size} connections on every path; {rounds}.",
+            f"{context.pool_size} connections on every path (checkout timeout "
+            f"{context.checkout_timeout_seconds:g} s); {rounds}.",
             "",
             "A cycle is `POST /jobs-next` → one `POST /jobs/{id}/attempts` per directory "
             "(confirmed success) → `POST /jobs/{id}/complete`; every request is a round trip, "

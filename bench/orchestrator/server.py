@@ -81,6 +81,7 @@ class ServerConfig:
     worker_token: str
     stats_interval_seconds: float
     log_path: Path
+    checkout_timeout_seconds: float
     checkout: Checkout = THIS_CHECKOUT
 
 
@@ -128,6 +129,7 @@ def _environment(config: ServerConfig, port: int) -> dict[str, str]:
         # been up a while, rather than growing (and connecting) inside the timed window.
         "DB_POOL_MIN_SIZE": str(config.pool_size),
         "DB_POOL_MAX_SIZE": str(config.pool_size),
+        "DB_TIMEOUT_SECONDS": str(config.checkout_timeout_seconds),
         "STATS_INTERVAL_SECONDS": str(config.stats_interval_seconds),
         # Warnings and errors only: an INFO line per claim would measure the log sink.
         "LOG_LEVEL": "WARNING",
