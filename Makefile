@@ -128,8 +128,8 @@ fmt: deps ## Apply ruff's formatting and safe fixes
 bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs procrastinate
 	@$(PY) -m bench.queue
 
-bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
-	@$(PY) -m bench.orchestrator
+bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL at 64 and 256 workers, p50/p99, CPU, RSS (ARGS="--baseline ../main-worktree")
+	@$(PY) -m bench.orchestrator $(ARGS)
 
 .PHONY: bench-webhook
 bench-webhook: deps ## Webhook benchmark: signed Stripe events over HTTP vs stripe_events_apply directly, at 1/8/32, replays, RSS
