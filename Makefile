@@ -128,8 +128,8 @@ fmt: deps ## Apply ruff's formatting and safe fixes
 bench-queue: deps ## Queue benchmark: our SQL functions vs bare SKIP LOCKED vs procrastinate
 	@$(PY) -m bench.queue
 
-bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL, 64 workers, latency, RSS
-	@$(PY) -m bench.orchestrator
+bench-orchestrator: deps ## Orchestrator benchmark: HTTP vs direct SQL at 64 and 256 workers, p50/p99, CPU, RSS (ARGS="--baseline ../main-worktree")
+	@$(PY) -m bench.orchestrator $(ARGS)
 
 .PHONY: bench-scale
 bench-scale: deps ## Scale benchmark: a year of traffic (1/100 by default; SCALE=10 for 1/10) vs a nearly empty database, call by call

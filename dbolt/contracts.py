@@ -147,10 +147,11 @@ class AttemptReport(Request):
     wait_seconds: int | None = Field(default=None, ge=0, le=30 * 24 * 3600)
     resume_phase: Phase | None = None
 
-    def record(self) -> dict[str, Any]:
-        """The attempt as JSON for jobs_report_attempt's `report`: every field but the lease
-        token, which proves the right to report and is passed on its own."""
-        return self.model_dump(mode="json", exclude={"lease_token"})
+    def record(self) -> str:
+        """The attempt as JSON text for jobs_report_attempt's `report` (`::jsonb`): every
+        field but the lease token, which proves the right to report and is passed on its own.
+        Text from pydantic's serialiser, rather than a dict the driver serialises again."""
+        return self.model_dump_json(exclude={"lease_token"})
 
 
 # A browser session (Playwright's storage_state: cookies and origins' localStorage). It holds

@@ -8,7 +8,9 @@ from orchestrator.settings import OrchestratorSettings
 
 
 def main() -> None:
-    serve(create_app, OrchestratorSettings())
+    # uvloop and httptools: the worker API's hot path spends much of its CPU in the event
+    # loop and HTTP parsing (bench/orchestrator: `make bench-orchestrator`).
+    serve(create_app, OrchestratorSettings(), loop="uvloop", http="httptools")
 
 
 if __name__ == "__main__":

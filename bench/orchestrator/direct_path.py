@@ -1,10 +1,11 @@
 """The direct path: the same named queries the orchestrator runs, called from here.
 
 Concurrency is shaped like the orchestrator's, so the comparison isolates the HTTP door: the
-same number of asyncio tasks as simulated workers, sharing a psycopg AsyncConnectionPool of
-the orchestrator's size and settings (autocommit, liveness check at checkout), one
-checkout per call as `dbolt.sql.database.Database` does. (64 threads with 64 connections
-would measure a different database load, not the cost of the door.)
+same number of asyncio tasks as simulated workers, sharing the very pool the orchestrator
+builds (dbolt.sql.pool.make_async_pool: autocommit, its liveness check at checkout) at the
+size and checkout timeout the orchestrator is given, one checkout per call as
+`dbolt.sql.database.Database` does. (64 threads with 64 connections would measure a different
+database load, not the cost of the door.)
 """
 
 from __future__ import annotations
@@ -13,17 +14,13 @@ import asyncio
 import os
 from typing import Any
 
-import psycopg
-from psycopg.types.json import Jsonb
-from psycopg_pool import AsyncConnectionPool
-
 from bench.orchestrator import processes
 from bench.orchestrator.drain import Claim, Drained, confirmed_success, drain
 from bench.orchestrator.results import RunResult, RunSettings
 from dbolt.sql import Queries
 from dbolt.sql.gateway import Row
-
-Pool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+from dbolt.sql.pool import AsyncPool as Pool
+from dbolt.sql.pool import make_async_pool
 
 # Every client backend in the benchmark's database is one of the pool's.
 POOL_PIDS_SQL = """
@@ -59,23 +56,23 @@ class SqlDoor:
             "jobs_report_attempt",
             job_id=claim.job_id,
             lease_token=claim.lease_token,
-            report=Jsonb(report.record()),
+            report=report.record(),
         )
 
     async def complete(self, claim: Claim) -> None:
         await self._call("jobs_complete", job_id=claim.job_id, lease_token=claim.lease_token)
 
 
-def _pool(database_url: str, size: int) -> Pool:
-    return AsyncConnectionPool(
+def _pool(database_url: str, settings: RunSettings) -> Pool:
+    # min = max and opened with wait=True: full before the clock starts, as the
+    # orchestrator's pool is when its path is timed.
+    size = settings.pool_size
+    return make_async_pool(
         database_url,
-        # min = max and opened with wait=True: full before the clock starts, as the
-        # orchestrator's pool is when its path is timed.
+        name="bench-direct",
         min_size=size,
         max_size=size,
-        open=False,
-        kwargs={"autocommit": True},
-        check=AsyncConnectionPool.check_connection,
+        timeout=settings.checkout_timeout_seconds,
     )
 
 
@@ -88,7 +85,7 @@ async def _pool_pids(pool: Pool) -> list[int]:
 async def _drive(database_url: str, settings: RunSettings) -> tuple[Drained, dict[str, float], int]:
     """Drain the queue; CPU used meanwhile, and this process's RSS with the pool open."""
     queries = Queries.load()
-    pool = _pool(database_url, settings.pool_size)
+    pool = _pool(database_url, settings)
     await pool.open(wait=True)
     try:
         pids = {"postgres": await _pool_pids(pool)}

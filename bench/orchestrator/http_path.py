@@ -114,7 +114,13 @@ def _histogram_mean(metrics_text: str, name: str) -> float:
     raise RuntimeError(f"the orchestrator's /metrics has no {name}")
 
 
-def run(database_url: str, settings: RunSettings) -> RunResult:
+def run(
+    database_url: str,
+    settings: RunSettings,
+    checkout: server.Checkout = server.THIS_CHECKOUT,
+    path: str = "HTTP",
+) -> RunResult:
+    """Drain through an orchestrator from `checkout`; the result is named `path`."""
     config = server.ServerConfig(
         database_url=database_url,
         pool_size=settings.pool_size,
@@ -122,6 +128,8 @@ def run(database_url: str, settings: RunSettings) -> RunResult:
         worker_token=settings.worker_token,
         stats_interval_seconds=settings.stats_interval_seconds,
         log_path=settings.server_log,
+        checkout_timeout_seconds=settings.checkout_timeout_seconds,
+        checkout=checkout,
     )
     with server.running(config) as orchestrator:
         backends = server.wait_for_pool(database_url, settings.pool_size)
@@ -139,4 +147,4 @@ def run(database_url: str, settings: RunSettings) -> RunResult:
                 metrics, "directorybolt_attempt_report_duration_seconds"
             ),
         )
-    return RunResult("HTTP", settings.workers, drained, cpu, bench_rss, side)
+    return RunResult(path, settings.workers, drained, cpu, bench_rss, side)

@@ -21,6 +21,11 @@ class RunSettings:
     server_log: Path
     # How the HTTP path's simulated workers hold their httpx clients (see http_path).
     http_client: Literal["own", "shared"] = "own"
+    # The pool checkout timeout on every path (the orchestrator's DB_TIMEOUT_SECONDS, 3 s in
+    # production). Longer here: 256 workers in a tight loop on a shared 2-CPU machine can
+    # queue longer than 3 s for the pool, which the orchestrator answers with a 503 and the
+    # benchmark would stop on; a wait that long shows up in the p99 instead.
+    checkout_timeout_seconds: float = 30.0
 
 
 @dataclass(frozen=True)

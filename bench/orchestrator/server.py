@@ -35,6 +35,45 @@ select pid from pg_stat_activity
 
 
 @dataclass(frozen=True)
+class Checkout:
+    """Which orchestrator runs: a checkout's code with the interpreter of that checkout's venv.
+
+    Another checkout (`--baseline`, e.g. a worktree of main) brings its own venv, so a
+    "before" measured beside an "after" runs the libraries it had too (with uvicorn's loop
+    and HTTP parser picked from what is installed, a shared venv would hand main the new ones).
+    """
+
+    root: Path
+    python: str
+    label: str
+
+    @classmethod
+    def at(cls, root: Path, label: str) -> Checkout:
+        root = root.resolve()
+        python = root / ".venv" / "bin" / "python"
+        if not python.exists():
+            raise SystemExit(f"{root} has no .venv/bin/python: run `make deps` there first")
+        return cls(root, str(python), label)
+
+
+def checkout_label(root: Path) -> str:
+    """`main 59688c1` (a branch and its commit), `59688c1 +changes` when the tree is dirty."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    branch = git("rev-parse", "--abbrev-ref", "HEAD")
+    label = commit if branch in ("", "HEAD") else f"{branch} {commit}"
+    return label + (" +changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+# This checkout, run by this interpreter (the benchmark runs from the project's virtualenv).
+THIS_CHECKOUT = Checkout(ROOT, sys.executable, "this checkout")
+
+
+@dataclass(frozen=True)
 class ServerConfig:
     database_url: str
     pool_size: int
@@ -42,6 +81,8 @@ class ServerConfig:
     worker_token: str
     stats_interval_seconds: float
     log_path: Path
+    checkout_timeout_seconds: float
+    checkout: Checkout = THIS_CHECKOUT
 
 
 @dataclass(frozen=True)
@@ -88,6 +129,7 @@ def _environment(config: ServerConfig, port: int) -> dict[str, str]:
         # been up a while, rather than growing (and connecting) inside the timed window.
         "DB_POOL_MIN_SIZE": str(config.pool_size),
         "DB_POOL_MAX_SIZE": str(config.pool_size),
+        "DB_TIMEOUT_SECONDS": str(config.checkout_timeout_seconds),
         "STATS_INTERVAL_SECONDS": str(config.stats_interval_seconds),
         # Warnings and errors only: an INFO line per claim would measure the log sink.
         "LOG_LEVEL": "WARNING",
@@ -153,9 +195,8 @@ def running(config: ServerConfig) -> Iterator[Orchestrator]:
     config.log_path.parent.mkdir(parents=True, exist_ok=True)
     with config.log_path.open("wb") as log:
         process = subprocess.Popen(
-            # This interpreter: the benchmark runs from the project's virtualenv.
-            [sys.executable, "-m", "orchestrator"],
-            cwd=ROOT,
+            [config.checkout.python, "-m", "orchestrator"],
+            cwd=config.checkout.root,
             env=_environment(config, port),
             stdin=subprocess.DEVNULL,
             stdout=log,

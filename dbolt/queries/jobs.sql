@@ -49,7 +49,10 @@ select jobs_save_session(
 );
 
 -- name: jobs_complete
-select * from jobs_complete(job_id => %(job_id)s, lease_token => %(lease_token)s);
+-- What the orchestrator answers with, not the whole job row: its business snapshot would be
+-- sent and parsed on every completion for nothing.
+select id, status, wake_at
+  from jobs_complete(job_id => %(job_id)s, lease_token => %(lease_token)s);
 
 -- name: jobs_release
 select * from jobs_release(job_id => %(job_id)s, lease_token => %(lease_token)s, reason => %(reason)s);

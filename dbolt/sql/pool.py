@@ -7,17 +7,19 @@
 
 The pool is opened without waiting (`open=False` here, `open(wait=False)` by the service), so a
 service starts — and answers 503 — while the database is down. Connections broken by a
-database restart are noticed at checkout and replaced, and the pool keeps trying to reconnect
-for a day, so nobody has to restart a service after an outage.
+database restart are noticed at checkout (check_alive) and replaced, and the pool keeps trying
+to reconnect for a day, so nobody has to restart a service after an outage.
 """
 
 from __future__ import annotations
 
 import contextlib
+import select
 from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from dbolt.sql.errors import DatabaseUnavailable
@@ -26,6 +28,26 @@ AsyncPool = AsyncConnectionPool[psycopg.AsyncConnection[Any]]
 
 UNREACHABLE = "the database is unreachable"
 RECONNECT_TIMEOUT_SECONDS = 24 * 3600.0
+
+
+def _has_input(fd: int) -> bool:
+    """Whether the socket has something to read (or hung up) right now, without waiting."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+async def check_alive(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The checkout check: a round trip only when something says the connection may be dead.
+
+    An idle connection has nothing to read. A server that stops, restarts or terminates the
+    backend sends a FATAL message and closes the socket, which makes it readable: only then
+    (or when libpq already knows the connection is bad) does the pool's own check run its
+    empty query, which fails, and the pool discards the connection and hands out another.
+    Running that query on every checkout was a second round trip on every request.
+    """
+    if conn.closed or conn.pgconn.status != pq.ConnStatus.OK or _has_input(conn.pgconn.socket):
+        await AsyncConnectionPool.check_connection(conn)
 
 
 def make_async_pool(
@@ -41,7 +63,7 @@ def make_async_pool(
         kwargs={"autocommit": True, "connect_timeout": max(1, int(timeout))},
         # A connection that died while the database restarted is noticed at checkout,
         # not by the request that would have used it.
-        check=AsyncConnectionPool.check_connection,
+        check=check_alive,
         reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         name=name,
     )

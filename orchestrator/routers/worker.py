@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response, status
-from psycopg.types.json import Jsonb
 
 from dbolt.contracts import (
     Assignment,
@@ -213,7 +212,7 @@ async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> Di
             "jobs_report_attempt",
             job_id=job_id,
             lease_token=body.lease_token,
-            report=Jsonb(body.record()),
+            report=body.record(),
         )
     assert row is not None
     return _directory_state(row)
