@@ -84,7 +84,7 @@ async def fold_counter_shards(state: AppState) -> None:
     20261208000140), so each refresh sums a few rows, not one per pid ever used. A failed
     fold only leaves more rows to sum: it is logged and the refresh goes on."""
     try:
-        await state.db.fetch_one("metrics_counters_fold")
+        await state.db.fetch_one("queue_fold_metrics_counters")
     except DatabaseUnavailable:
         raise
     except Exception:

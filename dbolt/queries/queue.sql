@@ -3,7 +3,7 @@
 -- name: queue_stats
 select queue_stats() as stats;
 
--- name: metrics_counters_fold
+-- name: queue_fold_metrics_counters
 -- Run by the orchestrator's refresh loop first, so the reads below sum few shard rows
 -- (migration 20261208000140).
 select metrics_counters_fold() as folded;
