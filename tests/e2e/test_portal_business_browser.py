@@ -21,11 +21,11 @@ from devstack.serving import AppServer
 from devstack.supabase_api.runtime import Settings as SupabaseSettings
 from devstack.supabase_api.server import ServerThread
 from portal.auth.cookies import ACCESS_COOKIE
+from tests.support.browser import axe_violations
 from tests.support.portal_harness import access_token, portal_app
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/lib/chromium/chromium"
 
 
@@ -231,19 +231,6 @@ def test_the_public_email_and_attributes_go_through_the_browser_into_the_snapsho
     assert snapshot["public_email"] == "hello@bluebird-bakery.example"
     assert snapshot["attributes"] == {"storefront": True, "takeaway": False}
     assert "carol.signin@example.com" not in str(snapshot)
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    # Through DevTools, not a <script> tag: the portal's CSP (rightly) refuses inline scripts.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    assert page.evaluate("typeof axe.run") == "function"
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-             .filter(v => v.impact === 'serious' || v.impact === 'critical')
-             .map(v => ({id: v.id, impact: v.impact,
-                          nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return found
 
 
 def test_customer_pages_have_no_serious_accessibility_violations(stack: BrowserStack) -> None:

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from portal.auth.cookies import ACCESS_COOKIE
+from tests.support.browser import axe_violations
 from tests.support.portal_harness import PortalStack, access_token
 from tests.support.portal_jobs import REALTIME_ONLY, Job, finished_job, make_job, served_portal
 
 ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = "/usr/lib/chromium/chromium"
 WAIT_MS = 15_000
 
@@ -35,18 +34,6 @@ def signed_in_page(browser: Browser, url: str, job: Job) -> Page:
     token = access_token(job.customer.user_id, job.customer.email)
     context.add_cookies([{"name": ACCESS_COOKIE, "value": token, "url": url}])
     return context.new_page()
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    # Through DevTools, not a <script> tag: the portal's CSP (rightly) refuses inline scripts.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    found: list[dict[str, Any]] = page.evaluate(
-        """async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-             .filter(v => v.impact === 'serious' || v.impact === 'critical')
-             .map(v => ({id: v.id, impact: v.impact, help: v.help,
-                          nodes: v.nodes.map(n => n.target.join(' '))}))"""
-    )
-    return found
 
 
 def row_text(page: Page, directory_id: str) -> str:

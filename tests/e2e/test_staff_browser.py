@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from dbolt.sql import Queries
+from tests.support.browser import axe_violations
 from tests.support.queue_helpers import create_job, enable_test_directories, report
 from tests.support.staff_stack import (
     STAFF_EMAIL,
@@ -27,7 +28,6 @@ from tests.support.staff_stack import (
 )
 
 CHROMIUM = "/usr/lib/chromium/chromium"
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 # Generous: the page reacts to an event in well under a second on an idle machine; a loaded
 # 2-core CI box can be much slower, and these tests check behaviour, not speed.
 LIVE_TIMEOUT_MS = 15_000
@@ -195,20 +195,7 @@ def test_a_customer_is_refused_in_the_browser(
 
 
 def describe(violations: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"{v['id']}: {n['target']} {n.get('failureSummary')}"
-        for v in violations
-        for n in v["nodes"]
-    ]
-
-
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    # Through DevTools, not a <script> tag: the portal's CSP (rightly) refuses inline scripts.
-    page.evaluate(AXE.read_text(encoding="utf-8"))
-    result: dict[str, Any] = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    return [f"{v['id']}: {node} ({v['help']})" for v in violations for node in v["nodes"]]
 
 
 def test_dashboard_pages_have_no_serious_accessibility_violations(
