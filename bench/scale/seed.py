@@ -173,11 +173,16 @@ select 'job:' || jd.job_id, 'broadcast', 'directory', jsonb_build_object(
 """
 
 # The seed went around the triggers that keep metrics_totals()'s and queue_stats()'s
-# counters (migrations 20261208000100 and 0130), so once it is done the counters are rebuilt
-# from the rows, as those migrations first filled them. Before them there is nothing to do.
+# counters (migrations 20261208000100 and 0130) and the charts' rollups (0500), so once it is
+# done they are rebuilt from the rows: by metrics_counters_recount() where the rollups are
+# there, else as those migrations first filled the counters. Before them there is nothing to do.
 RECOUNT_SQL = """
 do $$
 begin
+  if to_regclass('private.attempt_rollups') is not null then
+    perform public.metrics_counters_recount();
+    return;
+  end if;
   if to_regclass('private.metrics_counters') is null then
     return;
   end if;
