@@ -152,7 +152,8 @@ select distinct now() - b.at + s.shift
           (date_bin(make_interval(secs => z.size), v.since, timestamptz '2000-01-01 00:00:00+00')),
           (date_bin(make_interval(secs => z.size), v.since, timestamptz '2000-01-01 00:00:00+00')
            + make_interval(secs => z.size))) b(at)
- cross join (values (interval '-1 microsecond'), (interval '0'), (interval '1 microsecond')) s(shift)
+ cross join (values (interval '-1 microsecond'), (interval '0'),
+                   (interval '1 microsecond')) s(shift)
  where now() - b.at + s.shift > interval '0'
  order by 1
 """
@@ -270,7 +271,8 @@ def test_charts_from_the_rollups_equal_the_raw_queries(
                 " where reported_at = now() - make_interval(secs => %s)",
                 (window.seconds,),
             ).fetchone()
-            assert at_start is not None and at_start[0] > 0
+            assert at_start is not None
+            assert at_start[0] > 0
         for series, rates in raw.values():
             assert sum(row[2] for row in series) > 0
             assert rates

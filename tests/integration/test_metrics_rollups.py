@@ -1,7 +1,8 @@
 """metrics_totals() reads counters the transitions keep (migration 20261208000100); after a
 random history through the real functions (retries, reaps, pauses, resumes, cancels, refused
 calls among them) they equal a recount from the raw tables; so do queue_stats()'s jobs by
-status (migration 20261208000130)."""
+status (migration 20261208000130) and the charts' rollups of attempts and completions per
+bucket of 1, 6, 24 and 168 hours (migration 20261208000500), also after a fold and a recount."""
 
 from __future__ import annotations
 
@@ -61,6 +62,68 @@ select jsonb_object_agg(s.status, coalesce(c.n, 0))
   left join (select j.status, count(*) as n from public.jobs j group by j.status) c
     on c.status = s.status
 """
+
+
+# The charts' rollups, summed over their shards (all-zero buckets are left out in _rollups:
+# a bucket whose rows were all moved away keeps a row of zeros), and the same buckets counted
+# from the raw rows with this test's own definitions.
+ROLLUPS_SQL = """
+select bucket_hours, bucket, directory_id,
+       array[sum(attempts), sum(outcome_success), sum(outcome_needs_action),
+             sum(outcome_transient_error), sum(outcome_permanent_error), sum(outcome_skipped),
+             sum(outcome_parked), sum(outcome_already_listed), sum(result_succeeded),
+             sum(result_failed), sum(result_needs_review), sum(result_waiting), sum(retries),
+             sum(captchas_solved), sum(captchas_failed), sum(proxy_failures)]::bigint[]
+  from private.attempt_rollups
+ group by 1, 2, 3
+union all
+select bucket_hours, bucket, null, array[sum(jobs_completed)]::bigint[]
+  from private.job_completion_rollups
+ group by 1, 2
+"""
+ROLLUPS_RECOUNT_SQL = """
+with sizes(hours) as (values (1), (6), (24), (168)),
+rows as (
+  select s.hours, date_bin(make_interval(hours => s.hours), r.reported_at,
+                           timestamptz '2000-01-01 00:00:00+00') as bucket, r.*,
+         case when r.outcome = 'success' and r.confirmed then 'succeeded'
+              when r.outcome = 'already_listed' then 'succeeded'
+              when r.outcome in ('transient_error', 'permanent_error') then 'failed'
+              when r.outcome = 'success' then 'needs_review'
+              when r.outcome in ('needs_action', 'parked') then 'waiting' end as result
+    from public.job_results r, sizes s
+)
+select hours, bucket, coalesce(directory_id, ''),
+       array[count(*), count(*) filter (where outcome = 'success'),
+             count(*) filter (where outcome = 'needs_action'),
+             count(*) filter (where outcome = 'transient_error'),
+             count(*) filter (where outcome = 'permanent_error'),
+             count(*) filter (where outcome = 'skipped'),
+             count(*) filter (where outcome = 'parked'),
+             count(*) filter (where outcome = 'already_listed'),
+             count(*) filter (where result = 'succeeded'),
+             count(*) filter (where result = 'failed'),
+             count(*) filter (where result = 'needs_review'),
+             count(*) filter (where result = 'waiting'), count(*) filter (where attempt > 1),
+             count(*) filter (where captcha_solved),
+             count(*) filter (where captcha_kind is not null and captcha_solved is not true),
+             count(*) filter (where error_code = 'proxy_error')]::bigint[]
+  from rows
+ group by grouping sets ((hours, bucket, directory_id), (hours, bucket))
+union all
+select s.hours, date_bin(make_interval(hours => s.hours), j.completed_at,
+                         timestamptz '2000-01-01 00:00:00+00'), null, array[count(*)]::bigint[]
+  from public.jobs j, sizes s
+ where j.completed_at is not null
+ group by 1, 2
+"""
+
+
+def _rollups(conn: Conn) -> tuple[set[tuple[Any, ...]], set[tuple[Any, ...]]]:
+    """What the rollups say and what a recount of the raw rows says, bucket by bucket."""
+    kept = {(*row[:3], tuple(row[3])) for row in conn.execute(ROLLUPS_SQL) if any(row[3])}
+    counted = {(*row[:3], tuple(row[3])) for row in conn.execute(ROLLUPS_RECOUNT_SQL)}
+    return kept, counted
 
 
 def _totals(conn: Conn) -> tuple[Any, Any]:
@@ -195,8 +258,13 @@ def test_counters_equal_a_recount_after_a_random_history(
         if history.rng.random() < 0.1:
             counters, recount = _totals(conn)
             assert counters == recount
+            kept, counted = _rollups(conn)
+            assert kept == counted
     counters, recount = _totals(conn)
     assert counters == recount
+    kept, counted = _rollups(conn)
+    assert kept == counted
+    assert any(row[2] is None for row in counted), "some job completed"
     # The history was not vacuous: it holds every kind of event the counters must survive.
     actions = {a for (a,) in conn.execute("select distinct action from audit_log").fetchall()}
     assert {"job.completed", "job.lease_expired", "job.paused", "job.cancelled"} <= actions
@@ -229,6 +297,19 @@ def test_counters_follow_rows_changed_or_removed_and_other_connections_read_them
     assert removed == 3
     counters, recount = _totals(conn)
     assert counters == recount
+    # Test setup only: attempts and completions moved to other hours, days and weeks.
+    moved = conn.execute(
+        "update job_results set reported_at = reported_at - make_interval(hours => (id % 200)::int)"
+        " where id % 3 = 0"
+    ).rowcount
+    conn.execute(
+        "update jobs set completed_at = completed_at - interval '9 days'"
+        " where completed_at is not null"
+    )
+    assert moved > 0
+    kept, counted = _rollups(conn)
+    assert kept == counted
+    assert len({row[1] for row in counted if row[0] == 168}) > 1, "more than one week"
 
 
 def _wait_until_gone(conn: Conn, pid: int) -> None:
@@ -262,13 +343,25 @@ def test_fold_and_recount_leave_the_totals_unchanged(
     shard_rows = "select count(*) from private.metrics_counters where shard = %s"
     assert conn.execute(shard_rows, (writer_pid,)).fetchone() != (0,)
 
+    kept, counted = _rollups(conn)
+    assert kept == counted
+    rollup_rows = "select count(*) from private.attempt_rollups where shard = %s"
+    assert conn.execute(rollup_rows, (writer_pid,)).fetchone() != (0,)
+
     (folded,) = conn.execute("select metrics_counters_fold()").fetchone() or (0,)
     assert folded > 0
     assert conn.execute(shard_rows, (writer_pid,)).fetchone() == (0,)
+    assert conn.execute(rollup_rows, (writer_pid,)).fetchone() == (0,)
     assert _totals(conn) == (before, recount)
+    assert _rollups(conn) == (kept, counted)
 
     conn.execute("select metrics_counters_recount()")
     assert conn.execute(
         "select count(*) from private.metrics_counters where shard <> 0"
     ).fetchone() == (0,)
+    assert conn.execute(
+        "select (select count(*) from private.attempt_rollups where shard <> 0)"
+        " + (select count(*) from private.job_completion_rollups where shard <> 0)"
+    ).fetchone() == (0,)
     assert _totals(conn) == (before, recount)
+    assert _rollups(conn) == (kept, counted)
