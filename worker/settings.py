@@ -70,6 +70,11 @@ class WorkerSettings(ServiceSettings):
     poll_min_seconds: float = 1.0
     poll_max_seconds: float = 15.0
     realtime_poll_seconds: float = 30.0
+    # Realtime's link (worker/realtime_link.py): a ping this often, a drop when its pong is
+    # this late; after a drop, reconnect attempts from retry_min doubling to retry_max.
+    realtime_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    realtime_retry_min_seconds: float = Field(default=1.0, gt=0)
+    realtime_retry_max_seconds: float = Field(default=30.0, gt=0)
     stop_grace_seconds: float = 20.0
     health_port: int | None = None
 
