@@ -39,6 +39,9 @@ class WorkerSettings(ServiceSettings):
     headless_shell_path: str = "/usr/lib/chromium/chromium-headless-shell"
     # false: the full browser with the older flags (the benchmark's baseline; a way back).
     browser_lean: bool = True
+    # Lean only: the network service inside the browser process (one process, ~10 MiB fewer;
+    # worker/browser_launch.py). false: its own process, as before (the benchmark's A/B).
+    browser_network_in_process: bool = True
     contexts: int = Field(default=2, ge=1, le=16)
     navigation_timeout_ms: int = 15_000
     step_timeout_ms: int = 8_000

@@ -31,6 +31,9 @@ class Plan:
     run_dir: Path
     timeout_seconds: float
     sample_interval: float
+    # What the BEFORE side runs: "full" (BROWSER_LEAN=false, the full browser) or "lean"
+    # (the headless shell without the memory flags: an A/B of just those).
+    before: str = "full"
 
     @property
     def submissions(self) -> int:
@@ -63,7 +66,8 @@ def worker_settings(plan: Plan, running: Stack, contexts: int, lean: bool) -> di
         "CHROMIUM_PATH": plan.chromium,
         "HEADLESS_SHELL_PATH": plan.headless_shell,
         # false: the full browser and the older flags, i.e. the worker before the savings.
-        "BROWSER_LEAN": "true" if lean else "false",
+        "BROWSER_LEAN": "true" if lean or plan.before == "lean" else "false",
+        "BROWSER_NETWORK_IN_PROCESS": "true" if lean else "false",
         # No Realtime here: the worker polls. Jobs are queued before it starts and it claims
         # the next one as soon as one ends, so the poll interval only matters when idle.
         "POLL_MIN_SECONDS": "0.1",
