@@ -157,7 +157,13 @@ class RealtimeLink:
         delay = self.retry_min_seconds
         while True:
             if not self._lost.is_set():
-                await self._hold()
+                try:
+                    await self._hold()
+                except Exception as error:  # whatever broke, the link is treated as dropped
+                    log.exception(
+                        "realtime keeper failed", extra={"action": "realtime.keeper_failed"}
+                    )
+                    self._lose(f"{type(error).__name__}: {error}")
                 await self._drop_client()
                 delay = self.retry_min_seconds
             await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 — jitter
@@ -193,7 +199,8 @@ class RealtimeLink:
         try:
             waiter = await socket.ping()
             await asyncio.wait_for(waiter, self.heartbeat_seconds)
-        except (TimeoutError, websockets.exceptions.ConnectionClosed):
+        except (TimeoutError, websockets.exceptions.ConnectionClosed, RuntimeError):
+            # RuntimeError: websockets' ConcurrencyError, a ping still unanswered.
             return False
         return True
 
