@@ -10,13 +10,13 @@ The harness (`StaffStack`) lives in tests/support/staff_stack.py, shared with th
 from __future__ import annotations
 
 import asyncio
-from html import unescape
 import os
 import re
 import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from html import unescape
 from pathlib import Path
 from typing import Any
 
