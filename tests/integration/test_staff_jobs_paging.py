@@ -68,7 +68,9 @@ def link(page: str, rel: str) -> str | None:
 
 def walk(client: TestClient, start: str, rel: str) -> tuple[list[list[str]], list[str]]:
     """The pages met following `rel` links from `start`, and the URLs followed."""
-    pages, urls, url = [], [], start
+    pages: list[list[str]] = []
+    urls: list[str] = []
+    url: str | None = start
     while url is not None:
         response = client.get(url)
         assert response.status_code == 200, url
