@@ -1,11 +1,11 @@
--- The staff jobs list and drill-down (20261208000600): a directory skipped by its job's cancel
+-- The staff jobs list and drill-down (20261208000600-0630): a directory skipped by its job's cancel
 -- is `cancelled` in private.job_directory_states, any other skip stays `skipped`; staff (and
 -- the service role) read the states, customers do not. jobs_count_by_status() equals a recount
 -- of the jobs, for staff and the service role, and refuses a customer; staff_review_counts()
 -- is staff only. And the jobs list's index is in the keyset's order.
 begin;
 set search_path = public, extensions;
-select plan(14);
+select plan(15);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -28,6 +28,8 @@ select results_eq(
 select ok(exists (select 1 from pg_indexes where indexname = 'jobs_created_at_id_idx'
                     and indexdef like '%(created_at, id)'),
   'the jobs list''s keyset (created_at, id) has its index');
+select ok(not exists (select 1 from pg_indexes where indexname = 'jobs_created_at_idx'),
+  'the offset list''s (created_at desc, id) index is gone');
 
 -- Staff on the dashboard (dbolt_staff with the staff claim).
 select set_config('request.jwt.claims', '{"role":"authenticated","sub":"00000000-0000-0000-0000-0000000000aa","email":"ann@directorybolt.test","app_metadata":{"role":"staff"}}', true) \gset

@@ -1,24 +1,16 @@
 -- Why: the staff overview cost 9x and the staff jobs list 11x a nearly empty database's at
 -- 1/100 of a year (bench/scale, issue 16).
 -- * The jobs list counted every matching job (`count(*) over ()`) to print "page N of M" and
---   paged by offset. It now pages by a keyset cursor (created_at, id), newest first, so it
---   needs an index in exactly that order; the (created_at desc, id) index of 20261208000110
---   sorts ties by id the other way and is replaced. Exact counts come from the jobs counters
---   of 20261208000130 (jobs_count_by_status), only where they are exact: per status.
+--   paged by offset. It now pages by a keyset cursor (created_at, id), newest first, on the
+--   index of 20261208000600. Exact counts come from the jobs counters of 20261208000130
+--   (jobs_count_by_status), only where they are exact: per status.
 -- * The review count filtered job_directories by status under RLS; an enum comparison is not
 --   leakproof, so RLS kept it out of the index and every directory of the year was read.
 --   staff_review_counts() counts through the partial review index instead.
 -- * "A directory skipped because its job was cancelled counts as `cancelled`" was written
 --   three times (the drill-down's count by state and page, and the jobs list); it is now
---   defined once, in private.job_directory_states, which finds a cancel's audit row through a
---   partial index holding only those rows (one per directory a cancel skipped; every other
---   audit insert only tests the predicate).
-
-create index jobs_created_at_id_idx on public.jobs (created_at, id);
-drop index public.jobs_created_at_idx;
-
-create index audit_log_directory_cancelled_idx on public.audit_log (job_id, directory_id)
-  where action = 'directory.cancelled';
+--   defined once, in private.job_directory_states, which finds a cancel's audit row through the
+--   partial index of 20261208000610.
 
 -- Each directory's state as staff read it: its status, except that a directory skipped by its
 -- job's cancel (audited as directory.cancelled) is `cancelled`. Security invoker: the reader's
