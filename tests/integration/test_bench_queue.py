@@ -1,12 +1,16 @@
 """bench/queue at a tiny size, so the harness cannot rot: every system drains its queue with
-two clients, the tables are printed, and the writes per cycle are read from the run's
-own database (ours writes at least an attempt row and an audit row per report)."""
+two clients, the tables are printed, the writes per cycle are read from the run's own
+database (ours writes at least an attempt row and an audit row per report), and the
+backend-CPU comparison runs its variants."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bench.queue import __main__ as bench_queue
+from bench.queue import backend_cpu
 from bench.queue.harness import run_one
 
 
@@ -30,3 +34,13 @@ def test_writes_per_cycle_count_what_a_cycle_writes() -> None:
     bare = run_one("bare", 4, 1).writes
     assert bare.tables["public.bare_results"].inserted == 5
     assert bare.tables["public.bare_jobs"].updated == 2
+
+
+def test_backend_cpu_compares_variants(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # A variant that changes nothing the cycle does, so only the harness is under test.
+    variant = tmp_path / "noop.sql"
+    variant.write_text("select 1;")
+    backend_cpu.main(["base=", f"noop={variant}", "--jobs", "2", "--rounds", "1"])
+    printed = capsys.readouterr().out
+    assert "base         median backend CPU" in printed
+    assert "noop         median backend CPU" in printed
