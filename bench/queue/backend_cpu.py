@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 
 from bench.queue.ours import Ours
+from dbolt.words import count_of
 
 
 def backend_cpu_seconds(pid: int) -> float:
@@ -52,7 +53,7 @@ def one_run(sql: str, jobs: int) -> tuple[float, float]:
     finally:
         client.close()
     if cycles != jobs:
-        raise RuntimeError(f"{jobs} jobs enqueued, {cycles} cycles run")
+        raise RuntimeError(f"{count_of(jobs, 'job')} enqueued, {count_of(cycles, 'cycle')} run")
     return cpu * 1000 / cycles, cycles / elapsed
 
 

@@ -164,7 +164,7 @@ select p.*, n.directories, n.directories_done, n.directories_failed,
 -- name: jobs_count_by_status
 -- How many jobs are in each status, exact, from the counters the status changes keep (staff
 -- JWT or service role): the jobs list's count where one is cheap.
-select status, jobs from jobs_count_by_status();
+select status, jobs from staff_job_counts_by_status();
 
 -- name: jobs_get
 -- One job with its internals, for staff (service role, or a staff JWT as dbolt_staff).

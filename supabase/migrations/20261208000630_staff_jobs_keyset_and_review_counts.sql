@@ -3,7 +3,7 @@
 -- * The jobs list counted every matching job (`count(*) over ()`) to print "page N of M" and
 --   paged by offset. It now pages by a keyset cursor (created_at, id), newest first, on the
 --   index of 20261208000600. Exact counts come from the jobs counters of 20261208000130
---   (jobs_count_by_status), only where they are exact: per status.
+--   (staff_job_counts_by_status), only where they are exact: per status.
 -- * The review count filtered job_directories by status under RLS; an enum comparison is not
 --   leakproof, so RLS kept it out of the index and every directory of the year was read.
 --   staff_review_counts() counts through the partial review index instead.
@@ -32,7 +32,7 @@ grant select on private.job_directory_states to dbolt_staff, service_role;
 -- How many jobs are in each status, from the counters kept by the status changes themselves
 -- (exact, in the caller's snapshot of the counters). Staff read it under their JWT and the
 -- orchestrator's staff API as the service role; a customer's JWT is refused.
-create function public.jobs_count_by_status() returns table (status public.job_status, jobs bigint)
+create function public.staff_job_counts_by_status() returns table (status public.job_status, jobs bigint)
 language plpgsql stable security definer set search_path = ''
 as $$
 begin
@@ -48,8 +48,8 @@ begin
    order by s.status;
 end;
 $$;
-revoke execute on function public.jobs_count_by_status() from public, anon;
-grant execute on function public.jobs_count_by_status() to authenticated, service_role;
+revoke execute on function public.staff_job_counts_by_status() from public, anon;
+grant execute on function public.staff_job_counts_by_status() to authenticated, service_role;
 
 -- The overview's review count: what waits for staff, and what waits for customers.
 create function public.staff_review_counts(out needs_review bigint, out needs_action bigint)

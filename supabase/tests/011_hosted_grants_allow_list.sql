@@ -44,7 +44,7 @@ $$, $$ values
   ('staff_alerts_acknowledge(bigint)'),
   ('staff_review_counts()'),
   -- the staff jobs list's exact counts (staff JWT; the service role too; refuses customers)
-  ('jobs_count_by_status()')
+  ('staff_job_counts_by_status()')
 $$, 'authenticated may execute exactly the allow-listed functions in public and private');
 
 select is_empty($$

@@ -1,6 +1,6 @@
 -- The staff jobs list and drill-down (20261208000600-0630): a directory skipped by its job's cancel
 -- is `cancelled` in private.job_directory_states, any other skip stays `skipped`; staff (and
--- the service role) read the states, customers do not. jobs_count_by_status() equals a recount
+-- the service role) read the states, customers do not. staff_job_counts_by_status() equals a recount
 -- of the jobs, for staff and the service role, and refuses a customer; staff_review_counts()
 -- is staff only. And the jobs list's index is in the keyset's order.
 begin;
@@ -37,7 +37,7 @@ set local role dbolt_staff;
 select results_eq(
   format('select state, count(*)::int from private.job_directory_states where job_id = %L group by state', :'cancelled_job'),
   $$ values ('cancelled', 2) $$, 'staff read the states');
-select results_eq('select status::text, jobs::int from jobs_count_by_status() where jobs > 0',
+select results_eq('select status::text, jobs::int from staff_job_counts_by_status() where jobs > 0',
   $$ values ('pending', 1), ('cancelled', 1) $$, 'staff read the jobs counted by status');
 select results_eq('select needs_review::int, needs_action::int from staff_review_counts()',
   $$ values (1, 0) $$, 'staff read the review counts');
@@ -47,7 +47,7 @@ reset role;
 select set_config('request.jwt.claims', '', true) \gset
 set local role service_role;
 select results_eq(
-  'select status, jobs from jobs_count_by_status() order by status',
+  'select status, jobs from staff_job_counts_by_status() order by status',
   'select s.status, (select count(*) from jobs j where j.status = s.status)
      from unnest(enum_range(null::job_status)) s(status) order by s.status',
   'the counts by status equal a recount of the jobs, every status listed');
@@ -61,17 +61,17 @@ reset role;
 -- A customer, signed in: refused all three.
 select set_config('request.jwt.claims', '{"role":"authenticated","sub":"00000000-0000-0000-0000-00000000000c","email":"cancelled@example.com"}', true) \gset
 set local role authenticated;
-select throws_ok('select * from jobs_count_by_status()', '42501', NULL, 'a customer cannot read the job counts');
+select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL, 'a customer cannot read the job counts');
 select throws_ok('select * from staff_review_counts()', '42501', NULL, 'nor the review counts');
 select throws_ok('select * from private.job_directory_states', '42501', NULL, 'nor the directory states');
 reset role;
 -- dbolt_staff without the staff claim is a customer too.
 set local role dbolt_staff;
-select throws_ok('select * from jobs_count_by_status()', '42501', NULL, 'dbolt_staff without the staff claim cannot read the job counts');
+select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL, 'dbolt_staff without the staff claim cannot read the job counts');
 reset role;
 
 set local role anon;
-select throws_ok('select * from jobs_count_by_status()', '42501', NULL, 'anon cannot read the job counts');
+select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL, 'anon cannot read the job counts');
 select throws_ok('select * from staff_review_counts()', '42501', NULL, 'nor the review counts');
 reset role;
 
