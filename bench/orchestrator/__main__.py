@@ -75,10 +75,12 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     add("--lease-seconds", type=_positive, default=300, help="lease per claim (300)")
     add(
         "--http-client",
-        choices=("own", "shared"),
-        default="own",
-        help="each HTTP worker with its own httpx client, as worker processes run (own), or"
-        " all sharing one client with a connection each (shared)",
+        choices=("raw", "own", "shared"),
+        default="raw",
+        help="HTTP workers on a cheap client of prepared bytes, a connection each (raw: the"
+        " least client CPU, so the ratio measures the orchestrator); each with its own httpx"
+        " client and dbolt's worker client, as worker processes run (own); or all sharing one"
+        " httpx client (shared)",
     )
     add(
         "--baseline",
