@@ -34,7 +34,8 @@ class RawConnection:
             self.writer.close()
 
     async def post(self, path: str, body: bytes) -> tuple[int, Any]:
-        assert self.reader is not None and self.writer is not None
+        assert self.reader is not None
+        assert self.writer is not None
         self.writer.write(
             b"POST "
             + path.encode()

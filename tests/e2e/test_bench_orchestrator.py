@@ -48,5 +48,6 @@ def test_the_benchmark_also_drives_the_worker_client_on_httpx(
         ]
     )
     text = output.read_text()
-    assert "| HTTP |" in text and "| direct SQL |" in text
+    assert "| HTTP |" in text
+    assert "| direct SQL |" in text
     assert "2 httpx clients" in text

@@ -28,7 +28,7 @@ class WireCounter:
     def __init__(self, target_conninfo: str) -> None:
         params = conninfo_to_dict(target_conninfo)
         self.target_host = str(params.get("host", "127.0.0.1"))
-        self.target_port = int(params.get("port", 5432))
+        self.target_port = int(str(params.get("port") or 5432))
         self.target_conninfo = target_conninfo
         self.round_trips = 0
         self.server: asyncio.Server | None = None
