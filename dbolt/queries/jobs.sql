@@ -163,7 +163,8 @@ select p.*, n.directories, n.directories_done, n.directories_failed,
 
 -- name: jobs_count_by_status
 -- How many jobs are in each status, exact, from the counters the status changes keep (staff
--- JWT or service role): the jobs list's count where one is cheap.
+-- JWT only; the orchestrator reads them through queue_stats): the jobs list's count where one
+-- is cheap.
 select status, jobs from staff_job_counts_by_status();
 
 -- name: jobs_get

@@ -141,9 +141,9 @@ async def list_jobs(
     window = job_cursor.window(rows, page, limit)
     total = None
     if not (tier or customer or created_after or created_before):
-        counts = {
-            r["status"]: int(r["jobs"]) for r in await state.db.fetch_all("jobs_count_by_status")
-        }
+        # The jobs counters (exact), through the service role's queue_stats().
+        row = await state.db.fetch_one("queue_stats")
+        counts = {name: int(n) for name, n in row["stats"]["jobs"].items()} if row else {}
         total = counts.get(status.value, 0) if status else sum(counts.values())
     return JobPage(
         items=[JobListItem.model_validate(row) for row in window.rows],

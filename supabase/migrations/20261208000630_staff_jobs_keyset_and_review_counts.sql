@@ -30,16 +30,13 @@ revoke all on private.job_directory_states from public, anon, authenticated, ser
 grant select on private.job_directory_states to dbolt_staff, service_role;
 
 -- How many jobs are in each status, from the counters kept by the status changes themselves
--- (exact, in the caller's snapshot of the counters). Staff read it under their JWT and the
--- orchestrator's staff API as the service role; a customer's JWT is refused.
+-- (exact, in the caller's snapshot of the counters), for staff under their JWT. The
+-- orchestrator's staff API (service role) reads the same counters through queue_stats().
 create function public.staff_job_counts_by_status() returns table (status public.job_status, jobs bigint)
 language plpgsql stable security definer set search_path = ''
 as $$
 begin
-  if (select auth.role()) = 'authenticated' and not private.is_staff() then
-    raise exception 'staff only: the caller''s app_metadata.role is not staff'
-      using errcode = '42501';
-  end if;
+  perform private.require_staff();
   return query
   select s.status, coalesce(sum(m.value), 0)::bigint
     from unnest(enum_range(null::public.job_status)) as s(status)
@@ -49,7 +46,7 @@ begin
 end;
 $$;
 revoke execute on function public.staff_job_counts_by_status() from public, anon;
-grant execute on function public.staff_job_counts_by_status() to authenticated, service_role;
+grant execute on function public.staff_job_counts_by_status() to authenticated;
 
 -- The overview's review count: what waits for staff, and what waits for customers.
 create function public.staff_review_counts(out needs_review bigint, out needs_action bigint)

@@ -8,9 +8,9 @@
 -- completion, the attempt's result class. The same bodies in PL/pgSQL keep their plans for
 -- the session. Nothing else changes: same signatures, volatility, results and errors.
 -- Bodies from their latest definitions: audit (20261129001200), worker_seen
--- (20261129001200), notifications_enqueue (20261129001800), status_after (20261205000200),
+-- (20261129001200), notifications_enqueue (20261129001800), status_after (20261206000200),
 -- business_missing_fields and country_requires_postcode (20261207000300), package_counts
--- (20261205000100), attempt_result (20261207000100).
+-- (20261206000510), attempt_result (20261207000100).
 
 create or replace function private.audit(actor text, action text, job_id uuid,
   directory_id text default null, from_status text default null, to_status text default null,

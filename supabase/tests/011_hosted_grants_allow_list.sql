@@ -43,7 +43,7 @@ $$, $$ values
   ('staff_directory_success(integer)'),
   ('staff_alerts_acknowledge(bigint)'),
   ('staff_review_counts()'),
-  -- the staff jobs list's exact counts (staff JWT; the service role too; refuses customers)
+  -- the staff jobs list's exact counts (staff JWT; refuses everyone else)
   ('staff_job_counts_by_status()')
 $$, 'authenticated may execute exactly the allow-listed functions in public and private');
 

@@ -1,11 +1,11 @@
 -- The staff jobs list and drill-down (20261208000600-0630): a directory skipped by its job's cancel
 -- is `cancelled` in private.job_directory_states, any other skip stays `skipped`; staff (and
--- the service role) read the states, customers do not. staff_job_counts_by_status() equals a recount
--- of the jobs, for staff and the service role, and refuses a customer; staff_review_counts()
--- is staff only. And the jobs list's index is in the keyset's order.
+-- the service role) read the states, customers do not. staff_job_counts_by_status() and
+-- queue_stats()'s jobs (the service role's way to the same counters) equal a recount of the
+-- jobs; the function and staff_review_counts() refuse everyone but staff. And the jobs list's index is in the keyset's order.
 begin;
 set search_path = public, extensions;
-select plan(15);
+select plan(19);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -30,6 +30,12 @@ select ok(exists (select 1 from pg_indexes where indexname = 'jobs_created_at_id
   'the jobs list''s keyset (created_at, id) has its index');
 select ok(not exists (select 1 from pg_indexes where indexname = 'jobs_created_at_idx'),
   'the offset list''s (created_at desc, id) index is gone');
+-- A concurrent build that failed leaves an invalid index under the same name, which
+-- `if not exists` would then keep: deploy.md says how to find and rebuild one.
+select ok(not exists (select 1 from pg_index i join pg_class c on c.oid = i.indexrelid
+                       where c.relname in ('jobs_created_at_id_idx', 'audit_log_directory_cancelled_idx')
+                         and not (i.indisvalid and i.indisready)),
+  'the concurrently built indexes are valid');
 
 -- Staff on the dashboard (dbolt_staff with the staff claim).
 select set_config('request.jwt.claims', '{"role":"authenticated","sub":"00000000-0000-0000-0000-0000000000aa","email":"ann@directorybolt.test","app_metadata":{"role":"staff"}}', true) \gset
@@ -47,10 +53,13 @@ reset role;
 select set_config('request.jwt.claims', '', true) \gset
 set local role service_role;
 select results_eq(
-  'select status, jobs from staff_job_counts_by_status() order by status',
-  'select s.status, (select count(*) from jobs j where j.status = s.status)
+  $$select s.status::text, coalesce((queue_stats() -> 'jobs' ->> s.status::text)::int, -1)
+      from unnest(enum_range(null::job_status)) s(status) order by s.status$$,
+  'select s.status::text, (select count(*) from jobs j where j.status = s.status)::int
      from unnest(enum_range(null::job_status)) s(status) order by s.status',
-  'the counts by status equal a recount of the jobs, every status listed');
+  'the service role reads the same counters through queue_stats(): a recount, every status');
+select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL,
+  'the job counts are staff''s alone: the service role without a staff JWT is refused');
 select throws_ok('select * from staff_review_counts()', '42501', NULL,
   'the review counts are staff''s alone: the service role without a staff JWT is refused');
 select results_eq(
@@ -68,6 +77,14 @@ reset role;
 -- dbolt_staff without the staff claim is a customer too.
 set local role dbolt_staff;
 select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL, 'dbolt_staff without the staff claim cannot read the job counts');
+reset role;
+-- Claims with no role key at all (auth.role() is null) are no way in either.
+select set_config('request.jwt.claims', '{"sub":"00000000-0000-0000-0000-00000000000c"}', true) \gset
+set local role dbolt_staff;
+select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL, 'claims without a role cannot read the job counts as dbolt_staff');
+reset role;
+set local role authenticated;
+select throws_ok('select * from staff_job_counts_by_status()', '42501', NULL, 'nor as authenticated');
 reset role;
 
 set local role anon;

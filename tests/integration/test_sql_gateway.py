@@ -132,7 +132,8 @@ def test_a_never_prepared_query_is_planned_on_every_call(db_url: str, queries: Q
         for _ in range(3):
             queries.fetch_all(conn, "jobs_list", **listing)
             queries.fetch_all(conn, "database_ping")
-        assert conn.execute(prepared, ("%jobs_list%",), prepare=False).fetchone() == (0,)
+        # The statement's text, not its name, is what pg_prepared_statements holds.
+        assert conn.execute(prepared, ("%job_directory_states%",), prepare=False).fetchone() == (0,)
         assert conn.execute(prepared, ("%",), prepare=False).fetchone() == (1,)
 
     async def run_async() -> tuple[Any, ...] | None:
