@@ -341,9 +341,13 @@ class JobListItem(BaseModel):
 
 class JobPage(BaseModel):
     items: list[JobListItem]
-    total: int
+    # Exact, from the jobs counters, when nothing but the status is filtered; null otherwise
+    # (counting every match of a year's jobs per page is what the keyset paging avoids).
+    total: int | None
     limit: int
     offset: int
+    # The next page, older than the last item: pass it back as `before` (null: no more).
+    older: str | None = None
 
 
 class JobDetail(BaseModel):

@@ -87,6 +87,9 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
             "The only door to the queue: workers claim and report here; staff look and intervene."
         ),
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry asks the global providers whether they are set up on
+        # every request; the orchestrator exports Prometheus metrics and JSON logs, not OTel.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.orchestrator = state
     app.add_middleware(

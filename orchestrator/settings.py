@@ -32,6 +32,10 @@ class OrchestratorSettings(
 
     # The orchestrator's own pool timeout (the mixin's default is 5 s).
     db_timeout_seconds: float = 3.0
+    # Four connections per Postgres core (8 for the 2-core instance): more only queue inside
+    # Postgres. bench/orchestrator with 64 workers on 2 cores: Postgres CPU per request
+    # 2.1-2.3 ms with a pool of 8 against 2.3-2.5 ms with 20 (docs/decisions/0006).
+    db_pool_max_size: int = 8
     retry_after_seconds: int = 5
 
     # Graceful degradation: a provider whose failure rate over the window reaches the

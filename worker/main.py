@@ -38,6 +38,8 @@ class Worker:
         self.shutting_down = asyncio.Event()
         self.wake = asyncio.Event()
         self.runner: JobRunner | None = None
+        # The idle poll's interval while Realtime is down: poll_min doubling to poll_max.
+        self.poll_backoff = settings.poll_min_seconds
         secret = settings.proxy_urls.get_secret_value() if settings.proxy_urls else ""
         self.proxies = ProxyPool(parse_proxy_urls(secret)) if secret else None
 
@@ -47,6 +49,12 @@ class Worker:
         self.wake.set()
         if self.runner is not None:
             self.runner.stop("shutdown")
+
+    def _next_poll(self) -> float:
+        """The jittered poll interval, doubling up to poll_max for the next one."""
+        wait = self.poll_backoff * (0.5 + random.random())  # noqa: S311 — jitter
+        self.poll_backoff = min(self.poll_backoff * 2, self.settings.poll_max_seconds)
+        return wait
 
     async def _idle(self, seconds: float) -> None:
         """Wait for a wake-up, a shutdown, or the poll interval, whichever comes first."""
@@ -75,6 +83,9 @@ class Worker:
             s.supabase_url,
             anon_key,
             s.realtime_access_token.get_secret_value() if s.realtime_access_token else None,
+            heartbeat_seconds=s.realtime_heartbeat_seconds,
+            retry_min_seconds=s.realtime_retry_min_seconds,
+            retry_max_seconds=s.realtime_retry_max_seconds,
         )
         auth = await self._sign_in(anon_key, realtime)
         # Customer data in screenshots and page HTML is not kept past its retention.
@@ -118,7 +129,7 @@ class Worker:
                     if s.live_check_batch
                     else None
                 )
-                listening = await realtime.connect(self.wake.set)
+                listening = await realtime.connect(self.wake.set, self._on_realtime_change)
                 self.status.wake_ups = "realtime" if listening else "polling"
                 self.status.realtime_error = realtime.last_error
                 try:
@@ -167,7 +178,6 @@ class Worker:
         self, client: OrchestratorClient, engine: SubmissionEngine, realtime: RealtimeLink
     ) -> None:
         s = self.settings
-        backoff = s.poll_min_seconds
         while not self.shutting_down.is_set():
             self.status.state = "idle"
             self.status.proxies_healthy = len(self.proxies.healthy()) if self.proxies else None
@@ -185,16 +195,16 @@ class Worker:
                     "orchestrator unreachable",
                     extra={"action": "worker.claim_failed", "error": str(error)},
                 )
-                await self._idle(backoff * (0.5 + random.random()))  # noqa: S311 — jitter
-                backoff = min(backoff * 2, s.poll_max_seconds)
+                await self._idle(self._next_poll())
                 continue
             if assignment is None:
                 # With Realtime a wake-up arrives when work does; the poll is a safety net.
-                wait = s.realtime_poll_seconds if realtime.connected else backoff
-                await self._idle(wait * (0.5 + random.random()))  # noqa: S311 — jitter
-                backoff = min(backoff * 2, s.poll_max_seconds)
+                if realtime.connected:
+                    await self._idle(s.realtime_poll_seconds * (0.5 + random.random()))  # noqa: S311 — jitter
+                else:
+                    await self._idle(self._next_poll())
                 continue
-            backoff = s.poll_min_seconds
+            self.poll_backoff = s.poll_min_seconds
             self.runner = JobRunner(assignment, client, engine, self.proxies, s)
             self.status.state, self.status.current_job = "working", str(assignment.job_id)
             await realtime.watch_job(str(assignment.job_id), self._on_control)
@@ -213,6 +223,16 @@ class Worker:
                     "how": ended,
                 },
             )
+
+    def _on_realtime_change(self, listening: bool, error: str | None) -> None:
+        """Realtime dropped or came back. Either way claim at once: a drop may have hidden
+        a wake-up, and the idle wait under way was sized for the other mode. After a drop
+        the poll starts again from its shortest interval, as for a worker that never had
+        Realtime."""
+        self.status.wake_ups = "realtime" if listening else "polling"
+        self.status.realtime_error = error
+        self.poll_backoff = self.settings.poll_min_seconds
+        self.wake.set()
 
     def _on_control(self, event: str) -> None:
         if self.runner is not None and event in ("paused", "cancelled"):

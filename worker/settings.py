@@ -39,6 +39,9 @@ class WorkerSettings(ServiceSettings):
     headless_shell_path: str = "/usr/lib/chromium/chromium-headless-shell"
     # false: the full browser with the older flags (the benchmark's baseline; a way back).
     browser_lean: bool = True
+    # Lean only: the network service inside the browser process (one process, ~10 MiB fewer;
+    # worker/browser_launch.py). false: its own process, as before (the benchmark's A/B).
+    browser_network_in_process: bool = True
     contexts: int = Field(default=2, ge=1, le=16)
     navigation_timeout_ms: int = 15_000
     step_timeout_ms: int = 8_000
@@ -70,6 +73,11 @@ class WorkerSettings(ServiceSettings):
     poll_min_seconds: float = 1.0
     poll_max_seconds: float = 15.0
     realtime_poll_seconds: float = 30.0
+    # Realtime's link (worker/realtime_link.py): a ping this often, a drop when its pong is
+    # this late; after a drop, reconnect attempts from retry_min doubling to retry_max.
+    realtime_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    realtime_retry_min_seconds: float = Field(default=1.0, gt=0)
+    realtime_retry_max_seconds: float = Field(default=30.0, gt=0)
     stop_grace_seconds: float = 20.0
     health_port: int | None = None
 

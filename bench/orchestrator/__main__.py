@@ -70,15 +70,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=(64, 256),
         help="concurrent simulated workers, comma-separated: one table per count (64,256)",
     )
-    add("--pool-size", type=_positive, default=20, help="database pool, both paths (20)")
+    add(
+        "--pool-size",
+        type=_positive,
+        default=8,
+        help="database pool, every path (8, the orchestrator's default DB_POOL_MAX_SIZE)",
+    )
     add("--rounds", type=_positive, default=3, help="rounds; the table shows the median (3)")
     add("--lease-seconds", type=_positive, default=300, help="lease per claim (300)")
     add(
         "--http-client",
-        choices=("own", "shared"),
-        default="own",
-        help="each HTTP worker with its own httpx client, as worker processes run (own), or"
-        " all sharing one client with a connection each (shared)",
+        choices=("raw", "own", "shared"),
+        default="raw",
+        help="HTTP workers on a cheap client of prepared bytes, a connection each (raw: the"
+        " least client CPU, so the ratio measures the orchestrator); each with its own httpx"
+        " client and dbolt's worker client, as worker processes run (own); or all sharing one"
+        " httpx client (shared)",
     )
     add(
         "--baseline",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.orchestrator import processes, server
+from bench.orchestrator import processes, raw_http, server
 from bench.orchestrator.drain import Claim, Drained, confirmed_success, drain
 from bench.orchestrator.results import RunResult, RunSettings, ServerSide
 from dbolt.orchestrator_client import OrchestratorClient
@@ -82,10 +82,37 @@ async def _open_connections(clients: Sequence[httpx.AsyncClient], workers: int) 
         response.raise_for_status()
 
 
+async def _drive_raw(
+    base_url: str, settings: RunSettings, pids: Mapping[str, Sequence[int]]
+) -> tuple[Drained, dict[str, float], int]:
+    """As _drive, with bench.orchestrator.raw_http's client: a connection per worker, opened
+    before the clock starts."""
+    url = httpx.URL(base_url)
+    connections = [
+        raw_http.RawConnection(url.host, url.port or 80, settings.worker_token)
+        for _ in range(settings.workers)
+    ]
+    await asyncio.gather(*(connection.open() for connection in connections))
+    try:
+        doors = [
+            raw_http.RawDoor(connection, f"bench-raw-{index}")
+            for index, connection in enumerate(connections)
+        ]
+        before = processes.cpu_snapshot(pids)
+        drained = await drain(doors)
+        after = processes.cpu_snapshot(pids)
+        rss = processes.rss_bytes(os.getpid())
+    finally:
+        await asyncio.gather(*(connection.close() for connection in connections))
+    return drained, processes.cpu_used(before, after), rss
+
+
 async def _drive(
     base_url: str, settings: RunSettings, pids: Mapping[str, Sequence[int]]
 ) -> tuple[Drained, dict[str, float], int]:
     """Drain the queue; CPU used meanwhile, and this process's RSS with every client open."""
+    if settings.http_client == "raw":
+        return await _drive_raw(base_url, settings, pids)
     async with contextlib.AsyncExitStack() as stack:
         clients = [
             await stack.enter_async_context(client) for client in _http_clients(base_url, settings)

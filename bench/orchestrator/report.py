@@ -256,6 +256,8 @@ def split_table(count: WorkerCount) -> str:
 
 
 def _clients_text(context: Context, workers: int) -> str:
+    if context.http_client == "raw":
+        return f"{workers} raw connections"
     if context.http_client == "shared":
         return f"one httpx client with {workers} connections"
     return f"{workers} httpx clients"
@@ -309,6 +311,14 @@ def round_ratios_line(count: WorkerCount) -> str:
 
 
 def _client_text(http_client: str) -> str:
+    if http_client == "raw":
+        return (
+            "driven by a cheap client (bench/orchestrator/raw_http.py: one keep-alive "
+            "connection per simulated worker, requests as prepared bytes, answers parsed with "
+            "json), so the client's CPU, taken from the same CPUs, is close to what psycopg "
+            "costs the direct path (`--http-client own` drives dbolt's worker client on httpx, "
+            "about a millisecond of client CPU per request)"
+        )
     if http_client == "shared":
         return (
             "driven by dbolt's worker client, all workers sharing one httpx client with one "

@@ -20,7 +20,7 @@ class RunSettings:
     stats_interval_seconds: float
     server_log: Path
     # How the HTTP path's simulated workers hold their httpx clients (see http_path).
-    http_client: Literal["own", "shared"] = "own"
+    http_client: Literal["raw", "own", "shared"] = "raw"
     # The pool checkout timeout on every path (the orchestrator's DB_TIMEOUT_SECONDS, 3 s in
     # production). Longer here: 256 workers in a tight loop on a shared 2-CPU machine can
     # queue longer than 3 s for the pool, which the orchestrator answers with a 503 and the

@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+from bench.queue.writes import Writes, per_cycle, snapshot
 from dbolt.words import count_of
 
 SYSTEM_MODULES = {
@@ -76,6 +77,7 @@ class RunResult:
     seconds: float
     peak_rss_bytes: int
     backend_bytes_per_connection: int
+    writes: Writes = field(default_factory=Writes)
 
     @property
     def cycles_per_second(self) -> float:
@@ -104,7 +106,10 @@ def run_one(system_name: str, jobs: int, clients: int) -> RunResult:
     system = load_system(system_name)
     url = system.create_database()
     system.prefill(url, jobs)
+    # Outside the timed window: it waits for the prefill's (then the clients') backends to go.
+    before = snapshot(url)
     seconds, outcomes = _run_clients([system.client(url, index) for index in range(clients)])
+    after = snapshot(url)
     cycles = sum(outcome.cycles for outcome in outcomes)
     finished = system.count_finished(url)
     # A benchmark that loses or doubles jobs measures nothing: refuse to report it.
@@ -121,6 +126,7 @@ def run_one(system_name: str, jobs: int, clients: int) -> RunResult:
         # Linux reports ru_maxrss in KiB.
         peak_rss_bytes=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         backend_bytes_per_connection=sum(o.backend_bytes for o in outcomes) // len(outcomes),
+        writes=per_cycle(url, before, after, cycles),
     )
 
 

@@ -9,6 +9,7 @@ from bench.queue.harness import RunResult
 from dbolt.words import count_of
 
 MIB = 1024 * 1024
+SYSTEMS = ("ours", "bare", "procrastinate")
 
 
 @dataclass(frozen=True)
@@ -117,5 +118,64 @@ def document(context: Context, results: Sequence[RunResult], client_counts: Sequ
             "",
             memory_table(results, client_counts),
             "",
+            "Writes per cycle: rows inserted, updated (HOT: no index entry written) and deleted, "
+            "from `pg_stat_user_tables` of the run's own database before and after its cycles, "
+            "and the WAL written meanwhile (`pg_current_wal_lsn`), divided by the cycles.",
+            "",
+            writes_table(results, client_counts),
+            "",
+            f"Ours, table by table, at {count_of(client_counts[0], 'client')}:",
+            "",
+            table_writes_table(results, "ours", client_counts[0]),
+            "",
         ]
     )
+
+
+def writes_table(results: Sequence[RunResult], client_counts: Sequence[int]) -> str:
+    """Rows written and WAL per cycle, each system at each client count."""
+    by_key = _by_key(results)
+    rows = []
+    for clients in client_counts:
+        for system in SYSTEMS:
+            w = by_key[(system, clients)].writes
+            rows.append(
+                [
+                    str(clients),
+                    system,
+                    f"{w.inserted:.1f}",
+                    f"{w.updated:.1f}",
+                    f"{w.hot_updated:.1f}",
+                    f"{w.deleted:.1f}",
+                    f"{w.rows:.1f}",
+                    f"{w.wal_bytes:,.0f}",
+                ]
+            )
+    header = [
+        "clients",
+        "system",
+        "rows inserted",
+        "rows updated",
+        "of which HOT",
+        "rows deleted",
+        "rows written",
+        "WAL bytes",
+    ]
+    return _table(header, rows)
+
+
+def table_writes_table(results: Sequence[RunResult], system: str, clients: int) -> str:
+    """One run's writes per cycle, table by table, most written first."""
+    writes = _by_key(results)[(system, clients)].writes
+    ordered = sorted(writes.tables.items(), key=lambda item: (-item[1].rows, item[0]))
+    rows = [
+        [
+            name,
+            f"{t.inserted:.2f}",
+            f"{t.updated:.2f}",
+            f"{t.hot_updated:.2f}",
+            f"{t.deleted:.2f}",
+        ]
+        for name, t in ordered
+    ]
+    return _table(["table", "inserted", "updated", "of which HOT", "deleted"], rows)

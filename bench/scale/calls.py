@@ -69,6 +69,8 @@ def _staff(conn: Conn) -> Any:
 
 
 def _jobs_list(q: Queries, conn: Conn, limit: int) -> list[Row]:
+    """portal/staff/jobs.py job_page's first page: one row more than shown says whether there
+    is an older page."""
     return q.fetch_all(
         conn,
         "jobs_list",
@@ -78,8 +80,13 @@ def _jobs_list(q: Queries, conn: Conn, limit: int) -> list[Row]:
         search=None,
         created_after=None,
         created_before=None,
-        limit=limit,
+        limit=limit + 1,
         offset=0,
+        newer=False,
+        before_at=None,
+        before_id=None,
+        after_at=None,
+        after_id=None,
     )
 
 
@@ -117,8 +124,10 @@ def staff_overview(t: Target, conn: Conn) -> None:
 
 
 def jobs_list(t: Target, conn: Conn) -> None:
+    """The jobs page, unfiltered: a page and the count of every job (the jobs counters)."""
     with _staff(conn):
         _jobs_list(t.queries, conn, STAFF_PAGE_SIZE)
+        t.queries.fetch_all(conn, "jobs_count_by_status")
 
 
 def drill_down(t: Target, conn: Conn) -> None:

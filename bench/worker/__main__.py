@@ -87,6 +87,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         default=HEADLESS_SHELL,
         help=f"Chromium's headless shell, the lean worker's browser ({HEADLESS_SHELL})",
     )
+    add(
+        "--before",
+        choices=("full", "lean"),
+        default="full",
+        help="what the before side runs: full (BROWSER_LEAN=false, the full browser; the"
+        " default) or lean (the headless shell without the memory flags,"
+        " BROWSER_NETWORK_IN_PROCESS=false: an A/B of just those)",
+    )
     add("--sample-interval", type=float, default=0.5, help="seconds between samples (0.5)")
     add("--timeout", type=float, default=600, help="seconds one side may take (600)")
     add("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the Markdown")
@@ -200,6 +208,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run_dir=RUN_DIR,
         timeout_seconds=args.timeout,
         sample_interval=args.sample_interval,
+        before=args.before,
     )
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     started_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -227,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         rounds=args.rounds,
         submissions=plan.submissions * args.rounds,
         sample_interval=args.sample_interval,
+        before=args.before,
     )
     text = report.document(context, pairs)
     print()

@@ -39,6 +39,19 @@ class Context:
     rounds: int
     submissions: int  # per side and configuration, all rounds
     sample_interval: float
+    before: str = "full"  # what the before side ran (--before)
+
+    @property
+    def before_switch(self) -> str:
+        if self.before == "lean":
+            return "`BROWSER_NETWORK_IN_PROCESS=false`"
+        return "`BROWSER_LEAN=false`"
+
+    @property
+    def before_meaning(self) -> str:
+        if self.before == "lean":
+            return "the headless shell with the lean flags but without the memory flags"
+        return "the full browser in its new headless mode with the older flags"
 
 
 @dataclass(frozen=True)
@@ -336,15 +349,15 @@ submits {context.submissions} times per configuration, {rounds}; each business g
 {count_of(per_job, "sandbox site")} {sites} (one starter job per business on the worker
 side), with a fresh browser context per submission on both sides.
 
-## The browser's cost: the worker, the worker before (`BROWSER_LEAN=false`), the bare loop
+## The browser's cost: the worker, the worker before ({context.before_switch}), the bare loop
 
 {browser_table(pairs)}
 
 {savings_line(pairs)}
 
 - **worker**: as it runs, in Chromium's headless shell with the lean flags
-  (`worker/browser_launch.py`); **before**: the same worker with `BROWSER_LEAN=false`, the
-  full browser in its new headless mode with the older flags; **bare**: the bare loop, in the
+  (`worker/browser_launch.py`); **before**: the same worker with {context.before_switch},
+  {context.before_meaning}; **bare**: the bare loop, in the
   full browser like before.
 - **CPU-s per submission**: every process the side needs (*all it needs* below) over the
   timed windows, ÷ confirmed submissions; **Chromium PSS per context**: peak Chromium PSS ÷

@@ -31,6 +31,9 @@ class Plan:
     run_dir: Path
     timeout_seconds: float
     sample_interval: float
+    # What the BEFORE side runs: "full" (BROWSER_LEAN=false, the full browser) or "lean"
+    # (the headless shell without the memory flags: an A/B of just those).
+    before: str = "full"
 
     @property
     def submissions(self) -> int:
@@ -52,6 +55,16 @@ class Stack:
         return self.sandbox.base_url
 
 
+def browser_env(lean: bool, before: str) -> dict[str, str]:
+    """The worker as it runs (`lean`), or as it was before: the full browser with the older
+    flags (`before="full"`), or the lean browser without the memory flags (`"lean"`)."""
+    if lean:
+        return {"BROWSER_LEAN": "true", "BROWSER_NETWORK_IN_PROCESS": "true"}
+    if before == "lean":
+        return {"BROWSER_LEAN": "true", "BROWSER_NETWORK_IN_PROCESS": "false"}
+    return {"BROWSER_LEAN": "false"}
+
+
 def worker_settings(plan: Plan, running: Stack, contexts: int, lean: bool) -> dict[str, str]:
     assert running.orchestrator.base_url is not None
     sandbox = urlsplit(running.sandbox_url)
@@ -62,8 +75,7 @@ def worker_settings(plan: Plan, running: Stack, contexts: int, lean: bool) -> di
         "CONTEXTS": str(contexts),
         "CHROMIUM_PATH": plan.chromium,
         "HEADLESS_SHELL_PATH": plan.headless_shell,
-        # false: the full browser and the older flags, i.e. the worker before the savings.
-        "BROWSER_LEAN": "true" if lean else "false",
+        **browser_env(lean, plan.before),
         # No Realtime here: the worker polls. Jobs are queued before it starts and it claims
         # the next one as soon as one ends, so the poll interval only matters when idle.
         "POLL_MIN_SECONDS": "0.1",

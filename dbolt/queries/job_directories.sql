@@ -11,36 +11,24 @@ select d.directory_id, dir.name, d.position, d.status, d.attempts, d.max_attempt
 
 -- name: job_directories_count_by_state
 -- The staff drill-down's filter chips (staff JWT): how many directories of a job are in each
--- state, where a directory skipped because its job was cancelled counts as `cancelled`.
+-- state (private.job_directory_states: skipped by the job's cancel counts as `cancelled`).
 select s.state, count(*) as n
-  from job_directories d
-  cross join lateral (
-    select case when d.status = 'skipped' and exists (
-             select 1 from audit_log a
-              where a.job_id = d.job_id and a.directory_id = d.directory_id
-                and a.action = 'directory.cancelled')
-           then 'cancelled' else d.status::text end as state
-  ) s
- where d.job_id = %(job_id)s
+  from private.job_directory_states s
+ where s.job_id = %(job_id)s
  group by s.state
  order by s.state;
 
 -- name: job_directories_list_page
 -- One page of a job's directories for staff's drill-down (staff JWT), in submission order,
--- only those in `state` (null: every state; `cancelled` as job_directories_count_by_state
--- says), so a job of 500 directories is read a page at a time.
+-- only those in `state` (null: every state; states as private.job_directory_states defines
+-- them), so a job of 500 directories is read a page at a time.
 select d.directory_id, coalesce(dir.name, d.directory_id) as name, d.position, d.status,
        s.state, d.attempts, d.max_attempts, d.last_outcome, d.last_error_code, d.last_message,
        d.listing_url, d.action_required, d.updated_at, d.submitted_at
   from job_directories d
+  join private.job_directory_states s
+    on s.job_id = d.job_id and s.directory_id = d.directory_id
   left join directories dir on dir.id = d.directory_id
-  cross join lateral (
-    select case when d.status = 'skipped' and exists (
-             select 1 from audit_log a
-              where a.job_id = d.job_id and a.directory_id = d.directory_id
-                and a.action = 'directory.cancelled')
-           then 'cancelled' else d.status::text end as state
-  ) s
  where d.job_id = %(job_id)s
    and (%(state)s::text is null or s.state = %(state)s::text)
  order by d.position, d.directory_id
@@ -95,10 +83,8 @@ select d.job_id, d.directory_id, d.status, d.updated_at, d.attempts, d.last_outc
 
 -- name: job_directories_count_for_review
 -- The overview's review count (staff JWT): what waits for staff, and what waits for customers.
-select count(*) filter (where d.status = 'needs_review') as needs_review,
-       count(*) filter (where d.status = 'needs_action') as needs_action
-  from job_directories d
- where d.status in ('needs_review', 'needs_action');
+-- Through staff_review_counts(): under RLS the status filter could not use the review index.
+select needs_review, needs_action from staff_review_counts();
 
 -- name: job_directories_list_remaining
 -- What a worker still has to do for a job, in order, with each directory's recipe.

@@ -96,16 +96,24 @@ select * from jobs_mark_failed(
 );
 
 -- name: jobs_list
--- Every job for staff, newest first: the orchestrator's staff API (service role) and the
--- dashboard (the staff user's JWT, whom RLS lets read every job) share it. Every filter is
--- optional (null: not filtered); `customer` matches the email or business name, `search` also
--- a job or order id prefix or the worker id; `created_before` is exclusive.
--- The page is chosen first and the directory counts read for its rows only: a count per row
--- of every matching job (a year holds a million) cost 20x an empty database's (bench/scale).
-with page as (
+-- Every job for staff, newest first (created_at, then id, both descending): the orchestrator's
+-- staff API (service role) and the dashboard (the staff user's JWT, whom RLS lets read every
+-- job) share it. Every filter is optional (null: not filtered); `customer` matches the email or
+-- business name, `search` also a job or order id prefix or the worker id; `created_before` is
+-- exclusive.
+-- Paged by a keyset cursor (dbolt/job_cursor.py), never by counting: `before_at`/`before_id`
+-- (null: from the newest) gives the page older than that job; with `newer` true,
+-- `after_at`/`after_id` gives the page just newer than it. Either way the rows come newest
+-- first. Each bound is one row comparison on the (created_at, id) index, a plan that holds as
+-- a generic one too. `offset` stays for the orchestrator's older clients (0 otherwise).
+-- A year of jobs cost 11x an empty database's while every match was counted (bench/scale).
+-- Planned each call: a generic plan cannot tell a null filter from a rare one, and sorted
+-- every job instead of walking the index (50x at 1/100 of a year once psycopg prepared it).
+-- prepare: never
+with matching as not materialized (
   select j.id, j.order_id, j.customer_id, c.email as customer_email, c.business_name, j.tier,
          j.status, j.worker_id, j.lost_leases, j.created_at, j.started_at, j.completed_at,
-         j.updated_at, count(*) over () as total
+         j.updated_at
     from jobs j
     join customers c on c.id = j.customer_id
    where (%(status)s::job_status is null or j.status = %(status)s::job_status)
@@ -113,34 +121,51 @@ with page as (
      and (%(customer)s::text is null
           or c.email ilike '%%' || %(customer)s::text || '%%'
           or c.business_name ilike '%%' || %(customer)s::text || '%%')
-     and (%(created_after)s::timestamptz is null or j.created_at >= %(created_after)s::timestamptz)
-     and (%(created_before)s::timestamptz is null or j.created_at < %(created_before)s::timestamptz)
+     and j.created_at >= coalesce(%(created_after)s::timestamptz, '-infinity')
+     and j.created_at < coalesce(%(created_before)s::timestamptz, 'infinity')
      and (%(search)s::text is null
           or j.id::text like lower(%(search)s::text) || '%%'
           or j.order_id::text like lower(%(search)s::text) || '%%'
           or c.email ilike '%%' || %(search)s::text || '%%'
           or c.business_name ilike '%%' || %(search)s::text || '%%'
           or j.worker_id ilike '%%' || %(search)s::text || '%%')
-   order by j.created_at desc, j.id
-   limit %(limit)s offset %(offset)s
+),
+page as (
+  (select m.* from matching m
+    where not %(newer)s::boolean
+      and (m.created_at, m.id) < (coalesce(%(before_at)s::timestamptz, 'infinity'),
+                                  coalesce(%(before_id)s::uuid, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+    order by m.created_at desc, m.id desc
+    limit %(limit)s offset %(offset)s)
+  union all
+  (select m.* from matching m
+    where %(newer)s::boolean
+      and (m.created_at, m.id) > (%(after_at)s::timestamptz, %(after_id)s::uuid)
+    order by m.created_at, m.id
+    limit %(limit)s)
 )
-select p.id, p.order_id, p.customer_id, p.customer_email, p.business_name, p.tier,
-       p.status, p.worker_id, p.lost_leases, p.created_at, p.started_at, p.completed_at,
-       p.updated_at,
-       (select count(*) from job_directories d where d.job_id = p.id) as directories,
-       (select count(*) from job_directories d
-         where d.job_id = p.id and d.status not in ('queued', 'in_progress', 'waiting')) as directories_done,
-       (select count(*) from job_directories d
-         where d.job_id = p.id and d.status = 'failed') as directories_failed,
-       -- Skipped because the job was cancelled: not done, whatever directories_done says.
-       (select count(*) from job_directories d
-         where d.job_id = p.id and d.status = 'skipped' and p.status = 'cancelled'
-           and exists (select 1 from audit_log a
-                        where a.job_id = d.job_id and a.directory_id = d.directory_id
-                          and a.action = 'directory.cancelled')) as directories_cancelled,
-       p.total
+select p.*, n.directories, n.directories_done, n.directories_failed,
+       -- Skipped by the job's cancel (private.job_directory_states): not done, whatever
+       -- directories_done says.
+       case when p.status = 'cancelled' then (
+         select count(*) from private.job_directory_states s
+          where s.job_id = p.id and s.state = 'cancelled') else 0 end as directories_cancelled
   from page p
- order by p.created_at desc, p.id;
+  cross join lateral (
+    select count(*) as directories,
+           count(*) filter (where d.status not in ('queued', 'in_progress', 'waiting'))
+             as directories_done,
+           count(*) filter (where d.status = 'failed') as directories_failed
+      from job_directories d
+     where d.job_id = p.id
+  ) n
+ order by p.created_at desc, p.id desc;
+
+-- name: jobs_count_by_status
+-- How many jobs are in each status, exact, from the counters the status changes keep (staff
+-- JWT only; the orchestrator reads them through queue_stats): the jobs list's count where one
+-- is cheap.
+select status, jobs from staff_job_counts_by_status();
 
 -- name: jobs_get
 -- One job with its internals, for staff (service role, or a staff JWT as dbolt_staff).

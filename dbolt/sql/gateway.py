@@ -3,6 +3,11 @@
 A block starts with `-- name: <name>` and runs until the next one; parameters are psycopg's
 `%(name)s` placeholders, so every call site names what it passes. Keeping SQL in .sql files
 lets it be read, linted and reviewed as SQL.
+
+A block that says `-- prepare: never` is never a server-side prepared statement: psycopg
+prepares a query after a few runs on a connection, and PostgreSQL may then settle on a generic
+plan, blind to which optional filters are null; a query whose good plan depends on them (the
+staff jobs list: an index walk newest first, not a sort of every job) is planned each call.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dbolt.sql.errors import translate_errors
 
 QUERIES_DIR = Path(__file__).resolve().parent.parent / "queries"
 _BLOCK_HEADER = re.compile(r"^--\s*name:\s*(?P<name>[a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+NEVER_PREPARED = "-- prepare: never"
 
 Row = dict[str, Any]
 
@@ -66,9 +72,14 @@ class Queries:
         except KeyError:
             raise KeyError(f"no query named {name!r} in {QUERIES_DIR}") from None
 
+    def _prepare(self, text: str) -> bool | None:
+        """psycopg's `prepare`: False for a `-- prepare: never` block, else its default."""
+        return False if NEVER_PREPARED in text else None
+
     def fetch_all(self, conn: psycopg.Connection[Any], name: str, **params: Any) -> list[Row]:
+        text = self._text(name)
         with translate_errors(), conn.cursor(row_factory=dict_row) as cur:
-            cur.execute(self._text(name), params)
+            cur.execute(text, params, prepare=self._prepare(text))
             return cur.fetchall() if cur.description else []
 
     def fetch_one(self, conn: psycopg.Connection[Any], name: str, **params: Any) -> Row | None:
@@ -78,9 +89,10 @@ class Queries:
     async def afetch_all(
         self, conn: psycopg.AsyncConnection[Any], name: str, **params: Any
     ) -> list[Row]:
+        text = self._text(name)
         with translate_errors():
             async with conn.cursor(row_factory=dict_row) as cur:
-                await cur.execute(self._text(name), params)
+                await cur.execute(text, params, prepare=self._prepare(text))
                 return await cur.fetchall() if cur.description else []
 
     async def afetch_one(

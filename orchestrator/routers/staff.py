@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
+from pydantic import AfterValidator
 
+from dbolt import job_cursor
 from dbolt.contracts import (
     ErrorBody,
     JobDetail,
@@ -35,6 +37,20 @@ router = APIRouter(
     },
 )
 JobId = Annotated[uuid.UUID, Path(description="The job's id")]
+
+
+def _checked_cursor(value: str | None) -> str | None:
+    if value is not None:
+        job_cursor.decode(value, "before")
+    return value
+
+
+# A cursor from a page's `older`; a garbled or forged one is a 422 naming `before`.
+Before = Annotated[
+    str | None,
+    AfterValidator(_checked_cursor),
+    Query(description="the `older` cursor of the page before (newest first; none: the newest)"),
+]
 _REFUSED: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "No such job"},
     409: {"model": ErrorBody, "description": "The job's state does not allow this"},
@@ -103,9 +119,13 @@ async def list_jobs(
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    before: Before = None,
+    offset: Annotated[
+        int, Query(ge=0, le=1_000_000, description="older clients; prefer `before`")
+    ] = 0,
 ) -> JobPage:
-    """Jobs, newest first, filtered and paginated."""
+    """Jobs, newest first, filtered and paginated by the `older` cursor (or an offset)."""
+    page = job_cursor.Page(before=job_cursor.decode(before, "before") if before else None)
     rows = await state.db.fetch_all(
         "jobs_list",
         status=status.value if status else None,
@@ -114,15 +134,23 @@ async def list_jobs(
         created_after=created_after,
         created_before=created_before,
         search=None,
-        limit=limit,
+        limit=limit + 1,
         offset=offset,
+        **page.params(),
     )
-    total = int(rows[0]["total"]) if rows else 0
+    window = job_cursor.window(rows, page, limit)
+    total = None
+    if not (tier or customer or created_after or created_before):
+        # The jobs counters (exact), through the service role's queue_stats().
+        row = await state.db.fetch_one("queue_stats")
+        counts = {name: int(n) for name, n in row["stats"]["jobs"].items()} if row else {}
+        total = counts.get(status.value, 0) if status else sum(counts.values())
     return JobPage(
-        items=[JobListItem.model_validate(row) for row in rows],
+        items=[JobListItem.model_validate(row) for row in window.rows],
         total=total,
         limit=limit,
         offset=offset,
+        older=window.older,
     )
 
 

@@ -26,6 +26,7 @@ from dbolt.contracts import (
 )
 from dbolt.sql import DatabaseUnavailable
 from orchestrator.dependencies import WORKER_RESPONSES, State, WorkerAuth
+from orchestrator.json_body import model_response
 from orchestrator.sessions import SessionTooLarge, resume_of, seal_session
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def _directory_state(row: dict[str, Any]) -> DirectoryState:
     response_model=Assignment,
     responses={204: {"description": "Nothing dispatchable now"}},
 )
-async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
+async def jobs_next(body: ClaimRequest, state: State) -> Response:
     """Claim the oldest dispatchable job (FIFO within tier caps) with a fresh lease."""
     with state.metrics.jobs_next_seconds.time():
         try:
@@ -75,7 +76,7 @@ async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
         extra={"action": "job.claimed", "job_id": str(row["id"]), "worker_id": body.worker_id},
     )
     local_part = row["mailbox_local_part"]
-    return Assignment(
+    assignment = Assignment(
         job_id=row["id"],
         tier=row["tier"],
         lease_token=row["lease_token"],
@@ -85,6 +86,7 @@ async def jobs_next(body: ClaimRequest, state: State) -> Assignment | Response:
         directories=[_task(state, row["id"], d) for d in row["directories"]],
         mailbox=state.settings.mailbox_address(local_part) if local_part else None,
     )
+    return model_response(assignment)
 
 
 def _task(state: State, job_id: uuid.UUID, directory: dict[str, Any]) -> DirectoryTask:
@@ -97,7 +99,7 @@ def _task(state: State, job_id: uuid.UUID, directory: dict[str, Any]) -> Directo
 
 
 @router.post("/jobs/{job_id}/heartbeat", response_model=LeaseExtended, responses=_LEASE_LOST)
-async def heartbeat(job_id: JobId, body: LeaseRequest, state: State) -> LeaseExtended:
+async def heartbeat(job_id: JobId, body: LeaseRequest, state: State) -> Response:
     """Extend the lease; refused (409) if the token is no longer the job's lease."""
     row = await state.db.fetch_one(
         "jobs_heartbeat",
@@ -106,7 +108,7 @@ async def heartbeat(job_id: JobId, body: LeaseRequest, state: State) -> LeaseExt
         lease_seconds=state.settings.lease_seconds,
     )
     assert row is not None
-    return LeaseExtended(lease_expires_at=row["lease_expires_at"])
+    return model_response(LeaseExtended(lease_expires_at=row["lease_expires_at"]))
 
 
 @router.post(
@@ -204,7 +206,7 @@ async def save_session(
 
 
 @router.post("/jobs/{job_id}/attempts", response_model=DirectoryState, responses=_LEASE_LOST)
-async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> DirectoryState:
+async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> Response:
     """Record one attempt. Idempotent per (job, directory, attempt): resend freely. A report
     whose lease was lost meanwhile is still recorded (late) if the lease was this job's."""
     with state.metrics.attempt_report_seconds.time():
@@ -215,11 +217,11 @@ async def report_attempt(job_id: JobId, body: AttemptReport, state: State) -> Di
             report=body.record(),
         )
     assert row is not None
-    return _directory_state(row)
+    return model_response(_directory_state(row))
 
 
 @router.post("/jobs/{job_id}/complete", response_model=JobState, responses=_LEASE_LOST)
-async def complete(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
+async def complete(job_id: JobId, body: LeaseRequest, state: State) -> Response:
     """Finish the job once no directory is queued or in progress. With parked directories
     left it is `waiting` instead (no lease held; woken by their mail or their time), or
     `pending` again when one is already due."""
@@ -237,7 +239,7 @@ async def complete(job_id: JobId, body: LeaseRequest, state: State) -> JobState:
                 "wake_at": row["wake_at"].isoformat() if row["wake_at"] else None,
             },
         )
-    return JobState(job_id=row["id"], status=row["status"])
+    return model_response(JobState(job_id=row["id"], status=row["status"]))
 
 
 @router.post("/jobs/{job_id}/release", response_model=JobState, responses=_LEASE_LOST)

@@ -44,7 +44,7 @@ async def overview(
         status=await queue_status(state, viewer),
         alerts=await alerts(state, viewer),
         review=await review_counts(state, viewer),
-        newest=await job_page(state, viewer, filters, limit=RECENT),
+        newest=await job_page(state, viewer, filters, limit=RECENT, counted=False),
         shortfalls=await shortfalls(state, viewer),
         section="overview",
     )
@@ -74,7 +74,9 @@ async def jobs_fragment(
         "staff/_jobs_table.html",
         filters=filters,
         recent=recent == "1",
-        **await job_page(state, viewer, filters, limit=RECENT if recent else PAGE_SIZE),
+        **await job_page(
+            state, viewer, filters, limit=RECENT if recent else PAGE_SIZE, counted=not recent
+        ),
     )
 
 

@@ -44,7 +44,7 @@ DEFAULT_WINDOW = "24h"
 OUTCOMES = ("success", "needs_action", "transient_error", "permanent_error", "skipped")
 
 
-def chart_window(window: str = "") -> Window:
+async def chart_window(window: str = "") -> Window:
     """The ?window= query parameter: a 422 naming the offered windows if it is not one."""
     if window == "":
         return WINDOWS[DEFAULT_WINDOW]

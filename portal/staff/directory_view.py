@@ -49,7 +49,7 @@ class DirectoryView:
         )
 
 
-def directory_view(state: str = "", page: str = "") -> DirectoryView:
+async def directory_view(state: str = "", page: str = "") -> DirectoryView:
     """The ?state= and ?page= query parameters of a job's drill-down."""
     problems = []
     chosen: str | None = state.strip() or None

@@ -3,7 +3,9 @@
 A bad value does not fail the request: the list is shown without that filter, the field's
 error is in `errors` (the page answers 422 and marks the field), and every other filter
 still applies. Values are checked as they were typed: blank means "any", text is trimmed
-and at most 200 characters, dates are ISO (YYYY-MM-DD), the page a whole number from 1.
+and at most 200 characters, dates are ISO (YYYY-MM-DD), `before` and `after` are cursors of
+the Older/Newer links (dbolt/job_cursor.py; a garbled or forged one is named and dropped, so
+the list starts again from the newest).
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from pydantic import (
     model_validator,
 )
 
+from dbolt import job_cursor
+from dbolt.job_cursor import JobCursor
+
 Status = Literal["pending", "in_progress", "waiting", "paused", "complete", "failed", "cancelled"]
 Tier = Literal["starter", "growth", "professional", "enterprise"]
 JOB_STATUSES: tuple[str, ...] = get_args(Status)
 TIERS: tuple[str, ...] = get_args(Tier)
 TEXT_MAX = 200
-PAGE_MAX = 100_000
 
 
 def _blank_is_any(value: Any) -> Any:
@@ -46,13 +50,13 @@ def _iso_date(value: Any) -> Any:
     return date.fromisoformat(value) if isinstance(value, str) and value else None
 
 
-def _page(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    value = (value or "1").strip()
-    if not value.isdigit():
-        raise ValueError("not a whole number")
-    return int(value)
+def _cursor(field: str) -> Any:
+    def parse(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return job_cursor.decode(value.strip(), field) if value.strip() else None
+
+    return BeforeValidator(parse)
 
 
 Text = Annotated[Annotated[str, Field(max_length=TEXT_MAX)] | None, BeforeValidator(_text)]
@@ -66,7 +70,8 @@ MESSAGES = {
     "q": f"q must be at most {TEXT_MAX} characters",
     "from": "from must be a date (YYYY-MM-DD)",
     "to": "to must be a date (YYYY-MM-DD)",
-    "page": "page must be a whole number from 1",
+    "before": "before is not a cursor from this list's Older/Newer links",
+    "after": "after is not a cursor from this list's Older/Newer links",
 }
 
 
@@ -79,7 +84,9 @@ class JobFilters(BaseModel):
     search: Text = Field(None, alias="q")
     created_from: IsoDate = Field(None, alias="from")
     created_to: IsoDate = Field(None, alias="to")
-    page: Annotated[int, BeforeValidator(_page), Field(ge=1, le=PAGE_MAX)] = 1
+    # One of the two at most: a page older than `before` or newer than `after`.
+    before: Annotated[JobCursor | None, _cursor("before")] = None
+    after: Annotated[JobCursor | None, _cursor("after")] = None
 
     _errors: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -101,8 +108,23 @@ class JobFilters(BaseModel):
         """A message per query parameter that was not taken (empty when all were)."""
         return self._errors
 
+    @property
+    def page(self) -> job_cursor.Page:
+        """Which page to read: newer than `after`, else older than `before` (else the newest)."""
+        if self.after is not None:
+            return job_cursor.Page(after=self.after)
+        return job_cursor.Page(before=self.before)
+
+    @property
+    def status_only(self) -> bool:
+        """No filter but the status: the one case the jobs counters count exactly."""
+        return not (self.tier or self.customer or self.search) and not (
+            self.created_from or self.created_to
+        )
+
     def query(self, **overrides: Any) -> str:
-        """These filters as a query string, with `overrides` (e.g. page=2) applied."""
+        """These filters as a query string (with the page's cursor), with `overrides` (e.g.
+        before=<cursor>, after=None) applied."""
         values: dict[str, Any] = {
             "status": self.status,
             "tier": self.tier,
@@ -110,13 +132,8 @@ class JobFilters(BaseModel):
             "q": self.search,
             "from": self.created_from.isoformat() if self.created_from else None,
             "to": self.created_to.isoformat() if self.created_to else None,
-            "page": self.page,
+            "before": self.before.encode() if self.before else None,
+            "after": self.after.encode() if self.after else None,
         }
         values.update(overrides)
-        return urlencode(
-            {
-                k: v
-                for k, v in values.items()
-                if v is not None and v != "" and not (k == "page" and v == 1)
-            }
-        )
+        return urlencode({k: v for k, v in values.items() if v is not None and v != ""})

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import Any
 
+from dbolt import job_cursor
 from dbolt.sql import NotFound
+from portal.database import QuerySession
 from portal.directory_accounts import job_accounts
 from portal.staff import artifacts
 from portal.staff.directory_view import PAGE_SIZE as DIRECTORY_PAGE_SIZE
@@ -31,27 +33,46 @@ def _day_after(day: date | None) -> date | None:
 
 
 async def job_page(
-    state: PortalState, viewer: Viewer, filters: JobFilters, limit: int = PAGE_SIZE
+    state: PortalState,
+    viewer: Viewer,
+    filters: JobFilters,
+    limit: int = PAGE_SIZE,
+    counted: bool = True,
 ) -> dict[str, Any]:
+    """One page of jobs, newest first, with the cursors of the Older and Newer pages and,
+    if `counted` and the jobs counters give it exactly (no filter but the status), how many
+    jobs match. Nothing counts the matches otherwise: a year holds a million jobs."""
+    page = filters.page
     async with state.db.as_viewer(viewer) as q:
-        rows = await q.fetch_all(
-            "jobs_list",
-            status=filters.status,
-            tier=filters.tier,
-            customer=filters.customer,
-            search=filters.search,
-            created_after=filters.created_from,
-            created_before=_day_after(filters.created_to),
-            limit=limit,
-            offset=(filters.page - 1) * limit,
-        )
-    total = int(rows[0]["total"]) if rows else 0
-    return {
-        "jobs": rows,
-        "total": total,
-        "page": filters.page,
-        "pages": max(1, math.ceil(total / limit)),
-    }
+        window = await _window(q, filters, page, limit)
+        if page.after is not None and window.newer is None:
+            # Nothing newer than this page: it is the first page, shown full.
+            window = await _window(q, filters, job_cursor.Page(), limit)
+        total = None
+        if counted and filters.status_only:
+            counts = {
+                r["status"]: int(r["jobs"]) for r in await q.fetch_all("jobs_count_by_status")
+            }
+            total = counts.get(filters.status, 0) if filters.status else sum(counts.values())
+    return {"jobs": window.rows, "older": window.older, "newer": window.newer, "total": total}
+
+
+async def _window(
+    q: QuerySession, filters: JobFilters, page: job_cursor.Page, limit: int
+) -> job_cursor.Window:
+    rows = await q.fetch_all(
+        "jobs_list",
+        status=filters.status,
+        tier=filters.tier,
+        customer=filters.customer,
+        search=filters.search,
+        created_after=filters.created_from,
+        created_before=_day_after(filters.created_to),
+        limit=limit + 1,
+        offset=0,
+        **page.params(),
+    )
+    return job_cursor.window(rows, page, limit)
 
 
 async def job_detail(

@@ -41,7 +41,10 @@ $$, $$ values
   ('staff_queue_status(integer)'),
   ('staff_chart_series(integer,integer)'),
   ('staff_directory_success(integer)'),
-  ('staff_alerts_acknowledge(bigint)')
+  ('staff_alerts_acknowledge(bigint)'),
+  ('staff_review_counts()'),
+  -- the staff jobs list's exact counts (staff JWT; refuses everyone else)
+  ('staff_job_counts_by_status()')
 $$, 'authenticated may execute exactly the allow-listed functions in public and private');
 
 select is_empty($$

@@ -35,3 +35,19 @@ def test_the_benchmark_drains_every_path_at_each_worker_count(
         ):
             assert row in section
     assert (tmp_path / "orchestrator-server.log").exists()
+
+
+def test_the_benchmark_also_drives_the_worker_client_on_httpx(
+    cluster: None, tmp_path: Path
+) -> None:
+    output = tmp_path / "orchestrator.md"
+    main(
+        [
+            *("--jobs", "2", "--directories", "1", "--workers", "2", "--rounds", "1"),
+            *("--pool-size", "2", "--http-client", "own", "--output", str(output)),
+        ]
+    )
+    text = output.read_text()
+    assert "| HTTP |" in text
+    assert "| direct SQL |" in text
+    assert "2 httpx clients" in text

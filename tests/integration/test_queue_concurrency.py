@@ -125,6 +125,19 @@ def test_sixteen_claimers_complete_every_job_once_within_tier_caps(
     assert conn.execute("select sum(running) from tiers").fetchone() == (0,)
     audit = conn.execute("select count(*) from audit_log where action = 'job.completed'").fetchone()
     assert audit == (total_jobs,)
+    # The audit stays complete under contention (its rows are written inline now,
+    # 20261208000700): exactly one row per attempt, naming the same job, directory and try.
+    unmatched = conn.execute(
+        "select count(*) from job_results r full join"
+        " (select * from audit_log where action = 'directory.attempt_reported') a"
+        " on a.job_id = r.job_id and a.directory_id = r.directory_id"
+        " and (a.details ->> 'attempt')::int = r.attempt"
+        " where r.id is null or a.id is null"
+    ).fetchone()
+    assert unmatched == (0,)
+    # Every claim counted on its worker's row, however many claimers raced.
+    claimed = conn.execute("select sum(jobs_claimed) from workers").fetchone()
+    assert claimed == (len(claims),)
 
 
 def test_claimers_wait_for_a_slot_rather_than_overshoot(

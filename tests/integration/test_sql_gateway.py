@@ -3,6 +3,7 @@ errors (checked against the real database, which raises them)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -115,3 +116,33 @@ def test_constraint_violations_name_the_constraint(conn: psycopg.Connection[Any]
     conn.execute("insert into customers (email) values ('dup@example.com')")
     with pytest.raises(Conflict, match="customers_email_key"), translate_errors():
         conn.execute("insert into customers (email) values ('dup@example.com')")
+
+
+def test_a_never_prepared_query_is_planned_on_every_call(db_url: str, queries: Queries) -> None:
+    """psycopg prepares a query after prepare_threshold runs; the staff jobs list says
+    `-- prepare: never` (a generic plan sorted every job), and stays unprepared, sync and async,
+    while an ordinary query is prepared."""
+    listing: dict[str, Any] = {
+        "status": None, "tier": None, "customer": None, "search": None,
+        "created_after": None, "created_before": None, "limit": 5, "offset": 0,
+        "newer": False, "before_at": None, "before_id": None, "after_at": None, "after_id": None,
+    }  # fmt: skip
+    prepared = "select count(*) from pg_prepared_statements where statement like %s"
+    with psycopg.connect(db_url, autocommit=True, prepare_threshold=0) as conn:
+        for _ in range(3):
+            queries.fetch_all(conn, "jobs_list", **listing)
+            queries.fetch_all(conn, "database_ping")
+        # The statement's text, not its name, is what pg_prepared_statements holds.
+        assert conn.execute(prepared, ("%job_directory_states%",), prepare=False).fetchone() == (0,)
+        assert conn.execute(prepared, ("%",), prepare=False).fetchone() == (1,)
+
+    async def run_async() -> tuple[Any, ...] | None:
+        async with await psycopg.AsyncConnection.connect(
+            db_url, autocommit=True, prepare_threshold=0
+        ) as conn:
+            for _ in range(3):
+                await queries.afetch_all(conn, "jobs_list", **listing)
+            cur = await conn.execute(prepared, ("%",), prepare=False)
+            return await cur.fetchone()
+
+    assert asyncio.run(run_async()) == (0,)

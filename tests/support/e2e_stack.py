@@ -66,6 +66,7 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
     edge_functions: functions_module.EdgeFunctions | None = None
+    _supabase_env: dict[str, str] = field(default_factory=dict)
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
@@ -178,19 +179,8 @@ class Stack:
             supabase_env[functions_module.UPSTREAMS_ENV] = functions_module.format_upstreams(
                 self.edge_functions.upstreams
             )
-        self._spawn(
-            "supabase",
-            [
-                "-m",
-                "devstack.supabase_api",
-                "--port",
-                str(self.ports["supabase"]),
-                "--database-url",
-                self.db_url,
-            ],
-            supabase_env,
-            ready=self.url("supabase") + "/auth/v1/.well-known/jwks.json",
-        )
+        self._supabase_env = supabase_env
+        self.start_supabase()
         self._spawn(
             "sandbox",
             [
@@ -241,6 +231,30 @@ class Stack:
             self._start_webhook()
         if portal:
             self._start_portal()
+
+    def start_supabase(self) -> None:
+        """Auth and the Realtime stand-in, on the port chosen for them (again after
+        `kill_supabase`: clients reconnect to the same address)."""
+        self._spawn(
+            "supabase",
+            [
+                "-m",
+                "devstack.supabase_api",
+                "--port",
+                str(self.ports["supabase"]),
+                "--database-url",
+                self.db_url,
+            ],
+            self._supabase_env,
+            ready=self.url("supabase") + "/auth/v1/.well-known/jwks.json",
+        )
+
+    def kill_supabase(self) -> None:
+        """Auth and Realtime gone at once, as a crashed pod: no close frame, the kernel
+        resets the sockets."""
+        process = self.processes.pop("supabase")
+        process.kill()
+        process.wait(timeout=15)
 
     def _start_orchestrator(self, lease_seconds: int, extra_env: dict[str, str]) -> None:
         self._spawn(
