@@ -16,15 +16,17 @@ language plpgsql stable set search_path = ''
 as $$
 declare
   v_origin constant timestamptz := timestamptz '2000-01-01 00:00:00+00';
-  v_sizes constant smallint[] := '{1, 6, 24, 168}';  -- the rollups' bucket sizes, in hours
+  -- The rollups' bucket sizes, in hours.
+  v_sizes constant smallint[] := '{1, 6, 24, 168}'::smallint[];
   v_first_hour timestamptz;  -- the first whole hour from `since`
   v_last_hour timestamptz;   -- the end of the last whole hour before `until` (infinity stays)
   v_low timestamptz;
   v_high timestamptz;
   v_next_low timestamptz;
   v_next_high timestamptz;
-  v_froms timestamptz[] := '{}';  -- per size, [from, to) at the low end, then the high end
-  v_tos timestamptz[] := '{}';
+  -- Per size, [from, to) at the low end, then at the high end.
+  v_froms timestamptz[] := '{}'::timestamptz[];
+  v_tos timestamptz[] := '{}'::timestamptz[];
 begin
   v_first_hour := date_bin('1 hour', since, v_origin);
   if v_first_hour < since then
