@@ -1,4 +1,4 @@
--- The charts' rollups (20261208000500/0510): no API role, staff included, reads or writes
+-- The charts' rollups (20261208001000/0510): no API role, staff included, reads or writes
 -- them or calls the functions that keep or read them; staff read them only through the
 -- chart functions, which still refuse a customer; a report through the real function moves
 -- them in the same transaction, and the chart shows it.

@@ -2,7 +2,7 @@
 random history through the real functions (retries, reaps, pauses, resumes, cancels, refused
 calls among them) they equal a recount from the raw tables; so do queue_stats()'s jobs by
 status (migration 20261208000130) and the charts' rollups of attempts and completions per
-bucket of 1, 6, 24 and 168 hours (migration 20261208000500), also after a fold and a recount."""
+bucket of 1, 6, 24 and 168 hours (migration 20261208001000), also after a fold and a recount."""
 
 from __future__ import annotations
 

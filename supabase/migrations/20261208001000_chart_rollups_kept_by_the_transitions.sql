@@ -8,7 +8,7 @@
 -- that writes the rows: exact, durable across restarts, never behind (no cron). No trigger is
 -- added: job_results' statement-level triggers still make one pass over their transition
 -- table, now grouped by kind of attempt and hour, and feed the counters and the rollups from
--- it. Migration 20261208000510 makes the charts read the rollups.
+-- it. Migration 20261208001010 makes the charts read the rollups.
 --
 -- As the counters: each backend adds to its own rows (shard = its pid), so two reports never
 -- wait on one row or deadlock; metrics_counters_fold() now also folds rollup rows into shard

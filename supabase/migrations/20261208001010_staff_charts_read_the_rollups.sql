@@ -1,6 +1,6 @@
 -- Why: the staff charts page counted raw attempts on every load (issue 16, bench/scale:
 -- "charts 24 h" 28x and "charts 30 d" 105x a nearly empty database at 1/100 of a year). It
--- now reads the rollups of 20261208000500 and shows the same numbers:
+-- now reads the rollups of 20261208001000 and shows the same numbers:
 -- - staff_chart_series: every bucket is a whole number of hours from the same origin, so it
 --   is the sum of the rollup rows for every directory together of the largest size that
 --   divides it (days, quarter days or hours); jobs completed likewise. Buckets of less than an
