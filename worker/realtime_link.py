@@ -24,12 +24,16 @@ import websockets
 from realtime import AsyncRealtimeChannel, AsyncRealtimeClient
 from realtime.types import BroadcastPayload, RealtimeChannelOptions
 
+from dbolt.log import scrub
+
 log = logging.getLogger(__name__)
 PRIVATE: RealtimeChannelOptions = {"config": {"private": True, "broadcast": {"self": False}}}  # type: ignore[typeddict-item]
 JOIN_TIMEOUT_SECONDS = 10.0
 
 # Told whenever the link comes up (True) or goes down (False), with the last error if any.
 OnChange = Callable[[bool, str | None], None]
+# Told of pause / cancel / resume: the job the event is for, and the event.
+OnControl = Callable[[str, str], None]
 
 
 class RealtimeLink:
@@ -58,7 +62,18 @@ class RealtimeLink:
         # Set by whatever notices the drop first; the keeper reconnects.
         self._lost = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
-        self._watched: tuple[str, Callable[[str], None]] | None = None
+        self._watched: tuple[str, OnControl] | None = None
+        # watch / unwatch / rewatch one at a time: the keeper's rewatch of an old job must
+        # not overwrite (and leak) the channel of the next one.
+        self._watch_lock = asyncio.Lock()
+        # Set by close(): a CLOSED callback from our own close is not a drop to report.
+        self._closing = False
+
+    def _error(self, error: BaseException | str) -> str:
+        """An error as told to logs and /healthz: websockets' errors quote the URL, and
+        realtime puts `?apikey=<anon key>` in it."""
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        return scrub(text, [secret for secret in (self.anon_key, self.access_token) if secret])
 
     @property
     def configured(self) -> bool:
@@ -117,23 +132,32 @@ class RealtimeLink:
             )
             self._lost.set()
         self._keeper = asyncio.create_task(self._keep_up(), name="realtime-keeper")
+        self._keeper.add_done_callback(_keeper_ended)
         return joined
 
     async def _join(self) -> bool:
         """One attempt: a fresh client, joined to `jobs`. True when listening."""
         self._lost.clear()
+        token = self.access_token
         try:
             # Our keeper retries; the client's own reconnect would give up and go quiet.
             self.client = AsyncRealtimeClient(self.url, self.anon_key, auto_reconnect=False)
             await self.client.connect()
-            await self.client.set_auth(self.access_token)
+            await self.client.set_auth(token)
             await self._subscribe(
                 "jobs",
                 {"job_available": lambda _payload: self._on_job_available()},
                 on_lost=self._lose,
             )
+            if self.access_token != token:
+                # Refreshed while we joined: update_token skipped it (not yet connected).
+                await self.client.set_auth(self.access_token)
         except Exception as error:  # any failure means: poll meanwhile and retry
-            self.last_error = f"{type(error).__name__}: {error}"
+            self.last_error = self._error(error)
+            await self._drop_client()
+            return False
+        if self._lost.is_set():
+            # Closed between the join's ack and here: not listening after all.
             await self._drop_client()
             return False
         self.connected, self.last_error = True, None
@@ -141,8 +165,9 @@ class RealtimeLink:
         return True
 
     def _lose(self, reason: str) -> None:
-        if self._lost.is_set():
+        if self._lost.is_set() or self._closing:
             return
+        reason = self._error(reason)
         self.connected, self.last_error = False, reason
         self._lost.set()
         log.warning(
@@ -156,31 +181,42 @@ class RealtimeLink:
         logged and retried with backoff; the worker polls meanwhile (it was told)."""
         delay = self.retry_min_seconds
         while True:
-            if not self._lost.is_set():
-                try:
-                    await self._hold()
-                except Exception as error:  # whatever broke, the link is treated as dropped
-                    log.exception(
-                        "realtime keeper failed", extra={"action": "realtime.keeper_failed"}
-                    )
-                    self._lose(f"{type(error).__name__}: {error}")
-                await self._drop_client()
-                delay = self.retry_min_seconds
-            await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 — jitter
-            if await self._join():
-                log.info("realtime is back", extra={"action": "realtime.reconnected"})
-                self._on_change(True, None)
-                await self._rewatch()
-            else:
-                log.info(
-                    "realtime still unreachable",
-                    extra={
-                        "action": "realtime.reconnect_failed",
-                        "error": self.last_error,
-                        "retry_in": delay,
-                    },
-                )
+            try:
+                delay = await self._keep_up_once(delay)
+            except Exception as error:  # a keeper that dies leaves the worker polling for good
+                log.exception("realtime keeper failed", extra={"action": "realtime.keeper_failed"})
+                self._lose(f"{type(error).__name__}: {error}")
+                with contextlib.suppress(Exception):
+                    await self._drop_client()
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_seconds)
+
+    async def _keep_up_once(self, delay: float) -> float:
+        """Hold the link until it drops (if it is up), then one reconnect attempt after the
+        backoff; returns the next backoff."""
+        if not self._lost.is_set():
+            try:
+                await self._hold()
+            except Exception as error:  # whatever broke, the link is treated as dropped
+                log.exception("realtime keeper failed", extra={"action": "realtime.keeper_failed"})
+                self._lose(f"{type(error).__name__}: {error}")
+            await self._drop_client()
+            delay = self.retry_min_seconds
+        await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 — jitter
+        if await self._join():
+            log.info("realtime is back", extra={"action": "realtime.reconnected"})
+            self._on_change(True, None)
+            await self._rewatch()
+            return delay
+        log.info(
+            "realtime still unreachable",
+            extra={
+                "action": "realtime.reconnect_failed",
+                "error": self.last_error,
+                "retry_in": delay,
+            },
+        )
+        return min(delay * 2, self.retry_max_seconds)
 
     async def _hold(self) -> None:
         """Until the link drops: ping every heartbeat; no pong in time is a drop."""
@@ -213,7 +249,8 @@ class RealtimeLink:
             # The channel's own rejoin timer would fire on a socket we are throwing away.
             channel.rejoin_timer.reset()
         try:
-            await client.close()
+            # Shielded: a keeper cancelled mid-close must not leave the socket open.
+            await asyncio.shield(client.close())
         except Exception:  # closing a dead socket is best effort
             log.debug("close failed", extra={"action": "realtime.close_failed"})
 
@@ -230,12 +267,17 @@ class RealtimeLink:
                     extra={"action": "realtime.set_auth_failed", "error": str(error)},
                 )
 
-    async def watch_job(self, job_id: str, on_control: Callable[[str], None]) -> None:
+    async def watch_job(self, job_id: str, on_control: OnControl) -> None:
         """Follow pause / cancel / resume of the job being worked (again after a reconnect)."""
-        self._watched = (job_id, on_control)
-        await self._rewatch()
+        async with self._watch_lock:
+            self._watched = (job_id, on_control)
+            await self._rewatch_locked()
 
     async def _rewatch(self) -> None:
+        async with self._watch_lock:
+            await self._rewatch_locked()
+
+    async def _rewatch_locked(self) -> None:
         if self._watched is None or not self.connected:
             return
         job_id, on_control = self._watched
@@ -243,27 +285,31 @@ class RealtimeLink:
             self.job_channel = await self._subscribe(
                 f"job:{job_id}",
                 {
-                    event: _control_callback(on_control, event)
+                    event: _control_callback(on_control, job_id, event)
                     for event in ("paused", "cancelled", "resumed")
                 },
             )
-        except (ConnectionError, TimeoutError) as error:
-            # The lease check still catches a pause: the next heartbeat or report is refused.
+        except Exception as error:
+            # Whatever realtime raised (a 503 mid-restart, DNS, "subscribe multiple times"),
+            # the job goes on: the lease check still catches a pause, as the next heartbeat
+            # or report is refused.
             log.warning(
                 "could not follow the job on realtime",
-                extra={"action": "realtime.job_join_failed", "error": str(error)},
+                extra={"action": "realtime.job_join_failed", "error": self._error(error)},
             )
 
     async def unwatch_job(self) -> None:
-        self._watched = None
-        if self.job_channel is not None:
-            channel, self.job_channel = self.job_channel, None
-            try:
-                await channel.unsubscribe()
-            except Exception:  # leaving a channel on a dying socket is best effort
-                log.debug("leave failed", extra={"action": "realtime.leave_failed"})
+        async with self._watch_lock:
+            self._watched = None
+            if self.job_channel is not None:
+                channel, self.job_channel = self.job_channel, None
+                try:
+                    await channel.unsubscribe()
+                except Exception:  # leaving a channel on a dying socket is best effort
+                    log.debug("leave failed", extra={"action": "realtime.leave_failed"})
 
     async def close(self) -> None:
+        self._closing = True
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
             keeper.cancel()
@@ -272,9 +318,19 @@ class RealtimeLink:
 
 
 def _control_callback(
-    on_control: Callable[[str], None], event: str
+    on_control: OnControl, job_id: str, event: str
 ) -> Callable[[BroadcastPayload], None]:
     def callback(_payload: BroadcastPayload) -> None:
-        on_control(event)
+        on_control(job_id, event)
 
     return callback
+
+
+def _keeper_ended(task: asyncio.Task[None]) -> None:
+    """The keeper runs until close(); ending any other way leaves Realtime down for good."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "realtime keeper died; polling for jobs from now on",
+            exc_info=task.exception(),
+            extra={"action": "realtime.keeper_died"},
+        )
