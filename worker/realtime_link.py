@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +29,6 @@ from dbolt.log import scrub
 
 log = logging.getLogger(__name__)
 PRIVATE: RealtimeChannelOptions = {"config": {"private": True, "broadcast": {"self": False}}}  # type: ignore[typeddict-item]
-JOIN_TIMEOUT_SECONDS = 10.0
 
 # Told whenever the link comes up (True) or goes down (False), with the last error if any.
 OnChange = Callable[[bool, str | None], None]
@@ -46,6 +46,7 @@ class RealtimeLink:
         heartbeat_seconds: float = 10.0,
         retry_min_seconds: float = 1.0,
         retry_max_seconds: float = 30.0,
+        join_timeout_seconds: float = 10.0,
     ) -> None:
         self.url = supabase_url.rstrip("/") + "/realtime/v1"
         self.anon_key = anon_key
@@ -53,6 +54,7 @@ class RealtimeLink:
         self.heartbeat_seconds = heartbeat_seconds
         self.retry_min_seconds = retry_min_seconds
         self.retry_max_seconds = retry_max_seconds
+        self.join_timeout_seconds = join_timeout_seconds
         self.client: AsyncRealtimeClient | None = None
         self.job_channel: AsyncRealtimeChannel | None = None
         self.connected = False
@@ -108,7 +110,7 @@ class RealtimeLink:
                     joined.set()
 
         await channel.subscribe(on_state)
-        await asyncio.wait_for(joined.wait(), timeout=JOIN_TIMEOUT_SECONDS)
+        await asyncio.wait_for(joined.wait(), timeout=self.join_timeout_seconds)
         if failure:
             raise ConnectionError(f"could not join {topic}: {failure[0]}")
         return channel
@@ -141,7 +143,13 @@ class RealtimeLink:
         token = self.access_token
         try:
             # Our keeper retries; the client's own reconnect would give up and go quiet.
-            self.client = AsyncRealtimeClient(self.url, self.anon_key, auto_reconnect=False)
+            # Its timeout bounds the socket's opening and each join's wait for an answer.
+            self.client = AsyncRealtimeClient(
+                self.url,
+                self.anon_key,
+                auto_reconnect=False,
+                timeout=math.ceil(self.join_timeout_seconds),
+            )
             await self.client.connect()
             await self.client.set_auth(token)
             await self._subscribe(
