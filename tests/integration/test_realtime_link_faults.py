@@ -20,22 +20,29 @@ from worker.realtime_link import RealtimeLink
 
 
 class PhoenixServer:
-    """Acks joins and leaves, except of topics in `silent`; broadcasts when told."""
+    """Acks joins and leaves, except of topics in `silent`, and the join of `jobs` only once
+    `jobs_ack` is set; broadcasts when told; keeps every message it was sent."""
 
     def __init__(self, silent: tuple[str, ...] = ()) -> None:
         self.silent = silent
         self.sockets: list[ServerConnection] = []
         self.joins: list[str] = []
+        self.received: list[dict[str, Any]] = []
+        self.jobs_ack = asyncio.Event()
+        self.jobs_ack.set()
 
     async def handle(self, socket: ServerConnection) -> None:
         self.sockets.append(socket)
         async for raw in socket:
             message: dict[str, Any] = json.loads(raw)
+            self.received.append(message)
             topic, event = message["topic"], message["event"]
             if event == "phx_join":
                 self.joins.append(topic)
                 if topic.startswith(self.silent):
                     continue
+                if topic == "realtime:jobs":
+                    await self.jobs_ack.wait()
             if event in ("phx_join", "phx_leave", "heartbeat"):
                 await socket.send(wire.ok_reply(topic, message.get("ref")))
 
@@ -44,17 +51,20 @@ class PhoenixServer:
             await socket.send(wire.broadcast(f"realtime:{topic}", event, {}, uuid.uuid4().hex))
 
 
+def _link(port: int) -> RealtimeLink:
+    return RealtimeLink(
+        f"http://127.0.0.1:{port}",
+        "anon-key-for-the-fake",
+        "token-for-the-fake",
+        heartbeat_seconds=30,
+        join_timeout_seconds=1,
+    )
+
+
 @asynccontextmanager
 async def linked(server: PhoenixServer) -> AsyncIterator[tuple[RealtimeLink, list[Any]]]:
     async with serve(server.handle, "127.0.0.1", 0) as listening:
-        port = next(iter(listening.sockets)).getsockname()[1]
-        link = RealtimeLink(
-            f"http://127.0.0.1:{port}",
-            "anon-key-for-the-fake",
-            "token-for-the-fake",
-            heartbeat_seconds=30,
-            join_timeout_seconds=1,
-        )
+        link = _link(next(iter(listening.sockets)).getsockname()[1])
         changes: list[Any] = []
         assert await link.connect(lambda: None, lambda up, error: changes.append((up, error)))
         try:
@@ -110,5 +120,34 @@ def test_closing_the_link_reports_no_drop_to_the_worker() -> None:
             await link.watch_job("job-a", lambda _job, _event: None)
         assert changes == []
         assert not link.connected
+
+    asyncio.run(scenario())
+
+
+def test_a_token_refreshed_while_the_link_joins_reaches_realtime() -> None:
+    async def scenario() -> None:
+        server = PhoenixServer()
+        server.jobs_ack.clear()
+        async with serve(server.handle, "127.0.0.1", 0) as listening:
+            link = _link(next(iter(listening.sockets)).getsockname()[1])
+            connecting = asyncio.create_task(link.connect(lambda: None))
+            async with asyncio.timeout(5):
+                while "realtime:jobs" not in server.joins:  # noqa: ASYNC110 — the server's view
+                    await asyncio.sleep(0.01)
+            # The refresh lands mid-join, before the link calls itself connected.
+            await link.update_token("token-refreshed")
+            server.jobs_ack.set()
+            try:
+                assert await connecting
+                # A round trip after it: whatever the link sent first has arrived.
+                await link.watch_job("job-a", lambda _job, _event: None)
+                tokens = [
+                    m["payload"].get("access_token")
+                    for m in server.received
+                    if m["event"] == "access_token" and m["topic"] == "realtime:jobs"
+                ]
+                assert tokens[-1:] == ["token-refreshed"], server.received
+            finally:
+                await link.close()
 
     asyncio.run(scenario())
