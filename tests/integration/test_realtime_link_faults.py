@@ -23,8 +23,9 @@ class PhoenixServer:
     """Acks joins and leaves, except of topics in `silent`, and the join of `jobs` only once
     `jobs_ack` is set; broadcasts when told; keeps every message it was sent."""
 
-    def __init__(self, silent: tuple[str, ...] = ()) -> None:
+    def __init__(self, silent: tuple[str, ...] = (), hang_up_after_jobs: bool = False) -> None:
         self.silent = silent
+        self.hang_up_after_jobs = hang_up_after_jobs
         self.sockets: list[ServerConnection] = []
         self.joins: list[str] = []
         self.received: list[dict[str, Any]] = []
@@ -45,6 +46,9 @@ class PhoenixServer:
                     await self.jobs_ack.wait()
             if event in ("phx_join", "phx_leave", "heartbeat"):
                 await socket.send(wire.ok_reply(topic, message.get("ref")))
+                if topic == "realtime:jobs" and self.hang_up_after_jobs:
+                    await socket.close(1011)
+                    return
 
     async def broadcast(self, topic: str, event: str) -> None:
         for socket in self.sockets:
@@ -147,6 +151,23 @@ def test_a_token_refreshed_while_the_link_joins_reaches_realtime() -> None:
                     if m["event"] == "access_token" and m["topic"] == "realtime:jobs"
                 ]
                 assert tokens[-1:] == ["token-refreshed"], server.received
+            finally:
+                await link.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_link_closed_right_after_its_join_is_not_called_connected() -> None:
+    async def scenario() -> None:
+        # The join's ack and the close arrive together (a server going down mid-join).
+        server = PhoenixServer(hang_up_after_jobs=True)
+        async with serve(server.handle, "127.0.0.1", 0) as listening:
+            link = _link(next(iter(listening.sockets)).getsockname()[1])
+            changes: list[Any] = []
+            joined = await link.connect(lambda: None, lambda up, e: changes.append((up, e)))
+            try:
+                # Listening on a socket already gone would skip the short poll for good.
+                assert not (link.connected and link._lost.is_set()), (joined, changes)
             finally:
                 await link.close()
 
