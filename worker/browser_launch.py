@@ -46,8 +46,9 @@ PLAYWRIGHT_ENABLED_FEATURES = ("CDPScreenshotNewSurface", "SkipListAccountsWitho
 # The network service in the browser process instead of a utility process of its own: one
 # process fewer, ~10 MiB PSS (`make bench-worker`). Nothing a site can see changes: the same
 # network stack, each context's own proxy (the egress guard) and cookie jar. What it costs: a
-# crash of the network stack ends the whole browser rather than being restarted; the worker's
-# attempt then fails and is retried like any other browser crash.
+# crash of the network stack ends the whole browser rather than being restarted. The worker
+# then launches a new one (worker/browser_keeper.py); the attempts under way fail as a
+# browser_error and are retried while their directories have attempts left.
 MEMORY_ARGS = [
     "--enable-features=" + ",".join((*PLAYWRIGHT_ENABLED_FEATURES, "NetworkServiceInProcess2")),
 ]

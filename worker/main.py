@@ -11,12 +11,14 @@ import contextlib
 import logging
 import random
 import signal
+import sys
 
 import httpx
-from playwright.async_api import async_playwright
+from playwright.async_api import Browser, async_playwright
 
 from dbolt.orchestrator_client import DispatchPaused, OrchestratorClient, OrchestratorError
 from worker.auth_session import AuthFailed, ServiceAccountSession
+from worker.browser_keeper import BrowserKeeper
 from worker.browser_launch import launch_options
 from worker.captcha import CaptchaSolver
 from worker.engine import EngineSettings, SubmissionEngine
@@ -38,6 +40,8 @@ class Worker:
         self.shutting_down = asyncio.Event()
         self.wake = asyncio.Event()
         self.runner: JobRunner | None = None
+        # Non-zero when the worker ends because it cannot go on (no browser): restart me.
+        self.exit_code = 0
         # The idle poll's interval while Realtime is down: poll_min doubling to poll_max.
         self.poll_backoff = settings.poll_min_seconds
         secret = settings.proxy_urls.get_secret_value() if settings.proxy_urls else ""
@@ -105,7 +109,14 @@ class Worker:
         try:
             async with async_playwright() as playwright:
                 # One Chromium per worker; every attempt gets a fresh context of its own.
-                browser = await playwright.chromium.launch(**launch_options(s))
+                # Launched again if it dies (worker/browser_keeper.py).
+                keeper = BrowserKeeper(
+                    playwright.chromium,
+                    launch_options(s),
+                    on_new=lambda fresh: self._use_browser(fresh, engine, checker),
+                    on_give_up=self._give_up,
+                )
+                browser = await keeper.start()
                 engine = SubmissionEngine(
                     browser,
                     solver,
@@ -138,7 +149,7 @@ class Worker:
                     if checks is not None:
                         checks.cancel()
                         await asyncio.gather(checks, return_exceptions=True)
-                await browser.close()
+                await keeper.close()
         finally:
             sweeper.cancel()
             if refresher is not None:
@@ -234,9 +245,20 @@ class Worker:
         self.poll_backoff = self.settings.poll_min_seconds
         self.wake.set()
 
-    def _on_control(self, event: str) -> None:
-        if self.runner is not None and event in ("paused", "cancelled"):
-            self.runner.stop(event)
+    @staticmethod
+    def _use_browser(browser: Browser, engine: SubmissionEngine, checker: LiveChecker) -> None:
+        engine.browser = checker.browser = browser
+
+    def _give_up(self) -> None:
+        log.error("no browser; exiting", extra={"action": "worker.no_browser"})
+        self.exit_code = 1
+        self.request_shutdown()
+
+    def _on_control(self, job_id: str, event: str) -> None:
+        # A subscription left over from an earlier job must not stop this one.
+        runner = self.runner
+        if runner is not None and runner.job_id == job_id and event in ("paused", "cancelled"):
+            runner.stop(event)
 
 
 def main() -> None:
@@ -246,11 +268,12 @@ def main() -> None:
     configure_logging(settings.log_level)
     settings.check_production_secrets()
 
-    async def run() -> None:
+    async def run() -> int:
         worker = Worker(settings)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, worker.request_shutdown)
         await worker.run()
+        return worker.exit_code
 
-    asyncio.run(run())
+    sys.exit(asyncio.run(run()))

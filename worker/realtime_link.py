@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable
 from typing import Any
@@ -24,12 +25,15 @@ import websockets
 from realtime import AsyncRealtimeChannel, AsyncRealtimeClient
 from realtime.types import BroadcastPayload, RealtimeChannelOptions
 
+from dbolt.log import scrub
+
 log = logging.getLogger(__name__)
 PRIVATE: RealtimeChannelOptions = {"config": {"private": True, "broadcast": {"self": False}}}  # type: ignore[typeddict-item]
-JOIN_TIMEOUT_SECONDS = 10.0
 
 # Told whenever the link comes up (True) or goes down (False), with the last error if any.
 OnChange = Callable[[bool, str | None], None]
+# Told of pause / cancel / resume: the job the event is for, and the event.
+OnControl = Callable[[str, str], None]
 
 
 class RealtimeLink:
@@ -42,6 +46,7 @@ class RealtimeLink:
         heartbeat_seconds: float = 10.0,
         retry_min_seconds: float = 1.0,
         retry_max_seconds: float = 30.0,
+        join_timeout_seconds: float = 10.0,
     ) -> None:
         self.url = supabase_url.rstrip("/") + "/realtime/v1"
         self.anon_key = anon_key
@@ -49,6 +54,7 @@ class RealtimeLink:
         self.heartbeat_seconds = heartbeat_seconds
         self.retry_min_seconds = retry_min_seconds
         self.retry_max_seconds = retry_max_seconds
+        self.join_timeout_seconds = join_timeout_seconds
         self.client: AsyncRealtimeClient | None = None
         self.job_channel: AsyncRealtimeChannel | None = None
         self.connected = False
@@ -58,7 +64,18 @@ class RealtimeLink:
         # Set by whatever notices the drop first; the keeper reconnects.
         self._lost = asyncio.Event()
         self._keeper: asyncio.Task[None] | None = None
-        self._watched: tuple[str, Callable[[str], None]] | None = None
+        self._watched: tuple[str, OnControl] | None = None
+        # watch / unwatch / rewatch one at a time: the keeper's rewatch of an old job must
+        # not overwrite (and leak) the channel of the next one.
+        self._watch_lock = asyncio.Lock()
+        # Set by close(): a CLOSED callback from our own close is not a drop to report.
+        self._closing = False
+
+    def _error(self, error: BaseException | str) -> str:
+        """An error as told to logs and /healthz: websockets' errors quote the URL, and
+        realtime puts `?apikey=<anon key>` in it."""
+        text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+        return scrub(text, [secret for secret in (self.anon_key, self.access_token) if secret])
 
     @property
     def configured(self) -> bool:
@@ -93,7 +110,7 @@ class RealtimeLink:
                     joined.set()
 
         await channel.subscribe(on_state)
-        await asyncio.wait_for(joined.wait(), timeout=JOIN_TIMEOUT_SECONDS)
+        await asyncio.wait_for(joined.wait(), timeout=self.join_timeout_seconds)
         if failure:
             raise ConnectionError(f"could not join {topic}: {failure[0]}")
         return channel
@@ -117,23 +134,38 @@ class RealtimeLink:
             )
             self._lost.set()
         self._keeper = asyncio.create_task(self._keep_up(), name="realtime-keeper")
+        self._keeper.add_done_callback(_keeper_ended)
         return joined
 
     async def _join(self) -> bool:
         """One attempt: a fresh client, joined to `jobs`. True when listening."""
         self._lost.clear()
+        token = self.access_token
         try:
             # Our keeper retries; the client's own reconnect would give up and go quiet.
-            self.client = AsyncRealtimeClient(self.url, self.anon_key, auto_reconnect=False)
+            # Its timeout bounds the socket's opening and each join's wait for an answer.
+            self.client = AsyncRealtimeClient(
+                self.url,
+                self.anon_key,
+                auto_reconnect=False,
+                timeout=math.ceil(self.join_timeout_seconds),
+            )
             await self.client.connect()
-            await self.client.set_auth(self.access_token)
+            await self.client.set_auth(token)
             await self._subscribe(
                 "jobs",
                 {"job_available": lambda _payload: self._on_job_available()},
                 on_lost=self._lose,
             )
+            if self.access_token != token:
+                # Refreshed while we joined: update_token skipped it (not yet connected).
+                await self.client.set_auth(self.access_token)
         except Exception as error:  # any failure means: poll meanwhile and retry
-            self.last_error = f"{type(error).__name__}: {error}"
+            self.last_error = self._error(error)
+            await self._drop_client()
+            return False
+        if self._lost.is_set():
+            # Closed between the join's ack and here: not listening after all.
             await self._drop_client()
             return False
         self.connected, self.last_error = True, None
@@ -141,8 +173,9 @@ class RealtimeLink:
         return True
 
     def _lose(self, reason: str) -> None:
-        if self._lost.is_set():
+        if self._lost.is_set() or self._closing:
             return
+        reason = self._error(reason)
         self.connected, self.last_error = False, reason
         self._lost.set()
         log.warning(
@@ -156,31 +189,42 @@ class RealtimeLink:
         logged and retried with backoff; the worker polls meanwhile (it was told)."""
         delay = self.retry_min_seconds
         while True:
-            if not self._lost.is_set():
-                try:
-                    await self._hold()
-                except Exception as error:  # whatever broke, the link is treated as dropped
-                    log.exception(
-                        "realtime keeper failed", extra={"action": "realtime.keeper_failed"}
-                    )
-                    self._lose(f"{type(error).__name__}: {error}")
-                await self._drop_client()
-                delay = self.retry_min_seconds
-            await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 — jitter
-            if await self._join():
-                log.info("realtime is back", extra={"action": "realtime.reconnected"})
-                self._on_change(True, None)
-                await self._rewatch()
-            else:
-                log.info(
-                    "realtime still unreachable",
-                    extra={
-                        "action": "realtime.reconnect_failed",
-                        "error": self.last_error,
-                        "retry_in": delay,
-                    },
-                )
+            try:
+                delay = await self._keep_up_once(delay)
+            except Exception as error:  # a keeper that dies leaves the worker polling for good
+                log.exception("realtime keeper failed", extra={"action": "realtime.keeper_failed"})
+                self._lose(f"{type(error).__name__}: {error}")
+                with contextlib.suppress(Exception):
+                    await self._drop_client()
+                await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max_seconds)
+
+    async def _keep_up_once(self, delay: float) -> float:
+        """Hold the link until it drops (if it is up), then one reconnect attempt after the
+        backoff; returns the next backoff."""
+        if not self._lost.is_set():
+            try:
+                await self._hold()
+            except Exception as error:  # whatever broke, the link is treated as dropped
+                log.exception("realtime keeper failed", extra={"action": "realtime.keeper_failed"})
+                self._lose(f"{type(error).__name__}: {error}")
+            await self._drop_client()
+            delay = self.retry_min_seconds
+        await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 — jitter
+        if await self._join():
+            log.info("realtime is back", extra={"action": "realtime.reconnected"})
+            self._on_change(True, None)
+            await self._rewatch()
+            return delay
+        log.info(
+            "realtime still unreachable",
+            extra={
+                "action": "realtime.reconnect_failed",
+                "error": self.last_error,
+                "retry_in": delay,
+            },
+        )
+        return min(delay * 2, self.retry_max_seconds)
 
     async def _hold(self) -> None:
         """Until the link drops: ping every heartbeat; no pong in time is a drop."""
@@ -213,7 +257,8 @@ class RealtimeLink:
             # The channel's own rejoin timer would fire on a socket we are throwing away.
             channel.rejoin_timer.reset()
         try:
-            await client.close()
+            # Shielded: a keeper cancelled mid-close must not leave the socket open.
+            await asyncio.shield(client.close())
         except Exception:  # closing a dead socket is best effort
             log.debug("close failed", extra={"action": "realtime.close_failed"})
 
@@ -230,12 +275,17 @@ class RealtimeLink:
                     extra={"action": "realtime.set_auth_failed", "error": str(error)},
                 )
 
-    async def watch_job(self, job_id: str, on_control: Callable[[str], None]) -> None:
+    async def watch_job(self, job_id: str, on_control: OnControl) -> None:
         """Follow pause / cancel / resume of the job being worked (again after a reconnect)."""
-        self._watched = (job_id, on_control)
-        await self._rewatch()
+        async with self._watch_lock:
+            self._watched = (job_id, on_control)
+            await self._rewatch_locked()
 
     async def _rewatch(self) -> None:
+        async with self._watch_lock:
+            await self._rewatch_locked()
+
+    async def _rewatch_locked(self) -> None:
         if self._watched is None or not self.connected:
             return
         job_id, on_control = self._watched
@@ -243,27 +293,31 @@ class RealtimeLink:
             self.job_channel = await self._subscribe(
                 f"job:{job_id}",
                 {
-                    event: _control_callback(on_control, event)
+                    event: _control_callback(on_control, job_id, event)
                     for event in ("paused", "cancelled", "resumed")
                 },
             )
-        except (ConnectionError, TimeoutError) as error:
-            # The lease check still catches a pause: the next heartbeat or report is refused.
+        except Exception as error:
+            # Whatever realtime raised (a 503 mid-restart, DNS, "subscribe multiple times"),
+            # the job goes on: the lease check still catches a pause, as the next heartbeat
+            # or report is refused.
             log.warning(
                 "could not follow the job on realtime",
-                extra={"action": "realtime.job_join_failed", "error": str(error)},
+                extra={"action": "realtime.job_join_failed", "error": self._error(error)},
             )
 
     async def unwatch_job(self) -> None:
-        self._watched = None
-        if self.job_channel is not None:
-            channel, self.job_channel = self.job_channel, None
-            try:
-                await channel.unsubscribe()
-            except Exception:  # leaving a channel on a dying socket is best effort
-                log.debug("leave failed", extra={"action": "realtime.leave_failed"})
+        async with self._watch_lock:
+            self._watched = None
+            if self.job_channel is not None:
+                channel, self.job_channel = self.job_channel, None
+                try:
+                    await channel.unsubscribe()
+                except Exception:  # leaving a channel on a dying socket is best effort
+                    log.debug("leave failed", extra={"action": "realtime.leave_failed"})
 
     async def close(self) -> None:
+        self._closing = True
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
             keeper.cancel()
@@ -272,9 +326,19 @@ class RealtimeLink:
 
 
 def _control_callback(
-    on_control: Callable[[str], None], event: str
+    on_control: OnControl, job_id: str, event: str
 ) -> Callable[[BroadcastPayload], None]:
     def callback(_payload: BroadcastPayload) -> None:
-        on_control(event)
+        on_control(job_id, event)
 
     return callback
+
+
+def _keeper_ended(task: asyncio.Task[None]) -> None:
+    """The keeper runs until close(); ending any other way leaves Realtime down for good."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "realtime keeper died; polling for jobs from now on",
+            exc_info=task.exception(),
+            extra={"action": "realtime.keeper_died"},
+        )

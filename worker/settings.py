@@ -8,7 +8,7 @@ import os
 import socket
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from dbolt.contracts import LOGO_MAX_BYTES
 from dbolt.settings import ServiceSettings
@@ -90,3 +90,13 @@ class WorkerSettings(ServiceSettings):
     def _allow_list_is_host_ports(cls, value: str) -> str:
         parse_allow_list(value)  # a typo is refused at start-up, naming the entry
         return value
+
+    @model_validator(mode="after")
+    def _realtime_retry_range(self) -> WorkerSettings:
+        if self.realtime_retry_min_seconds > self.realtime_retry_max_seconds:
+            raise ValueError(
+                "REALTIME_RETRY_MIN_SECONDS "
+                f"({self.realtime_retry_min_seconds:g}) must not exceed "
+                f"REALTIME_RETRY_MAX_SECONDS ({self.realtime_retry_max_seconds:g})"
+            )
+        return self

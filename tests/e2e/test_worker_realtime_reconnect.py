@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +103,42 @@ def test_a_dropped_realtime_link_polls_meanwhile_and_comes_back(
         log = stack.log("worker-rt")
         assert log.count('"realtime.lost"') >= 2, log[-3000:]
         assert log.count('"realtime.reconnected"') >= 2, log[-3000:]
+
+
+def test_realtime_errors_on_healthz_never_carry_the_anon_key(tmp_path: Path) -> None:
+    """websockets' InvalidURI quotes the URL, and realtime puts `?apikey=<anon key>` in it:
+    the real worker, given a Supabase URL websockets cannot parse, says why on /healthz
+    without the key. No orchestrator is needed: /healthz answers while claims fail."""
+    health, nobody = free_ports(2)
+    anon_key = "anon-key-that-must-not-leak-" + os.urandom(8).hex()
+    env = os.environ | {
+        "ENVIRONMENT": "development",
+        "WORKER_ID": "worker-leak",
+        "ORCHESTRATOR_URL": f"http://127.0.0.1:{nobody}",
+        "SUPABASE_URL": "http://a@b@c",
+        "SUPABASE_ANON_KEY": anon_key,
+        "REALTIME_ACCESS_TOKEN": "a-token-for-realtime",
+        "WORKER_AUTH_EMAIL": "",
+        "HEALTH_PORT": str(health),
+        "LIVE_CHECK_BATCH": "0",
+        "ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+        "REALTIME_RETRY_MIN_SECONDS": "0.2",
+        "REALTIME_RETRY_MAX_SECONDS": "0.5",
+    }
+    log = (tmp_path / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        status = wait_until(
+            lambda: (body := _health(health)).get("realtime_error") and body,
+            60,
+            "a realtime error on /healthz",
+        )
+        assert "InvalidURI" in status["realtime_error"], status
+        assert "apikey=***" in status["realtime_error"], status
+        raw = httpx.get(f"http://127.0.0.1:{health}/healthz", timeout=2).text
+        assert anon_key not in raw
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

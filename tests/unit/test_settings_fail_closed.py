@@ -625,3 +625,10 @@ def test_log_scrubber_hides_every_secret_the_settings_hold(
     assert entry["action"] == "attack.leak"
     assert "***" in entry["msg"]
     assert "***" in entry["exc"]
+
+
+def test_the_worker_refuses_a_realtime_retry_range_upside_down() -> None:
+    # A minimum over the maximum would make every reconnect wait the minimum: refused, naming both.
+    with pytest.raises(ValueError, match=r"REALTIME_RETRY_MIN_SECONDS .* REALTIME_RETRY_MAX"):
+        WorkerSettings(realtime_retry_min_seconds=5, realtime_retry_max_seconds=2)
+    assert WorkerSettings(realtime_retry_min_seconds=2, realtime_retry_max_seconds=2)
