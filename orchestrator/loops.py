@@ -81,7 +81,8 @@ async def wake_due(state: AppState) -> None:
 
 async def fold_counter_shards(state: AppState) -> None:
     """Move the metrics counters of backends that are gone into one row (migration
-    20261208000140), so each refresh sums a few rows, not one per pid ever used. A failed
+    20261208000140), and the charts' rollup rows no transaction holds into shard 0 (20261208001000),
+    so each refresh and chart sums a few rows, not one per pid ever used. A failed
     fold only leaves more rows to sum: it is logged and the refresh goes on."""
     try:
         await state.db.fetch_one("queue_fold_metrics_counters")

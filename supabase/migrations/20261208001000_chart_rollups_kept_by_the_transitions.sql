@@ -335,13 +335,13 @@ comment on function public.metrics_counters_recount() is
   'rollups, from the raw tables.';
 
 -- Writers wait while the trigger functions are replaced and the rollups filled from the rows
--- there now, so no row is counted twice or missed: one statement (the migration runner does
--- not wrap a file in a transaction), holding the locks to its end. The bodies are 0100's and
+-- there now, so no row is counted twice or missed: the file is one transaction (supabase db
+-- push wraps each), and the locks, taken in the recount's own order, hold to its end. The bodies are 0100's and
 -- 0130's, each still one pass over its rows, now feeding private.attempts_count (job_results)
 -- and private.job_completions_count (jobs) as well.
 do $migration$
 begin
-  lock table public.jobs, public.job_results in share row exclusive mode;
+  lock table public.jobs, public.job_results, public.audit_log in share row exclusive mode;
 
   create or replace function private.job_results_count_inserted() returns trigger
   language plpgsql security definer set search_path = ''

@@ -1,4 +1,4 @@
-"""The staff charts read rollups (migrations 20261208001000 and 0510) and show the numbers the
+"""The staff charts read rollups (migrations 20261208001000 and 1010) and show the numbers the
 raw queries showed before them: on a seeded history of forty days, with attempts placed
 exactly on every window's edges, moved and removed, and jobs completed and reopened, every
 window the page offers gives the same series and the same per-directory rates as the raw
