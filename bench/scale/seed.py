@@ -173,8 +173,8 @@ select 'job:' || jd.job_id, 'broadcast', 'directory', jsonb_build_object(
 """
 
 # The seed went around the triggers that keep metrics_totals()'s and queue_stats()'s
-# counters (migrations 20261208000100 and 0130) and the charts' rollups (20261208001000), so once it is
-# done they are rebuilt from the rows: by metrics_counters_recount() where the rollups are
+# counters (migrations 20261208000100 and 0130) and the charts' rollups (1000), so once it
+# is done they are rebuilt from the rows: by metrics_counters_recount() where the rollups are
 # there, else as those migrations first filled the counters. Before them there is nothing to do.
 RECOUNT_SQL = """
 do $$
