@@ -69,7 +69,8 @@ def test_a_fold_skips_a_held_row_and_a_writer_behind_the_fold_loses_nothing(
     _fold(conn)
     assert _total(conn) == 15
     shards = conn.execute(
-        "select count(*) from private.attempt_rollups where directory_id = 'dir-race' and shard <> 0"
+        "select count(*) from private.attempt_rollups"
+        " where directory_id = 'dir-race' and shard <> 0"
     ).fetchone()
     assert shards == (0,), "with every writer gone, a fold leaves only shard 0"
 
@@ -113,8 +114,9 @@ def test_writers_racing_two_fold_loops_count_every_attempt_once(db_url: str, con
 
     assert not failures, failures
     assert _total(conn) == sum(written)
-    recount = conn.execute(
+    folded = conn.execute(
         "select count(*) from private.attempt_rollups where directory_id = 'dir-race'"
         " and bucket_hours = 1 and shard = 0"
     ).fetchone()
-    assert recount is not None and recount[0] > 0, "the folds moved rows while writers wrote"
+    assert folded is not None
+    assert folded[0] > 0, "the folds moved rows while writers wrote"
