@@ -116,8 +116,9 @@ as $$
     from a
 $$;
 
--- The attempts' counter rows go, with no report between: one statement (the migration runner
--- does not wrap a file in a transaction) that waits for the writers of job_results.
+-- The attempts' counter rows go, with no report between: the file is one transaction
+-- (supabase db push wraps each), and the lock, which waits for the writers of job_results,
+-- holds to its end. Only the few counter rows are deleted: milliseconds at any size.
 do $migration$
 begin
   lock table public.job_results in share row exclusive mode;
