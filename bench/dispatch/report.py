@@ -42,9 +42,13 @@ def table(results: dict[str, Samples], settings: RunSettings, load: str, command
         f" {polls.poll_min:g} s, doubling to POLL_MAX_SECONDS = {polls.poll_max:g} s while idle,"
         f" so an idle worker finds new work within {polls.poll_max * 1.5:g} s"
         f" (on average {polls.poll_max * 0.54:.1f} s for one worker).",
-        f"- Realtime lost after joining: the worker keeps its Realtime-era safety poll,"
-        f" REALTIME_POLL_SECONDS = {polls.realtime_poll:g} s, so new work waits up to"
-        f" {polls.realtime_poll * 1.5:g} s (Realtime does not replay what it missed).",
+        f"- Realtime lost after joining: a closed socket is noticed at once, a silent one"
+        f" when its ping goes unanswered (REALTIME_HEARTBEAT_SECONDS ="
+        f" {polls.realtime_heartbeat:g} s,"
+        f" so within {polls.realtime_heartbeat * 2:g} s); the worker claims at once, then polls"
+        f" as above from {polls.poll_min:g} s while it rejoins Realtime with backoff."
+        f" While Realtime is up its safety poll is REALTIME_POLL_SECONDS ="
+        f" {polls.realtime_poll:g} s.",
         f"- Measured above with Realtime down: each job saved after the workers had been idle"
         f" {settings.polling_idle_seconds:g} s.",
     ]

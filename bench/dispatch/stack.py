@@ -31,6 +31,7 @@ class PollSettings:
     poll_min: float = _default("poll_min_seconds")
     poll_max: float = _default("poll_max_seconds")
     realtime_poll: float = _default("realtime_poll_seconds")
+    realtime_heartbeat: float = _default("realtime_heartbeat_seconds")
 
 
 @dataclass
