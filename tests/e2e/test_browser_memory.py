@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -26,19 +27,33 @@ WEBGL = """() => {
 }"""
 
 
-def _command_lines() -> list[list[str]]:
-    lines = []
-    for pid in procfs.groups(os.getpid())[procfs.CHROMIUM]:
-        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            # Chromium's children rewrite their title with spaces between the arguments.
-            lines.append(re.split(r"[\0 ]", cmdline.read().decode(errors="replace")))
-    return lines
+# Other modules' browsers may live in this pytest process (xdist runs several modules in
+# one worker): this launch carries a switch of its own (Chromium ignores unknown ones) so its
+# browser process, and only the processes below it, are read.
+MARKER = f"--dbolt-test-launch={uuid.uuid4()}"
+
+
+def _args(pid: int) -> list[str]:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        # Chromium's children rewrite their title with spaces between the arguments.
+        return re.split(r"[\0 ]", cmdline.read().decode(errors="replace"))
+
+
+def _command_lines() -> tuple[list[str], list[list[str]]]:
+    """This launch's browser process's arguments, and those of every process below it."""
+    (main,) = [
+        pid
+        for pid in procfs.groups(os.getpid())[procfs.CHROMIUM]
+        if MARKER in (args := _args(pid)) and not any(a.startswith("--type=") for a in args)
+    ]
+    return _args(main), [_args(pid) for pid in procfs.descendants(main)]
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(**launch_options(SETTINGS))
+        options = launch_options(SETTINGS)
+        launched = playwright.chromium.launch(**{**options, "args": [*options["args"], MARKER]})
         yield launched
         launched.close()
 
@@ -50,8 +65,7 @@ def test_the_lean_launch_keeps_what_sites_see_with_one_process_fewer(browser: Br
     assert page.evaluate(WEBGL), "WebGL must stay available (SwiftShader)"
     assert len(page.screenshot()) > 1000
 
-    lines = _command_lines()
-    (main,) = [line for line in lines if not any(a.startswith("--type=") for a in line)]
+    main, lines = _command_lines()
     prefix = "--enable-features="
     enables = [a.removeprefix(prefix) for a in main if a.startswith(prefix)]
     wanted = {feature for value in enables for feature in value.split(",") if feature}
