@@ -23,6 +23,7 @@ from dbolt.words import count_of
 SYSTEM_MODULES = {
     "ours": "bench.queue.ours",
     "bare": "bench.queue.bare",
+    "bare_writes": "bench.queue.bare_writes",
     "procrastinate": "bench.queue.procrastinate_queue",
 }
 

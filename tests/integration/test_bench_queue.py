@@ -18,7 +18,14 @@ def test_every_system_drains_and_the_tables_print(tmp_path: Path) -> None:
     output = tmp_path / "queue.md"
     bench_queue.main(["--jobs", "6", "--clients", "2", "--repeat", "1", "--output", str(output)])
     text = output.read_text()
-    for heading in ("ours/bare", "peak RSS", "rows written", "WAL bytes", "of which HOT"):
+    for heading in (
+        "ours/bare",
+        "ours/bare+writes",
+        "peak RSS",
+        "rows written",
+        "WAL bytes",
+        "of which HOT",
+    ):
         assert heading in text
 
 
@@ -34,6 +41,21 @@ def test_writes_per_cycle_count_what_a_cycle_writes() -> None:
     bare = run_one("bare", 4, 1).writes
     assert bare.tables["public.bare_results"].inserted == 5
     assert bare.tables["public.bare_jobs"].updated == 2
+    # The bare loop writing our rows: ours' per-table counts for a cycle, table by table.
+    writes = run_one("bare_writes", 4, 1).writes.tables
+    expected = {
+        "bw_audit": (8, 0), "bw_messages": (7, 0), "bw_results": (5, 0),
+        "bw_notifications": (2, 0), "bw_leases": (1, 0), "bw_reports": (1, 0),
+        "bw_refunds": (1, 0), "bw_directories": (0, 5), "bw_jobs": (0, 2),
+        "bw_workers": (0, 2), "bw_tiers": (0, 2),
+    }  # fmt: skip
+    for table, (inserted, updated) in expected.items():
+        assert (writes[f"public.{table}"].inserted, writes[f"public.{table}"].updated) == (
+            inserted,
+            updated,
+        ), table
+    assert writes["public.bw_rollups"].updated == 8 * 5 + 4  # attempts', completions' rollups
+    assert writes["public.bw_counters"].updated == 5
 
 
 def test_backend_cpu_compares_variants(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
