@@ -67,9 +67,10 @@ def load_directories(path: Path) -> list[dict[str, Any]]:
 
 # What the directories table's check constraints take today (migration 20261129000600). The
 # catalogue's words for "not known yet" (captcha_kind "unknown", requirements null) and its
-# newer requirements have no column value yet: a later migration widens the checks. Until then
-# they are left out of the synced row (the column keeps its default), which only ever happens
-# for disabled entries: `make directories-check` refuses them on an enabled one.
+# newer requirements have no column value yet; a later migration should widen the checks.
+# Until then they are left out of the synced row, so the table reads its defaults ('none', no
+# requirements) for them. That only ever happens for disabled entries, which no job or count
+# reads: `make directories-check` refuses "unknown" on an enabled one.
 DB_CAPTCHA_KINDS = frozenset({"none", "image", "recaptcha_v2", "hcaptcha", "turnstile"})
 DB_REQUIREMENTS = frozenset({"account", "email_verification", "phone_verification"})
 
