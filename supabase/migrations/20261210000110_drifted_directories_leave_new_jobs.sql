@@ -72,6 +72,9 @@ begin
       'error_code', new.last_error_code)));
   perform private.audit('system', 'job_directory.added', v_job.id, v_next, null, 'queued',
     jsonb_build_object('replacing', new.directory_id));
+  if v_job.status = 'waiting' then
+    perform private.jobs_wake(v_job.id, 'system', 'replacement queued for ' || new.directory_id);
+  end if;
   return null;
 end;
 $$;
