@@ -6,7 +6,7 @@
 -- role may record a run.
 begin;
 set search_path = public, extensions;
-select plan(45);
+select plan(47);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -138,13 +138,26 @@ select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true, "verified_at": "2026-01-01T00:00:00Z"},
   {"id": "dir-b", "name": "B renamed", "homepage": "http://127.0.0.1:9/b", "tier": "starter", "priority": 2, "mode": "auto", "enabled": true},
   {"id": "dir-c", "name": "C", "homepage": "http://127.0.0.1:9/c", "tier": "starter", "priority": 3, "mode": "auto", "enabled": true},
-  {"id": "dir-d", "name": "D", "homepage": "http://127.0.0.1:9/d", "tier": "starter", "priority": 4, "mode": "auto", "enabled": true}
+  {"id": "dir-d", "name": "D", "homepage": "http://127.0.0.1:9/d", "tier": "starter", "priority": 4, "mode": "auto", "enabled": true},
+  {"id": "dir-e", "name": "E", "homepage": "http://127.0.0.1:9/e", "tier": "starter", "priority": 5, "mode": "auto", "enabled": true}
 ]$$::jsonb) \gset
 select results_eq($$ select name, drifted_at is not null, signature_digest, signature from directories where id = 'dir-b' $$,
   format($$ values ('B renamed', true, %L, %L::jsonb) $$, :'dig_a', :'sig_a'),
   'a sync updates the entry but keeps its drift and its baseline signature');
 select ok((select verified_at > '2026-06-01' from directories where id = 'dir-a'),
   'and keeps a later verification than the file''s');
+
+-- A waiting job (everything left parked) holding a drifted directory queued is woken --------------
+update tiers set directory_limit = 1 where name = 'starter';
+select id as job_5 from jobs_enqueue(dev.create_paid_order('five@example.com', 'starter')) \gset
+insert into job_directories (job_id, directory_id, position) values (:'job_5', 'dir-c', 2);
+update jobs set status = 'waiting', wake_at = now() + interval '1 day' where id = :'job_5';
+select directories_record_canary('dir-c', null, null, 'submit', 'the button is gone') \gset
+select results_eq(format($$ select j.status::text, d.status::text, d.replaced_by from jobs j
+                            join job_directories d on d.job_id = j.id and d.directory_id = 'dir-c' where j.id = %L $$, :'job_5'),
+  $$ values ('pending', 'skipped', 'dir-e') $$,
+  'its drifted directory is replaced and the job woken, so a worker takes the replacement now');
+select is((select count(*)::int from audit_log where job_id = :'job_5' and action = 'job.woken'), 1, 'the wake is audited');
 
 -- Refusals -----------------------------------------------------------------------------------------
 select throws_ok($$ select directories_record_canary('dir-a', '{}'::jsonb, 'ABC') $$, 'DB005',
