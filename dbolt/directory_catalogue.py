@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from dbolt.directories import (
-    DB_CAPTCHA_KINDS,
     DEFAULT_DIRECTORIES,
     DirectoryListError,
     load_directories,
@@ -61,7 +60,7 @@ def _entry_problems(index: int, entry: dict[str, Any]) -> list[str]:
                 problems.append(
                     f"{_where(index, entry, field)}: {code!r} is not an ISO 3166-1 code"
                 )
-    if entry["enabled"] and entry.get("captcha_kind", "none") not in DB_CAPTCHA_KINDS:
+    if entry["enabled"] and entry.get("captcha_kind") == "unknown":
         problems.append(
             f"{_where(index, entry, 'captcha_kind')}: an enabled directory names its captcha "
             "kind (scout it first)"

@@ -63,7 +63,9 @@ def test_disabled_entries_leave_the_counts_customers_see_unchanged(
 
     # The same page does move when a directory is enabled: the count reads `enabled`.
     enabled = extra[0] | {"tier": "starter", "homepage": "http://127.0.0.1:9/extra"}
-    sync_directories(conn, [*committed, enabled | {"enabled": True}])
+    # Scouted first: an enabled directory's facts must be known (the table refuses unknowns).
+    scouted = {"captcha_kind": "none", "requirements": []}
+    sync_directories(conn, [*committed, enabled | scouted | {"enabled": True}])
     starter_before = dict((name, today) for name, _, today in offered)["starter"]
     starter_limit = dict((name, limit) for name, limit, _ in offered)["starter"]
     starter_after = dict((name, today) for name, _, today in _offered(conn))["starter"]

@@ -171,9 +171,10 @@ def test_disable_and_enable_switch_the_directory_audited(
     dirs = seeded(conn, queries)
     client.cookies.set("dbolt_access", stack.staff_token())
     assert client.post(f"/staff/directories/{dirs[0]}/disable").status_code == 303
-    assert conn.execute("select enabled from directories where id = %s", (dirs[0],)).fetchone() == (
-        False,
-    )
+    # Staff's switch is its own column: the catalogue's `enabled` stays, so a sync keeps it.
+    assert conn.execute(
+        "select enabled, staff_disabled_at is not null from directories where id = %s", (dirs[0],)
+    ).fetchone() == (True, True)
     page = client.get("/staff/directories").text
     assert f'action="/staff/directories/{dirs[0]}/enable"' in row_html(page, dirs[0])
     assert client.post(f"/staff/directories/{dirs[0]}/enable").status_code == 303
@@ -201,6 +202,6 @@ def test_unknown_directories_and_actions_are_refused(
         "/staff/directories/test-dir-01/disable", headers={"Origin": "https://evil.example"}
     )
     assert response.status_code == 403
-    assert conn.execute("select enabled from directories where id = 'test-dir-01'").fetchone() == (
-        True,
-    )
+    assert conn.execute(
+        "select staff_disabled_at from directories where id = 'test-dir-01'"
+    ).fetchone() == (None,)

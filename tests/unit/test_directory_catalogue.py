@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dbolt.directories import DB_CAPTCHA_KINDS, DB_REQUIREMENTS, for_database, load_directories
+from dbolt.directories import load_directories
 from dbolt.directory_catalogue import catalogue_stats, check_catalogue, is_real, site_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,13 +93,3 @@ def test_site_of_keeps_second_level_suffixes() -> None:
     assert site_of("https://biz.yelp.co.uk/x") == "yelp.co.uk"
     assert site_of("https://www.truelocal.com.au") == "truelocal.com.au"
     assert site_of("https://business.google.com") == "google.com"
-
-
-def test_the_synced_row_holds_only_what_the_table_takes() -> None:
-    row = for_database(REAL | {"requirements": ["account", "paid_listing"]})
-    assert "captcha_kind" not in row
-    assert row["requirements"] == ["account"]
-    assert set(row["requirements"]) <= DB_REQUIREMENTS
-    kept = for_database(REAL | {"captcha_kind": "hcaptcha", "requirements": None})
-    assert kept["captcha_kind"] in DB_CAPTCHA_KINDS
-    assert kept["requirements"] is None
