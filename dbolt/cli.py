@@ -63,6 +63,13 @@ def _directories_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _directories_scout(args: argparse.Namespace) -> int:
+    # Imported here: only this command needs Playwright and the worker's browser settings.
+    from worker.scout.cli import run
+
+    return run(args.url, args.out)
+
+
 def _queue_stats(args: argparse.Namespace) -> int:
     with _connect() as conn:
         row = Queries.load().fetch_one(conn, "queue_stats")
@@ -130,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
         command = directory_commands.add_parser(name, help=text)
         command.add_argument("--file", type=Path, default=DEFAULT_DIRECTORIES)
         command.set_defaults(handler=handler)
+    scout = directory_commands.add_parser(
+        "scout",
+        help="open a submit page, never submitting: its form signature, walls, captcha, "
+        "steps and a recipe draft as JSON, with screenshots",
+    )
+    scout.add_argument("url", help="the page to scout (http or https, a public address)")
+    scout.add_argument(
+        "--out", type=Path, default=None, help="where the screenshots go (default: a temp dir)"
+    )
+    scout.set_defaults(handler=_directories_scout)
 
     queue = groups.add_parser("queue", help="inspect and maintain the job queue")
     queue_commands = queue.add_subparsers(dest="command", required=True)

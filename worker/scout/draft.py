@@ -16,6 +16,19 @@ _LOGO = re.compile(r"\b(logo|image|photo|picture)\b")
 _FULL_ADDRESS = re.compile(r"\b(full|complete) address\b")
 # Where a token widget keeps its answer: the captcha step fills these, not a field step.
 _CAPTCHA_HOLDER = re.compile(r"^(g-recaptcha|h-captcha|cf-turnstile)-response$")
+# A box or choice that asks one of the customer's yes/no answers (dbolt/business.py Attributes).
+_ATTRIBUTE_HINTS = {
+    "storefront": re.compile(r"\bstorefront\b|\bshop or storefront\b"),
+    "service_area": re.compile(r"\bservice ?area\b"),
+    "takeaway": re.compile(r"\b(take ?away|take ?out)\b"),
+    "delivery": re.compile(r"\bdeliver(y|ies)?\b"),
+    "catering": re.compile(r"\bcater(ing)?\b"),
+    "free_wifi": re.compile(r"\bwi ?fi\b"),
+}
+# One weekday's opening time, closing time or "closed" box (the hours_<day>_* transforms).
+_DAY_PART = re.compile(
+    r"\b(mon|tue|wed|thu|fri|sat|sun)[a-z]*\b.*?\b(open|opens|close|closes|closed)\b"
+)
 _PRIORITY = {"listing": 0, "signup": 1, "login": 2, "search": 3, "other": 4}
 
 
@@ -73,11 +86,26 @@ def _step_for(field: dict[str, Any], selector: str) -> tuple[dict[str, Any] | No
     if kind == "file":
         if _LOGO.search(info.hints()):
             step = {"action": "upload", "selector": selector, "value": "logo_url"}
+            if not field["required"]:
+                step["optional"] = True
             return step, "a logo upload"
         return None, "a file the business has no value for"
+    day_part = _DAY_PART.search(info.hints())
+    if day_part and kind in ("time", "text", "checkbox"):
+        day, part = day_part.group(1), day_part.group(2)
+        part = "closed" if part == "closed" else ("open" if part.startswith("open") else "close")
+        if (kind == "checkbox") == (part == "closed"):
+            action = "check" if kind == "checkbox" else "fill"
+            step = {"action": action, "selector": selector, "value": "hours"}
+            return step | {"transform": f"hours_{day}_{part}"}, f"the {day} opening hours"
     if kind in ("checkbox", "radio"):
         if kind == "checkbox" and CONSENT.search(info.hints()):
             return {"action": "check", "selector": selector, "consent": True}, "a consent box"
+        words = f"{info.hints()} {field.get('value', '')}".replace("-", " ").replace("_", " ")
+        for attribute, pattern in _ATTRIBUTE_HINTS.items():
+            if pattern.search(words):
+                step = {"action": "check", "selector": selector, "attribute": attribute}
+                return step, f"the {attribute} answer"
         return None, "a box or choice: map it to an attribute by hand, if any fits"
     business_field, reason = business_field_for(info)
     if business_field is None:
@@ -157,7 +185,7 @@ def draft_recipe(signature: dict[str, Any]) -> dict[str, Any]:
                 continue
             step, reason = _step_for(field, selector) if selector else (None, "no stable selector")
             value = step.get("value") if step else None
-            if step is not None and value is not None and value in used:
+            if step is not None and value not in (None, "hours") and value in used:
                 step, reason = None, f"{value} is already filled elsewhere"
             described = {
                 "label": field.get("label") or field.get("placeholder") or field["name"],
@@ -172,7 +200,7 @@ def draft_recipe(signature: dict[str, Any]) -> dict[str, Any]:
             if value is not None:
                 used.add(str(value))
             steps.append(step)
-            mapped.append(described | {"value": value, "reason": reason})
+            mapped.append(described | {"value": value, "step": step, "reason": reason})
         next_button = next(
             (b for b in form["buttons"] if b["role"] == "next" and b["step"] == number), None
         )
@@ -193,6 +221,12 @@ def draft_recipe(signature: dict[str, Any]) -> dict[str, Any]:
         recipe["frame"] = form["frame"]
     if form["purpose"] != "listing":
         review.append(f"the form found is a {form['purpose']} form, not a listing form")
+    # A required radio group is answered once one of its choices is mapped.
+    answered = {m["name"] for m in mapped if m["type"] == "radio"}
+    for item in unmapped:
+        if item["type"] == "radio" and item["name"] in answered:
+            item["required"] = False
+            item["why"] = "another choice of its group is mapped"
     return {
         "recipe": recipe,
         "mapped": mapped,

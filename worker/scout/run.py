@@ -22,7 +22,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Frame, Page, Request, Route, async_playwright
+from playwright.async_api import (
+    Browser,
+    Frame,
+    Page,
+    Request,
+    Response,
+    Route,
+    async_playwright,
+)
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from dbolt.business import Business
@@ -38,6 +46,8 @@ log = logging.getLogger(__name__)
 
 # How long a page may take to build its form with a script after it has loaded.
 FORM_WAIT_MS = 3_000
+# An error page (4xx/5xx) rarely builds a form later: a short look is enough.
+ERROR_PAGE_WAIT_MS = 500
 STEP_SETTLE_MS = 300
 # Typed into a multi-step form only to reveal the next step; never sent (see above).
 DRY_RUN_BUSINESS = Business(
@@ -81,11 +91,14 @@ async def check_url(url: str, policy: DestinationPolicy) -> None:
         raise ScoutFailed(f"{url}: {parts.hostname} does not resolve") from None
 
 
-async def _settle(page: Page) -> None:
+async def _settle(page: Page, response: Response | None) -> None:
     """Let scripts build the form; a page that never settles is scouted as it is."""
+    patience = ERROR_PAGE_WAIT_MS if response is not None and response.status >= 400 else None
     for wait in (
         page.wait_for_load_state("load"),
-        page.wait_for_selector("form, input, select, textarea, iframe", timeout=FORM_WAIT_MS),
+        page.wait_for_selector(
+            "form, input, select, textarea, iframe", timeout=patience or FORM_WAIT_MS
+        ),
     ):
         try:
             await wait
@@ -170,14 +183,28 @@ async def _dry_run_steps(
 
 
 async def scout(
-    url: str, out_dir: Path, settings: ScoutSettings | None = None
+    url: str, out_dir: Path, settings: ScoutSettings | None = None, browser: Browser | None = None
 ) -> dict[str, Any]:
     """The scout's report: signature, digest, draft, walls, steps, screenshots. Raises
-    ScoutRefused for a destination the worker may not reach, ScoutFailed for a dead page."""
+    ScoutRefused for a destination the worker may not reach, ScoutFailed for a dead page.
+    `browser`: one already launched (a round over many sites); else one is launched."""
     settings = settings or ScoutSettings()
     policy = DestinationPolicy(parse_allow_list(settings.worker_allowed_private_hosts))
     await check_url(url, policy)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if browser is not None:
+        return await _scout_in(browser, url, out_dir, settings, policy)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(**launch_options(settings))
+        try:
+            return await _scout_in(launched, url, out_dir, settings, policy)
+        finally:
+            await launched.close()
+
+
+async def _scout_in(
+    browser: Browser, url: str, out_dir: Path, settings: ScoutSettings, policy: DestinationPolicy
+) -> dict[str, Any]:
     guard = await EgressGuard(policy).start()
     aborted: list[str] = []
 
@@ -188,33 +215,30 @@ async def scout(
         aborted.append(f"{request.method} {request.url.split('?', 1)[0]}")
         await route.abort("blockedbyclient")
 
+    # Its own context, as every attempt: no cookies or storage from another site.
+    context = await browser.new_context(proxy=guard.playwright())  # type: ignore[arg-type]
     try:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(**launch_options(settings))
-            try:
-                context = await browser.new_context(proxy=guard.playwright())  # type: ignore[arg-type]
-                context.set_default_timeout(settings.step_timeout_ms)
-                context.set_default_navigation_timeout(settings.navigation_timeout_ms)
-                await context.route("**/*", read_only)
-                page = await context.new_page()
-                try:
-                    response = await page.goto(url, wait_until="domcontentloaded")
-                except PlaywrightError as error:
-                    if guard.blocked:
-                        raise ScoutRefused(f"refused {url}: {guard.blocked[0]}") from None
-                    raise ScoutFailed(f"{url}: {str(error).splitlines()[0]}") from None
-                if response is not None and response.headers.get(BLOCKED_HEADER.lower()):
-                    where = guard.blocked[0] if guard.blocked else "a blocked address"
-                    raise ScoutRefused(f"refused {url}: the site sent the browser to {where}")
-                await _settle(page)
-                signature = await page_signature(page, response)
-                draft = draft_recipe(signature)
-                shots = [out_dir / "step-1.png"]
-                await page.screenshot(path=shots[0], full_page=True)
-                steps = await _dry_run_steps(page, signature, draft, shots, out_dir)
-            finally:
-                await browser.close()
+        context.set_default_timeout(settings.step_timeout_ms)
+        context.set_default_navigation_timeout(settings.navigation_timeout_ms)
+        await context.route("**/*", read_only)
+        page = await context.new_page()
+        try:
+            response = await page.goto(url, wait_until="domcontentloaded")
+        except PlaywrightError as error:
+            if guard.blocked:
+                raise ScoutRefused(f"refused {url}: {guard.blocked[0]}") from None
+            raise ScoutFailed(f"{url}: {str(error).splitlines()[0]}") from None
+        if response is not None and response.headers.get(BLOCKED_HEADER.lower()):
+            where = guard.blocked[0] if guard.blocked else "a blocked address"
+            raise ScoutRefused(f"refused {url}: the site sent the browser to {where}")
+        await _settle(page, response)
+        signature = await page_signature(page, response)
+        draft = draft_recipe(signature)
+        shots = [out_dir / "step-1.png"]
+        await page.screenshot(path=shots[0], full_page=True)
+        steps = await _dry_run_steps(page, signature, draft, shots, out_dir)
     finally:
+        await context.close()
         await guard.close()
     return {
         "url": url,
