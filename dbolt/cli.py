@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -64,10 +65,12 @@ def _directories_sync(args: argparse.Namespace) -> int:
 
 
 def _directories_scout(args: argparse.Namespace) -> int:
-    # Imported here: only this command needs Playwright and the worker's browser settings.
-    from worker.scout.cli import run
-
-    return run(args.url, args.out)
+    # The browser work is the worker's (worker/scout/): run as its own process, since the
+    # shared library never imports a service. Its JSON, errors and exit status pass through.
+    command = [sys.executable, "-m", "worker", "scout", args.url]
+    if args.out is not None:
+        command += ["--out", str(args.out)]
+    return subprocess.run(command, check=False).returncode
 
 
 def _queue_stats(args: argparse.Namespace) -> int:
@@ -143,9 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         "steps and a recipe draft as JSON, with screenshots",
     )
     scout.add_argument("url", help="the page to scout (http or https, a public address)")
-    scout.add_argument(
-        "--out", type=Path, default=None, help="where the screenshots go (default: a temp dir)"
-    )
+    scout.add_argument("--out", type=Path, default=None, help="screenshots (default: a temp dir)")
     scout.set_defaults(handler=_directories_scout)
 
     queue = groups.add_parser("queue", help="inspect and maintain the job queue")

@@ -47,7 +47,7 @@ SITES: tuple[Site, ...] = (
         "US businesses only, ZIP and phone checked on the server, its own category list",
     ),
     Site("login-wall", "Members Only Directory", "the submit page asks you to sign in first"),
-    Site("bot-wall", "Guarded Gate Listings", "a bot check (\"Checking your browser\") first"),
+    Site("bot-wall", "Guarded Gate Listings", 'a bot check ("Checking your browser") first'),
 )
 
 # Served by nothing: its directory entry points at 127.0.0.1:2, where nothing listens. (Port 9,

@@ -1,38 +1,32 @@
 """The sandbox sites' expected form signatures (directories/signatures/<id>.json) and the check
-that the live sandbox still matches them: what `make directories-check` runs, so a change to
-a sandbox form that nobody meant shows up as a failed check, naming the site.
+that the live sandbox still matches them — for `make directories-check`, so a change to a
+sandbox form that nobody meant fails the check, naming the site and what changed.
 
-    python -m devstack.sandbox.signatures            # check; exit 1 listing the differences
-    python -m devstack.sandbox.signatures --write    # record the signatures after a deliberate change
+    python -m devstack.sandbox.signatures          # check; exit 1 listing the differences
+    python -m devstack.sandbox.signatures --write  # record them after a deliberate change
 
-Each file: {"id", "url_path", "digest", "signature"} — the digest is
-worker.scout.signature.signature_digest(signature), as stored in Postgres for real sites.
+The sandbox runs here (in a thread); the scouting is the worker's, run as a process
+(`python -m worker signatures`), as devstack runs every service. Each file holds
+{"id", "url_path", "digest", "signature"}; the digest is dbolt.form_signatures'.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
+import os
+import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from playwright.async_api import async_playwright
 
 from dbolt.words import count_of
 from devstack.sandbox import catalog
 from devstack.sandbox.lifecycle_state import LIFECYCLE_SITES
 from devstack.sandbox.server import SandboxServer
 from devstack.sandbox.settings import Settings
-from worker.browser_launch import launch_options
-from worker.scout.run import scout
-from worker.scout.settings import ScoutSettings
-from worker.scout.signature import signature_digest
 
 ROOT = Path(__file__).resolve().parents[2]
 SIGNATURES_DIR = ROOT / "directories" / "signatures"
@@ -47,7 +41,7 @@ class ScoutedSite:
 
 
 def scouted_sites() -> list[ScoutedSite]:
-    """Every sandbox site's submit page that answers (even with an error page)."""
+    """Every sandbox site's submit page that answers (an error page too: it is recorded)."""
     sites = [
         ScoutedSite(f"sandbox-{site.name}", f"/{site.name}/submit")
         for site in catalog.SITES
@@ -70,99 +64,49 @@ def _sandbox(base_url: str | None) -> Iterator[str]:
         yield server.url
 
 
-async def _scout_all(base_url: str) -> dict[str, dict[str, Any]]:
-    host_port = base_url.split("://", 1)[1]
-    settings = ScoutSettings(worker_allowed_private_hosts=host_port)
-    reports: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="dbolt-signatures-") as shots:
-        async with async_playwright() as playwright:
-            browser = await playwright.chromium.launch(**launch_options(settings))
-            try:
-                for site in scouted_sites():
-                    out = Path(shots) / site.id
-                    url = base_url + site.url_path
-                    reports[site.id] = await scout(url, out, settings, browser)
-            finally:
-                await browser.close()
-    return reports
-
-
-def live_signatures(base_url: str | None = None) -> dict[str, dict[str, Any]]:
-    """Scout every sandbox site (a sandbox of its own unless `base_url` is given)."""
-    with _sandbox(base_url) as url:
-        reports = asyncio.run(_scout_all(url))
-    return {site_id: report["signature"] for site_id, report in reports.items()}
+def _worker(base_url: str, arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    # The sandbox is on loopback: let the scout reach exactly it, as development does.
+    env = os.environ | {"WORKER_ALLOWED_PRIVATE_HOSTS": base_url.split("://", 1)[1]}
+    command = [sys.executable, "-m", "worker", "signatures", "--base-url", base_url, *arguments]
+    return subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=ROOT)
 
 
 def write_sandbox_signatures(
     base_url: str | None = None, directory: Path = SIGNATURES_DIR
-) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = {site.id: site.url_path for site in scouted_sites()}
-    written = []
-    for site_id, signature in live_signatures(base_url).items():
-        document = {
-            "id": site_id,
-            "url_path": paths[site_id],
-            "digest": signature_digest(signature),
-            "signature": signature,
-        }
-        path = signature_file(site_id, directory)
-        path.write_text(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        written.append(path)
+) -> list[str]:
+    sites = [f"--site={site.id}={site.url_path}" for site in scouted_sites()]
+    with _sandbox(base_url) as url:
+        done = _worker(url, ["--dir", str(directory), "--write", *sites])
+    if done.returncode != 0:
+        raise RuntimeError(f"python -m worker signatures --write failed:\n{done.stderr}")
+    written: list[str] = json.loads(done.stdout)["written"]
     return written
-
-
-def _fields(signature: dict[str, Any]) -> set[str]:
-    return {
-        f"{form['purpose']} form: {field['type']} {field['name'] or field['id']!r}"
-        + (" (required)" if field["required"] else "")
-        for form in signature["forms"]
-        for field in form["fields"]
-    }
-
-
-def describe_change(stored: dict[str, Any], live: dict[str, Any]) -> str:
-    """What differs, in a few words staff can act on."""
-    parts = []
-    for key in ("path", "status", "captcha", "walls", "steps"):
-        if stored.get(key) != live.get(key):
-            parts.append(f"{key} {stored.get(key)!r} → {live.get(key)!r}")
-    gone, new = _fields(stored) - _fields(live), _fields(live) - _fields(stored)
-    if gone:
-        parts.append("gone: " + ", ".join(sorted(gone)))
-    if new:
-        parts.append("new: " + ", ".join(sorted(new)))
-    return "; ".join(parts) or "labels, options or buttons changed"
 
 
 def check_sandbox_signatures(
     base_url: str | None = None, directory: Path = SIGNATURES_DIR
 ) -> list[str]:
-    """Every difference between the stored signatures and the live sandbox (empty: none)."""
-    errors: list[str] = []
-    expected_ids = {site.id for site in scouted_sites()}
-    stored: dict[str, dict[str, Any]] = {}
-    for site_id in sorted(expected_ids):
-        path = signature_file(site_id, directory)
-        if not path.exists():
-            errors.append(f"{site_id}: no stored signature ({path.name}; run --write)")
-            continue
-        document = json.loads(path.read_text())
-        if signature_digest(document["signature"]) != document["digest"]:
-            errors.append(f"{site_id}: the stored digest is not its signature's digest")
-        stored[site_id] = document
+    """Every difference between the stored signatures and the live sandbox (empty: none).
+    Starts a sandbox of its own unless `base_url` names a running one."""
+    expected = {site.id for site in scouted_sites()}
+    errors = [
+        f"{site_id}: no stored signature ({signature_file(site_id, directory).name}; "
+        "python -m devstack.sandbox.signatures --write)"
+        for site_id in sorted(expected)
+        if not signature_file(site_id, directory).exists()
+    ]
     errors += [
         f"{path.stem}: a stored signature of no sandbox site"
         for path in sorted(directory.glob("*.json"))
-        if path.stem not in expected_ids
+        if path.stem not in expected
     ]
-    for site_id, signature in sorted(live_signatures(base_url).items()):
-        document = stored.get(site_id)
-        if document is not None and signature_digest(signature) != document["digest"]:
-            change = describe_change(document["signature"], signature)
-            errors.append(f"{site_id}: the live form differs from its stored signature: {change}")
-    return errors
+    with _sandbox(base_url) as url:
+        done = _worker(url, ["--dir", str(directory)])
+    try:
+        found: list[str] = json.loads(done.stdout)["errors"]
+    except (ValueError, KeyError):
+        found = [f"python -m worker signatures failed: {done.stderr.strip()[-2000:]}"]
+    return errors + found
 
 
 def main(argv: list[str] | None = None) -> int:

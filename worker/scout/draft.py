@@ -83,6 +83,7 @@ def _step_for(field: dict[str, Any], selector: str) -> tuple[dict[str, Any] | No
     """The recipe step that fills the field, and why (or None and why not)."""
     info = _info(field)
     kind = field["type"]
+    step: dict[str, Any]
     if kind == "file":
         if _LOGO.search(info.hints()):
             step = {"action": "upload", "selector": selector, "value": "logo_url"}
@@ -110,7 +111,7 @@ def _step_for(field: dict[str, Any], selector: str) -> tuple[dict[str, Any] | No
     business_field, reason = business_field_for(info)
     if business_field is None:
         return None, reason
-    step: dict[str, Any] = {
+    step = {
         "action": "select" if kind.startswith("select") else "fill",
         "selector": selector,
         "value": business_field,
@@ -142,7 +143,11 @@ def _captcha_step(signature: dict[str, Any], form: dict[str, Any]) -> dict[str, 
     if kind != "image":
         return {"action": "captcha", "kind": kind}
     answer = next(
-        (f for f in form["fields"] if re.search(r"captcha|digits|code", f["id"] + f["label"], re.I)),
+        (
+            f
+            for f in form["fields"]
+            if re.search(r"captcha|digits|code", f["id"] + f["label"], re.I)
+        ),
         None,
     )
     return {

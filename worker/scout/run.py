@@ -16,12 +16,12 @@ connection the browser then makes — redirects included — goes through the eg
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import (
     Browser,
     Frame,
@@ -31,6 +31,7 @@ from playwright.async_api import (
     Route,
     async_playwright,
 )
+from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 from dbolt.business import Business
@@ -39,8 +40,8 @@ from worker.browser_launch import launch_options
 from worker.business import BusinessValueError, resolve
 from worker.egress_guard import BLOCKED_HEADER, EgressGuard
 from worker.scout.draft import button_selector, draft_recipe, field_selector, main_form
-from worker.scout.signature import page_signature, signature_digest
 from worker.scout.settings import ScoutSettings
+from worker.scout.signature import page_signature, signature_digest
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +101,8 @@ async def _settle(page: Page, response: Response | None) -> None:
             "form, input, select, textarea, iframe", timeout=patience or FORM_WAIT_MS
         ),
     ):
-        try:
+        with contextlib.suppress(PlaywrightTimeout):
             await wait
-        except PlaywrightTimeout:
-            pass
 
 
 async def _form_frame(page: Page, where: str) -> Frame | None:
@@ -191,7 +190,7 @@ async def scout(
     settings = settings or ScoutSettings()
     policy = DestinationPolicy(parse_allow_list(settings.worker_allowed_private_hosts))
     await check_url(url, policy)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
     if browser is not None:
         return await _scout_in(browser, url, out_dir, settings, policy)
     async with async_playwright() as playwright:

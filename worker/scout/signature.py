@@ -13,13 +13,16 @@ is sorted. The shape is documented in docs/recipes.md ("Form signatures").
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.async_api import Frame, Page, Response
+
+# The digest is the shared library's: every service compares digests the same way.
+from dbolt.form_signatures import canonical_json, signature_digest
+
+__all__ = ["canonical_json", "page_signature", "signature_digest", "stable"]
 
 SIGNATURE_VERSION = 1
 
@@ -144,15 +147,6 @@ def stable(text: str) -> str:
 def stable_path(url: str) -> str:
     """A URL's path only: hosts and ports differ between machines, queries carry tokens."""
     return stable(urlsplit(url).path)
-
-
-def canonical_json(sig: dict[str, Any]) -> str:
-    return json.dumps(sig, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def signature_digest(sig: dict[str, Any]) -> str:
-    """sha256 hex of the canonical JSON (sort_keys, separators=(',', ':'))."""
-    return hashlib.sha256(canonical_json(sig).encode("utf-8")).hexdigest()
 
 
 def _field(raw: dict[str, Any]) -> dict[str, Any]:

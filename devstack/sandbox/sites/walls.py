@@ -86,7 +86,7 @@ async def bot_wall_submit() -> HTMLResponse:
     token = secrets.token_hex(20)
     body = (
         '<div id="challenge-stage">\n'
-        f"<h1>{BOT_WALL_TEXT}<span id=\"challenge-dots\"></span></h1>\n"
+        f'<h1>{BOT_WALL_TEXT}<span id="challenge-dots"></span></h1>\n'
         "<p>This process is automatic. Your browser will redirect to your requested content "
         "shortly.</p>\n<noscript>Enable JavaScript and cookies to continue</noscript>\n"
         f'<form id="challenge-form" method="post" action="/bot-wall/submit?__cf_chl_tk={token}">'
