@@ -119,7 +119,7 @@ _COLLECT = """
 """
 _CAPTCHA = """
 () => {
-  const has = s => !!document.querySelector(s);
+  const has = selector => !!document.querySelector(selector);
   if (has('.cf-turnstile, iframe[src*="challenges.cloudflare.com"]')) return 'turnstile';
   if (has('.h-captcha, iframe[src*="hcaptcha.com"]')) return 'hcaptcha';
   if (has('.g-recaptcha, iframe[src*="recaptcha"]')) return 'recaptcha_v2';
