@@ -13,7 +13,8 @@ import hashlib
 import json
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -333,16 +334,13 @@ def test_check_sandbox_signatures_passes_and_names_a_changed_form(
 # --- hostile URLs ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def redirector(sandbox: str) -> Iterator[str]:
-    """A page on an allowed loopback port that redirects to the cloud metadata endpoint."""
+@contextmanager
+def _serving(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """A loopback server answering every GET with `answer`; its origin meanwhile."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(302)
-            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+            answer(self)
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -350,9 +348,58 @@ def redirector(sandbox: str) -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# Two steps; step 1 asks what no business snapshot holds, so sample values cannot open step 2.
+STUCK_FORM = b"""<!doctype html><title>Two steps</title><form method="post">
+<fieldset id="one"><label for="name">Business name</label><input id="name" name="name" required>
+<label for="colour">Favourite colour</label><input id="colour" name="colour" required>
+<button type="button" class="next">Next</button></fieldset>
+<fieldset id="two" hidden><label for="city">City</label><input id="city" name="city" required>
+<button type="submit">Send</button></fieldset></form>
+<script>document.querySelector('.next').addEventListener('click', () => {
+  if ([...document.querySelectorAll('#one input')].every(i => i.reportValidity()))
+    { document.getElementById('one').hidden = true; document.getElementById('two').hidden = false; }
+});</script>"""
+
+
+def test_a_step_the_sample_values_cannot_open_is_recorded_not_forced(tmp_path: Path) -> None:
+    def page(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(STUCK_FORM)))
+        handler.end_headers()
+        handler.wfile.write(STUCK_FORM)
+
+    with _serving(page) as origin:
+        report = asyncio.run(scout(f"{origin}/", tmp_path, _settings(origin)))
+    assert report["steps"] == {
+        "seen": 2,
+        "reached": 1,
+        "stopped": "step 2 did not open with sample values (the site kept step 1)",
+    }
+    assert [u["name"] for u in report["draft"]["unmapped_required"]] == ["colour"]
+    assert report["not_sent"] == []
+    assert [Path(s).name for s in report["screenshots"]] == ["step-1.png"]
+
+
+@pytest.fixture
+def redirector() -> Iterator[str]:
+    """A page on an allowed loopback port that redirects to the cloud metadata endpoint."""
+
+    def redirect(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    with _serving(redirect) as origin:
+        yield origin
 
 
 @pytest.mark.parametrize(

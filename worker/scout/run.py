@@ -117,7 +117,9 @@ async def _fill_for_dry_run(frame: Frame, step: dict[str, Any]) -> None:
     if not await element.is_visible():
         return
     if step["action"] == "check":
-        await element.set_checked(True)
+        # Only the terms box: an attribute or a "closed" box is the customer's to answer.
+        if step.get("consent"):
+            await element.set_checked(True)
     elif step["action"] == "select":
         options: list[dict[str, str]] = await element.evaluate(
             "el => [...el.options].map(o => ({value: o.value, label: o.text}))"
