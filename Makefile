@@ -11,7 +11,7 @@ export LOCAL_DB_PORT ?= 54322
 export DENO_DIR ?= $(CURDIR)/.local/deno
 export DENO_NO_UPDATE_CHECK ?= 1
 
-.PHONY: db-advisors staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator bench-dispatch
+.PHONY: db-advisors staff test-deploy bench-worker help deps up demo orchestrator db db-reset db-down directories-check directories-stats directories-sync test test-sql test-py lint db-lint test-functions fmt bench-queue bench-orchestrator bench-dispatch
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -48,10 +48,16 @@ db-reset: deps ## Delete the local cluster and rebuild it from the migrations
 db-down: ## Stop the local cluster
 	@$(PY) -m devstack.localdb down
 
+directories-check: deps ## Check directories.json: the schema and the catalogue rules (real sites disabled until verified, https, sources in notes), naming each bad entry and field
+	@$(PY) -m dbolt.directory_catalogue check
+
+directories-stats: deps ## Count the real directories in directories.json by country and by requirement
+	@$(PY) -m dbolt.directory_catalogue stats
+
 directories-sync: deps ## Validate directories.json and sync it into the local database
 	@ENVIRONMENT=development .venv/bin/dbolt directories sync
 
-test: deps lint db-lint db-advisors test-functions test-sql test-deploy test-py test-images test-containers ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, pytest, then the images
+test: deps lint directories-check db-lint db-advisors test-functions test-sql test-deploy test-py test-images test-containers ## Everything CI runs: lint, SQL lint, Edge Function tests, pgTAP, pytest, then the images
 
 test-functions: deps ## deno lint, fmt check and test for the Edge Functions
 	@node_modules/.bin/deno lint supabase/functions

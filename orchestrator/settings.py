@@ -40,7 +40,8 @@ class OrchestratorSettings(
 
     # Graceful degradation: a provider whose failure rate over the window reaches the
     # threshold (with at least min_samples attempts) raises an alert and throttles tiers.
-    degradation_window_seconds: int = 300
+    # At most a day: provider_health() reads the minute rollups, kept for 25 hours.
+    degradation_window_seconds: int = Field(default=300, ge=1, le=86400)
     degradation_min_samples: int = 5
     captcha_failure_threshold: float = 0.5
     proxy_failure_threshold: float = 0.5

@@ -1,11 +1,12 @@
 """The bare loop writing what ours writes: a floor for a cycle that keeps our facts.
 
-The bare loop (bench/queue/bare.py) writes 7 rows a cycle; ours writes about 85, because a
+The bare loop (bench/queue/bare.py) writes 7 rows a cycle; ours writes about 90, because a
 cycle keeps facts the product needs: an audit row per fact, a Realtime message per change,
 the customer's two emails, the lease ledger, the report and refund rows, the directories'
-states, the workers and tiers rows, the exact counters and the charts' rollups. This system
-does the bare loop's cycle with those same rows, per table and per transaction as
-`make bench-queue` counts them for ours (25 inserted, 60 updated), each call still one
+states, the workers and tiers rows, the exact counters, and the charts' and the recent
+minutes' rollups. This system does the bare loop's cycle with those same rows, per table
+and per transaction as
+`make bench-queue` counts them for ours (25 inserted, 65 updated), each call still one
 statement and one round trip — but with no guard, no lookup and no function: plain writes
 into tables of the same shape (statuses indexed, so those updates are not HOT, as ours are
 not; counters and rollups on fillfactor 70, one row per client, as ours keep one per
@@ -224,8 +225,10 @@ class BareWritesClient(SyncClient):
         mine = f"{index}:"
         self.claim_counters = [mine + "jobs.pending", mine + "jobs.running"]
         self.done_counters = [mine + "jobs.running", mine + "jobs.done", mine + "completed"]
+        # Per report: each bucket size for its directory and for all, and the minute's row.
         self.rollups = {
             n: [f"{mine}{hours}:{scope}" for hours in BUCKET_SIZES for scope in (n, "all")]
+            + [f"{mine}minute"]
             for n in range(1, RESULTS_PER_JOB + 1)
         }
         self.completion_rollups = [f"{mine}{hours}:done" for hours in BUCKET_SIZES]

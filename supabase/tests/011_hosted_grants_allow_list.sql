@@ -44,7 +44,11 @@ $$, $$ values
   ('staff_alerts_acknowledge(bigint)'),
   ('staff_review_counts()'),
   -- the staff jobs list's exact counts (staff JWT; refuses everyone else)
-  ('staff_job_counts_by_status()')
+  ('staff_job_counts_by_status()'),
+  -- directory health and its actions (staff JWT; each checks is_staff())
+  ('staff_directory_health()'),
+  ('staff_directory_reverify(text)'),
+  ('staff_directory_set_enabled(text,boolean)')
 $$, 'authenticated may execute exactly the allow-listed functions in public and private');
 
 select is_empty($$

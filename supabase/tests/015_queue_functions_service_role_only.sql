@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(92);
+select plan(95);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -27,6 +27,7 @@ insert into queue_functions values
   ('public.jobs_wake_due(text, text)'),
   ('public.queue_stats()'),
   ('public.directories_sync(jsonb)'),
+  ('public.directories_record_canary(text, jsonb, text, text, text)'),
   ('public.inbound_emails_receive(text, text, text, text, text, text, text, text, boolean)'),
   ('public.directory_accounts_open(uuid, uuid, text, text, text, text, bytea)'),
   ('public.directory_accounts_reveal(uuid, text, text)'),
@@ -46,9 +47,9 @@ select ok(has_function_privilege('service_role', fn, 'execute'), fn::text || ' i
 select is_empty($$
   select p.oid::regprocedure::text from pg_proc p
    where p.pronamespace = 'public'::regnamespace
-     and (p.proname like 'jobs\_%' or p.proname in ('queue_stats', 'directories_sync'))
+     and (p.proname like 'jobs\_%' or p.proname like 'directories\_%' or p.proname = 'queue_stats')
      and p.oid not in (select fn from queue_functions)
-$$, 'every jobs_* function is covered by this file');
+$$, 'every jobs_* and directories_* function is covered by this file');
 
 -- Deny by default: nothing in public or private is executable by PUBLIC.
 select is_empty($$

@@ -47,12 +47,13 @@ select queue_stats() as stats \gset
 select is(:'stats'::jsonb -> 'jobs',
   '{"pending": 1, "in_progress": 1, "waiting": 0, "paused": 1, "complete": 1, "failed": 0, "cancelled": 1}'::jsonb,
   'jobs are counted per status');
--- Active jobs only: J2 (3 queued), J3 (4 queued), J4 (3 queued); J1 complete and J5 cancelled excluded.
+-- Queue work only: J2 (3 queued), J3 (4 queued); J1 complete, J4 paused (staff's backlog,
+-- migration 20261209000110) and J5 cancelled excluded.
 select is(:'stats'::jsonb -> 'directories',
-  '{"queued": 10, "in_progress": 0, "submitted": 0, "needs_review": 0, "needs_action": 0,
+  '{"queued": 7, "in_progress": 0, "submitted": 0, "needs_review": 0, "needs_action": 0,
     "failed": 0, "skipped": 0, "live": 0, "waiting": 0, "already_listed": 0,
     "live_mismatch": 0, "not_live": 0}'::jsonb,
-  'directories are counted per status over active (pending, in-progress, paused) jobs');
+  'directories are counted per status over pending, in-progress and waiting jobs');
 select is(:'stats'::jsonb -> 'tiers' -> 'starter', '{"running": 0, "throttled": false, "max_running": 8, "effective_max_running": 8}'::jsonb,
   'starter: no job running (the completed one released its slot)');
 select is(:'stats'::jsonb -> 'tiers' -> 'growth', '{"running": 1, "throttled": false, "max_running": 6, "effective_max_running": 6}'::jsonb,

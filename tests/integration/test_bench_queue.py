@@ -54,7 +54,8 @@ def test_writes_per_cycle_count_what_a_cycle_writes() -> None:
             inserted,
             updated,
         ), table
-    assert writes["public.bw_rollups"].updated == 8 * 5 + 4  # attempts', completions' rollups
+    # Attempts' rollups (8 and the minute's per report), completions' rollups.
+    assert writes["public.bw_rollups"].updated == 9 * 5 + 4
     assert writes["public.bw_counters"].updated == 5
 
 

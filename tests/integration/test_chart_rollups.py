@@ -69,9 +69,11 @@ select bk.b, coalesce(c.n, 0), coalesce(a.n, 0), coalesce(a.success, 0),
  order by bk.b
 """
 
-# staff_directory_success before the rollups (20261207000100).
+# staff_directory_success before the rollups (20261207000100), its window starting at the
+# whole hour since 20261209000120.
 RAW_SUCCESS_SQL = """
-with since as (select now() - make_interval(secs => %(window)s) as at),
+with since as (select date_bin('1 hour', now() - make_interval(secs => %(window)s),
+                               timestamptz '2000-01-01 00:00:00+00') as at),
 tried as (
   select r.directory_id as id, r.reported_at >= s.at as recent,
          private.attempt_result(r.outcome, r.confirmed) as result

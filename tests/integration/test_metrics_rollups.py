@@ -80,6 +80,13 @@ union all
 select bucket_hours, bucket, null, array[sum(jobs_completed)]::bigint[]
   from private.job_completion_rollups
  group by 1, 2
+union all
+select 0, bucket, null,
+       array[sum(attempts), sum(retries), sum(captchas), sum(captchas_solved),
+             sum(captchas_failed), sum(proxied), sum(proxy_failures)]::bigint[]
+  from private.attempt_minute_rollups
+ where bucket >= now() - interval '24 hours'
+ group by 1, 2
 """
 ROLLUPS_RECOUNT_SQL = """
 with sizes(hours) as (values (1), (6), (24), (168)),
@@ -115,6 +122,19 @@ select s.hours, date_bin(make_interval(hours => s.hours), j.completed_at,
                          timestamptz '2000-01-01 00:00:00+00'), null, array[count(*)]::bigint[]
   from public.jobs j, sizes s
  where j.completed_at is not null
+ group by 1, 2
+union all
+-- The minute rollups (20261209000100), for the minutes their readers use: hours 0.
+select 0, date_bin('1 minute', r.reported_at, timestamptz '2000-01-01 00:00:00+00'), null,
+       array[count(*), count(*) filter (where attempt > 1),
+             count(*) filter (where captcha_kind is not null),
+             count(*) filter (where captcha_solved),
+             count(*) filter (where captcha_kind is not null and captcha_solved is not true),
+             count(*) filter (where proxy is not null or error_code = 'proxy_error'),
+             count(*) filter (where error_code = 'proxy_error')]::bigint[]
+  from public.job_results r
+ where date_bin('1 minute', r.reported_at, timestamptz '2000-01-01 00:00:00+00')
+       >= now() - interval '24 hours'
  group by 1, 2
 """
 
@@ -310,6 +330,7 @@ def test_counters_follow_rows_changed_or_removed_and_other_connections_read_them
     kept, counted = _rollups(conn)
     assert kept == counted
     assert len({row[1] for row in counted if row[0] == 168}) > 1, "more than one week"
+    assert any(row[0] == 0 for row in counted), "some attempts are within the minutes kept"
 
 
 def _wait_until_gone(conn: Conn, pid: int) -> None:
@@ -347,11 +368,14 @@ def test_fold_and_recount_leave_the_totals_unchanged(
     assert kept == counted
     rollup_rows = "select count(*) from private.attempt_rollups where shard = %s"
     assert conn.execute(rollup_rows, (writer_pid,)).fetchone() != (0,)
+    minute_rows = "select count(*) from private.attempt_minute_rollups where shard = %s"
+    assert conn.execute(minute_rows, (writer_pid,)).fetchone() != (0,)
 
     (folded,) = conn.execute("select metrics_counters_fold()").fetchone() or (0,)
     assert folded > 0
     assert conn.execute(shard_rows, (writer_pid,)).fetchone() == (0,)
     assert conn.execute(rollup_rows, (writer_pid,)).fetchone() == (0,)
+    assert conn.execute(minute_rows, (writer_pid,)).fetchone() == (0,)
     assert _totals(conn) == (before, recount)
     assert _rollups(conn) == (kept, counted)
 
@@ -362,6 +386,7 @@ def test_fold_and_recount_leave_the_totals_unchanged(
     assert conn.execute(
         "select (select count(*) from private.attempt_rollups where shard <> 0)"
         " + (select count(*) from private.job_completion_rollups where shard <> 0)"
+        " + (select count(*) from private.attempt_minute_rollups where shard <> 0)"
     ).fetchone() == (0,)
     assert _totals(conn) == (before, recount)
     assert _rollups(conn) == (kept, counted)

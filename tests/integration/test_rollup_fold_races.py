@@ -17,7 +17,8 @@ Conn = psycopg.Connection[Any]
 # One attempt kind counted n times, as the job_results triggers call it, in the writer's shard.
 COUNT = """
 select private.attempts_count(array[row(row(%s::timestamptz, 'dir-race', 'success'::attempt_outcome,
-         true, false, false, null, false)::private.attempt_kind, %s)::private.attempt_kind_count],
+         true, false, false, null, false, null, false)::private.attempt_kind,
+         %s)::private.attempt_kind_count],
        pg_backend_pid())
 """
 TOTAL = """

@@ -1,0 +1,75 @@
+"""Directory health under /staff/directories: per directory its last canary, baseline
+signature age, success over 7 and 30 days, median attempt time, captcha rate and drift
+history (portal.staff.directory_health), with re-verify, enable and disable. Each action is
+a POST (the Origin check in portal.middleware refuses other sites' pages) running a staff
+SQL function under the staff user's JWT, audited with their identity. Staff only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from dbolt.contracts import DirectoryId
+from portal.dependencies import PortalStateDep, StaffViewer
+from portal.staff import directory_health
+from portal.templating import render
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/staff/directories", tags=["staff"])
+
+Directory = Annotated[DirectoryId, Path(description="The directory's id")]
+_DIRECTORY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")  # dbolt.contracts.DirectoryId
+
+
+def _notice(request: Request) -> dict[str, str] | None:
+    """Fixed words chosen by a code in the URL, never the URL's own text."""
+    done = request.query_params.get("done", "")
+    if done not in directory_health.DONE:
+        return None
+    directory = request.query_params.get("directory", "")
+    who = f"{directory}: " if _DIRECTORY_ID.fullmatch(directory) else ""
+    return {"kind": "success", "text": f"{who}{directory_health.DONE[done]}."}
+
+
+@router.get("")
+async def health(request: Request, viewer: StaffViewer, state: PortalStateDep) -> Response:
+    async with state.db.as_viewer(viewer) as q:
+        rows = await q.fetch_all("directories_list_health")
+    return render(
+        request,
+        "staff/directories.html",
+        section="directories",
+        notice=_notice(request),
+        **directory_health.page(rows, datetime.now(UTC)),
+    )
+
+
+@router.post("/{directory_id}/{action}")
+async def act(
+    directory_id: Directory,
+    action: directory_health.Action,
+    viewer: StaffViewer,
+    state: PortalStateDep,
+) -> Response:
+    async with state.db.as_viewer(viewer) as q:
+        if action == "reverify":
+            await q.fetch_one("directories_reverify", directory_id=directory_id)
+        else:
+            await q.fetch_one(
+                "directories_set_enabled", directory_id=directory_id, enabled=action == "enable"
+            )
+    log.info(
+        "staff changed a directory",
+        extra={"action": f"staff.directory_{action}", "directory_id": directory_id},
+    )
+    query = urlencode({"done": action, "directory": directory_id})
+    return RedirectResponse(f"/staff/directories?{query}#dir-{directory_id}", status_code=303)
