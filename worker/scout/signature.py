@@ -104,13 +104,18 @@ _COLLECT = """
         if (type === 'checkbox' || type === 'radio') field.value = el.getAttribute('value') || '';
         return field;
       });
+    // Ids of what holds the controls (a step's fieldset): recipes address steps by them.
+    const containers = form ? [...form.querySelectorAll('[id]')]
+      .filter(el => !el.matches('input, select, textarea, button')
+                    && el.querySelector('input, select, textarea, button'))
+      .map(el => el.id) : [];
     const headings = form ? [...form.querySelectorAll('h1, h2, h3, legend')]
       .map(h => text(h.textContent)).join(' ') : '';
     return {
       id: form ? form.id || '' : '', name: form ? form.getAttribute('name') || '' : '',
       method: form ? (form.getAttribute('method') || 'get').toLowerCase() : '',
       action: form ? form.getAttribute('action') || '' : '',
-      headings, fields, steps: nexts.length + 1,
+      headings, fields, containers, steps: nexts.length + 1,
       buttons: buttons.map(b => ({text: b.text, type: b.type, role: b.role, id: b.id,
                                   name: b.name, step: stepOf(b.el)})),
     };
@@ -211,6 +216,7 @@ def _form(raw: dict[str, Any], frame: str) -> dict[str, Any]:
         "action": stable_path(raw["action"]) if raw["action"] else "",
         "fields": fields,
         "buttons": buttons,
+        "containers": sorted({stable(container) for container in raw["containers"]}),
         "steps": int(raw["steps"]),
         "headings": raw["headings"],
     }
