@@ -144,10 +144,6 @@ def _listing_form(report: dict[str, Any]) -> dict[str, Any]:
     return form
 
 
-def _kind(field: Field) -> str:
-    return field.kind
-
-
 # --- what the scout sees -------------------------------------------------------------------
 
 
@@ -166,7 +162,7 @@ def test_the_signature_holds_every_field_of_the_sites_source(scouted: Scouted, s
     for field, step in HELD[site]:
         seen = by_name[field.html_name]
         assert seen["id"] == field.id, (site, field.key)
-        assert seen["type"] == _kind(field), (site, field.key)
+        assert seen["type"] == field.kind, (site, field.key)
         assert seen["required"] is field.required, (site, field.key)
         assert seen["step"] == step, (site, field.key)
         assert seen["label"] == (field.label if field.labelled else ""), (site, field.key)
