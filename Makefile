@@ -48,7 +48,7 @@ db-reset: deps ## Delete the local cluster and rebuild it from the migrations
 db-down: ## Stop the local cluster
 	@$(PY) -m devstack.localdb down
 
-directories-check: deps ## Check directories.json: the schema and the catalogue rules (real sites disabled until verified, https, sources in notes), naming each bad entry and field
+directories-check: deps ## Check directories.json: the schema, the catalogue rules (real sites disabled until verified, https, sources in notes) and recipes against stored form signatures, naming each bad entry and field
 	@$(PY) -m dbolt.directory_catalogue check
 
 directories-stats: deps ## Count the real directories in directories.json by country and by requirement

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,6 +62,15 @@ def _directories_sync(args: argparse.Namespace) -> int:
         f"{result['disabled']} disabled (no longer listed)"
     )
     return 0
+
+
+def _directories_scout(args: argparse.Namespace) -> int:
+    # The browser work is the worker's (worker/scout/): run as its own process, since the
+    # shared library never imports a service. Its JSON, errors and exit status pass through.
+    command = [sys.executable, "-m", "worker", "scout", args.url]
+    if args.out is not None:
+        command += ["--out", str(args.out)]
+    return subprocess.run(command, check=False).returncode
 
 
 def _queue_stats(args: argparse.Namespace) -> int:
@@ -130,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
         command = directory_commands.add_parser(name, help=text)
         command.add_argument("--file", type=Path, default=DEFAULT_DIRECTORIES)
         command.set_defaults(handler=handler)
+    scout = directory_commands.add_parser(
+        "scout",
+        help="open a submit page, never submitting: its form signature, walls, captcha, "
+        "steps and a recipe draft as JSON, with screenshots",
+    )
+    scout.add_argument("url", help="the page to scout (http or https, a public address)")
+    scout.add_argument("--out", type=Path, default=None, help="screenshots (default: a temp dir)")
+    scout.set_defaults(handler=_directories_scout)
 
     queue = groups.add_parser("queue", help="inspect and maintain the job queue")
     queue_commands = queue.add_subparsers(dest="command", required=True)

@@ -20,6 +20,7 @@ from dbolt.directories import (
     DirectoryListError,
     load_directories,
 )
+from dbolt.form_signatures import SIGNATURES_DIR, recipe_signature_problems
 from dbolt.typed_values import country_codes
 
 # Hosts the devstack sandbox serves its sites from: entries there are test fixtures, not real
@@ -113,12 +114,14 @@ def check_catalogue(entries: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def check_form_signatures(entries: list[dict[str, Any]]) -> list[str]:
-    """Each recipe against its site's stored form signature (issue 17, item 5).
-
-    Not written yet: the helper adding the sandbox sites' form signatures fills this in, and
-    check_catalogue (so `make directories-check`) already calls it. Returns the problems."""
-    return []
+def check_form_signatures(
+    entries: list[dict[str, Any]], directory: Path = SIGNATURES_DIR
+) -> list[str]:
+    """Each recipe against its site's stored form signature (issue 17, item 5): the digest,
+    the captcha kind, a wall's account requirement and every #id the recipe uses
+    (dbolt/form_signatures.py). Whether the live pages still match is a browser's question:
+    devstack/sandbox/signatures.py, in tests/e2e/test_scout.py."""
+    return recipe_signature_problems(entries, directory)
 
 
 def catalogue_stats(entries: list[dict[str, Any]]) -> dict[str, Counter[str]]:

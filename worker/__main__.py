@@ -1,11 +1,14 @@
 """`python -m worker` runs the worker; `python -m worker submit …` tries one directory entry
-against one business by hand, without the queue (worker/submit_cli.py)."""
+against one business by hand, without the queue (worker/submit_cli.py); `python -m worker
+scout URL` scouts a page without submitting, and `signatures` checks stored form signatures
+(worker/scout/cli.py)."""
 
 import argparse
 import sys
 
 from worker import submit_cli
 from worker.main import main
+from worker.scout import cli as scout_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -18,10 +21,18 @@ def _parser() -> argparse.ArgumentParser:
         "submit", help="run one directory entry against a business, without the queue"
     )
     submit_cli.add_arguments(submit)
+    scout = commands.add_parser("scout", help="a page's form signature and a recipe draft")
+    scout_cli.add_scout_arguments(scout)
+    signatures = commands.add_parser("signatures", help="stored form signatures vs live pages")
+    scout_cli.add_signature_arguments(signatures)
     return parser
 
 
 args = _parser().parse_args()
 if args.command == "submit":
     sys.exit(submit_cli.run_arguments(args))
+if args.command == "scout":
+    sys.exit(scout_cli.run_scout_arguments(args))
+if args.command == "signatures":
+    sys.exit(scout_cli.run_signature_arguments(args))
 main()

@@ -107,7 +107,7 @@ class Planned:
     reason: str
 
 
-def _business_field(field: FieldInfo) -> tuple[str | None, str]:
+def business_field_for(field: FieldInfo) -> tuple[str | None, str]:
     for token in field.autocomplete.split():
         if token in AUTOCOMPLETE:
             return AUTOCOMPLETE[token], f"autocomplete={token}"
@@ -143,7 +143,7 @@ def _category_choice(
 def guess_field(label: str) -> str | None:
     """The business field a site's label (or "Label: problem" error text) is about."""
     name = label.split(":", 1)[0]
-    business_field, _ = _business_field(FieldInfo(index=0, tag="input", label=name))
+    business_field, _ = business_field_for(FieldInfo(index=0, tag="input", label=name))
     return business_field
 
 
@@ -178,7 +178,7 @@ def plan(
             else:
                 skipped.append(field)
             continue
-        business_field, reason = _business_field(field)
+        business_field, reason = business_field_for(field)
         known = field_value(business, business_field) if business_field else None
         if business_field is None or business_field in used or not known:
             skipped.append(field)

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
-
-from worker.settings import WorkerSettings
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +64,16 @@ MEMORY_ARGS = [
 #   isolation only splits cross-site iframes, which the sandbox sites do not have. It stays on.
 
 
-def launch_options(settings: WorkerSettings) -> dict[str, Any]:
+class LaunchSettings(Protocol):
+    """What a launch reads: WorkerSettings, or the scout's settings (worker/scout/settings.py)."""
+
+    chromium_path: str
+    headless_shell_path: str
+    browser_lean: bool
+    browser_network_in_process: bool
+
+
+def launch_options(settings: LaunchSettings) -> dict[str, Any]:
     """`playwright.chromium.launch(**launch_options(settings))`."""
     if not settings.browser_lean:
         return {"executable_path": settings.chromium_path, "headless": True, "args": CHROMIUM_ARGS}

@@ -16,6 +16,7 @@ from devstack.sandbox.sites import (
     lifecycle,
     standard,
     strict,
+    walls,
     widgets,
 )
 
@@ -34,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         captchas.router,
         auto.router,
         strict.router,
+        walls.router,
         *failures.routers,
         *lifecycle.routers,
     ):

@@ -46,11 +46,17 @@ SITES: tuple[Site, ...] = (
         "Stars and Stripes Listings",
         "US businesses only, ZIP and phone checked on the server, its own category list",
     ),
+    Site("login-wall", "Members Only Directory", "the submit page asks you to sign in first"),
+    Site("bot-wall", "Guarded Gate Listings", 'a bot check ("Checking your browser") first'),
 )
 
 # Served by nothing: its directory entry points at 127.0.0.1:2, where nothing listens. (Port 9,
 # the classic discard port, would not do: Chromium refuses it as unsafe, ERR_UNSAFE_PORT.)
 NOT_SERVED = frozenset({"refused"})
+
+# For the scout to name their walls (dbolt directories scout): no recipe gets past a wall we
+# have no account for or a bot check, so they have no directories.json entry.
+NO_ENTRY = frozenset({"login-wall", "bot-wall"})
 
 BY_NAME: dict[str, Site] = {site.name: site for site in SITES}
 

@@ -26,6 +26,7 @@ from devstack.sandbox import Settings, catalog, create_app
 from devstack.sandbox.png import text_chunks
 from devstack.sandbox.server import SandboxServer
 from devstack.sandbox.sites.captchas import TOKEN_WIDGETS, TokenWidget
+from devstack.sandbox.sites.walls import BOT_WALL_TEXT, WRONG_LOGIN_TEXT
 from devstack.serving import loopback_host
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -573,6 +574,33 @@ def test_auto_autocomplete_uses_standard_tokens_a_select_and_terms(client: TestC
     assert submissions(client)[0]["fields"]["category"] == "Bakery"
 
 
+# --- walls (for the scout) -----------------------------------------------------------------
+
+
+def test_login_wall_sends_the_submit_page_to_a_sign_in_form(client: TestClient) -> None:
+    answer = client.get("/login-wall/submit", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/login-wall/login?next=%2Flogin-wall%2Fsubmit"
+    first, second = client.get("/login-wall/login").text, client.get("/login-wall/login").text
+    assert 'type="password"' in first
+    assert first != second  # a fresh CSRF token on every load
+    refused = client.post("/login-wall/login", data={"email": "a@b.example", "password": "x"})
+    assert refused.status_code == 401
+    assert WRONG_LOGIN_TEXT in refused.text
+    # Recorded, so a scout that posted anything would show up in the admin list.
+    assert [(s["site"], s["status"]) for s in submissions(client)] == [("login-wall", "received")]
+
+
+def test_bot_wall_answers_a_challenge_page_that_never_lets_through(client: TestClient) -> None:
+    answer = client.get("/bot-wall/submit")
+    assert answer.status_code == 403
+    assert answer.headers["cf-mitigated"] == "challenge"
+    assert BOT_WALL_TEXT in answer.text
+    assert "<title>Just a moment...</title>" in answer.text
+    assert client.post("/bot-wall/submit", data={"md": "x"}).status_code == 403
+    assert [s["site"] for s in submissions(client)] == ["bot-wall"]
+
+
 # --- admin --------------------------------------------------------------------------------
 
 
@@ -605,7 +633,7 @@ def test_admin_reset_clears_submissions_counts_and_site_state(client: TestClient
 
 def test_every_site_has_an_enabled_verified_entry_in_catalog_order() -> None:
     entries = sandbox_entries()
-    assert list(entries) == [site.name for site in catalog.SITES]
+    assert list(entries) == [s.name for s in catalog.SITES if s.name not in catalog.NO_ENTRY]
     priorities = [entry["priority"] for entry in entries.values()]
     assert priorities == sorted(priorities)
     for name, entry in entries.items():

@@ -1,0 +1,1 @@
+"""Scouting a directory site before a recipe is written: its form signature, a recipe draft."""
