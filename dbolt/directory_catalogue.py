@@ -20,7 +20,7 @@ from dbolt.directories import (
     DirectoryListError,
     load_directories,
 )
-from dbolt.form_signatures import SIGNATURES_DIR, recipe_signature_problems
+from dbolt.form_signatures import SIGNATURES_DIR, recipe_signature_problems, signatures_dir
 from dbolt.typed_values import country_codes
 
 # Hosts the devstack sandbox serves its sites from: entries there are test fixtures, not real
@@ -103,14 +103,14 @@ def _entry_problems(index: int, entry: dict[str, Any]) -> list[str]:
     return problems
 
 
-def check_catalogue(entries: list[dict[str, Any]]) -> list[str]:
+def check_catalogue(entries: list[dict[str, Any]], signatures: Path = SIGNATURES_DIR) -> list[str]:
     """Every broken catalogue rule, naming the entry and the field; empty when all hold.
 
     The entries have already passed the schema (load_directories / validate_document)."""
     problems: list[str] = []
     for index, entry in enumerate(entries):
         problems += _entry_problems(index, entry)
-    problems += check_form_signatures(entries)
+    problems += check_form_signatures(entries, signatures)
     return problems
 
 
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if args[0] == "stats":
         print(format_stats(catalogue_stats(entries)))
         return 0
-    problems = check_catalogue(entries)
+    problems = check_catalogue(entries, signatures_dir(path))
     if problems:
         print(f"{path} breaks the catalogue rules:", file=sys.stderr)
         print("\n".join(f"  - {problem}" for problem in problems), file=sys.stderr)

@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from dbolt.directories import DEFAULT_DIRECTORIES
+
 
 def canonical_json(sig: dict[str, Any]) -> str:
     """The one text a signature has: sorted keys, no spaces, UTF-8 kept as is."""
@@ -26,10 +28,14 @@ def signature_digest(sig: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(sig).encode("utf-8")).hexdigest()
 
 
-# Next to directories.json (relative to the checkout, as DEFAULT_DIRECTORIES is):
-# <id>.json = {"id", "url_path", "digest", "signature"}, written by
-# `python -m devstack.sandbox.signatures --write` for the sandbox sites.
-SIGNATURES_DIR = Path("directories") / "signatures"
+def signatures_dir(catalogue: Path) -> Path:
+    """Where a catalogue's stored signatures are: directories/signatures/ next to it,
+    <id>.json = {"id", "url_path", "digest", "signature"}, written by
+    `python -m devstack.sandbox.signatures --write` for the sandbox sites."""
+    return catalogue.parent / "directories" / "signatures"
+
+
+SIGNATURES_DIR = signatures_dir(DEFAULT_DIRECTORIES)
 # The drift site's recipe is stale on purpose: its test proves the worker reports recipe_drift.
 STALE_ON_PURPOSE = {"sandbox-drift": frozenset({"biz-name"})}
 CAPTCHA_KINDS = frozenset({"none", "image", "recaptcha_v2", "hcaptcha", "turnstile"})
@@ -71,6 +77,9 @@ def recipe_signature_problems(
     """Each entry with a stored signature against it, without a browser: the digest is the
     signature's, the entry's captcha kind and account requirement are what the page shows,
     and every #id its recipe fills or clicks is on the signed page."""
+    if not directory.is_dir():
+        # Else a check run from the wrong place would pass having compared nothing.
+        return [f"no stored form signatures at {directory}"]
     problems: list[str] = []
     for entry in entries:
         document = stored_signature(entry["id"], directory)

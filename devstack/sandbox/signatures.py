@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from dbolt.form_signatures import signatures_dir
 from dbolt.words import count_of
 from devstack.sandbox import catalog
 from devstack.sandbox.lifecycle_state import LIFECYCLE_SITES
@@ -29,7 +30,7 @@ from devstack.sandbox.server import SandboxServer
 from devstack.sandbox.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SIGNATURES_DIR = ROOT / "directories" / "signatures"
+SIGNATURES_DIR = signatures_dir(ROOT / "directories.json")
 # The slow site answers its form after 45 s on purpose: past any scout's patience.
 NOT_SCOUTED = catalog.NOT_SERVED | {"slow"}
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from dbolt.directories import load_directories
-from dbolt.directory_catalogue import check_catalogue, check_form_signatures
+from dbolt.directory_catalogue import check_catalogue, check_form_signatures, main
 from dbolt.form_signatures import canonical_json, signature_digest, stored_signature
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,4 +89,18 @@ def test_the_catalogue_check_includes_the_signatures(
     assert [p for p in check_catalogue(entries) if "sandbox-hcaptcha" in p] == [
         "sandbox-hcaptcha (directories/signatures/sandbox-hcaptcha.json): "
         "captcha_kind is 'none', the page shows 'hcaptcha'"
+    ]
+
+
+def test_the_check_finds_the_signatures_next_to_the_catalogue_from_anywhere(
+    entries: list[dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from another directory, the check still reads directories/signatures next to the
+    catalogue file; a catalogue without them is a problem, not a pass that compared nothing."""
+    from dbolt.directory_catalogue import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", str(ROOT / "directories.json")]) == 0
+    assert check_form_signatures(entries, tmp_path / "nowhere") == [
+        f"no stored form signatures at {tmp_path / 'nowhere'}"
     ]
