@@ -97,7 +97,6 @@ def test_the_check_finds_the_signatures_next_to_the_catalogue_from_anywhere(
 ) -> None:
     """Run from another directory, the check still reads directories/signatures next to the
     catalogue file; a catalogue without them is a problem, not a pass that compared nothing."""
-    from dbolt.directory_catalogue import main
 
     monkeypatch.chdir(tmp_path)
     assert main(["check", str(ROOT / "directories.json")]) == 0
