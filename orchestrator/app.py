@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 from orchestrator import errors, live_check_schedule, loops
 from orchestrator.body_limit import BodyLimitMiddleware
-from orchestrator.routers import accounts, live_checks, ops, staff, staff_review, worker
+from orchestrator.routers import accounts, canary, live_checks, ops, staff, staff_review, worker
 from orchestrator.sessions import SESSION_ROUTE_MAX_BODY_BYTES
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
@@ -102,6 +102,7 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
     app.include_router(worker.router)
     app.include_router(accounts.router)
     app.include_router(live_checks.router)
+    app.include_router(canary.router)
     app.include_router(staff.router)
     app.include_router(staff_review.router)
     app.include_router(ops.router)

@@ -1,12 +1,14 @@
 """`python -m worker` runs the worker; `python -m worker submit …` tries one directory entry
 against one business by hand, without the queue (worker/submit_cli.py); `python -m worker
 scout URL` scouts a page without submitting, and `signatures` checks stored form signatures
-(worker/scout/cli.py)."""
+(worker/scout/cli.py);
+`canary` dry runs every enabled recipe once and reports drift (worker/canary/cli.py)."""
 
 import argparse
 import sys
 
 from worker import submit_cli
+from worker.canary import cli as canary_cli
 from worker.main import main
 from worker.scout import cli as scout_cli
 
@@ -25,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     scout_cli.add_scout_arguments(scout)
     signatures = commands.add_parser("signatures", help="stored form signatures vs live pages")
     scout_cli.add_signature_arguments(signatures)
+    canary = commands.add_parser("canary", help="one dry run of every enabled recipe")
+    canary_cli.add_arguments(canary)
     return parser
 
 
@@ -35,4 +39,6 @@ if args.command == "scout":
     sys.exit(scout_cli.run_scout_arguments(args))
 if args.command == "signatures":
     sys.exit(scout_cli.run_signature_arguments(args))
+if args.command == "canary":
+    sys.exit(canary_cli.run_arguments(args))
 main()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin
 
-from playwright.async_api import Frame, Page
+from playwright.async_api import Frame, Page, Response
 
 from dbolt.business import Business
 from dbolt.contracts import Outcome
@@ -84,6 +84,11 @@ class RecipeContext:
     # Set by the phase runner (worker/phases.py): the directory account's login and password,
     # the emailed code (ACCOUNT_VALUES) and URLs a goto may name (`{listing_url}`).
     values: dict[str, str] = field(default_factory=dict)
+    # The number of the step being run: the canary names the step that failed (worker/canary).
+    step: int = 0
+    # Called with each `goto`'s response once its page (or frame) is the target: the canary
+    # reads the page's form signature there, before anything is filled.
+    on_page: Callable[[Response | None], Awaitable[None]] | None = None
 
 
 async def fence_submit(ctx: RecipeContext) -> None:
@@ -213,6 +218,7 @@ async def run_recipe(
     target: pages.Target = ctx.page
     expected = False
     for number, step in enumerate(recipe.steps or [], start=1):
+        ctx.step = number
         what = f"step {number} ({step.action})"
         timeout = ctx.step_timeout_ms
         if isinstance(step, Goto):
@@ -226,8 +232,10 @@ async def run_recipe(
             except KeyError as missing:
                 raise permanent("recipe_invalid", f"{what}: no {missing} URL here") from None
             ctx.say(f"  goto {url}")
-            await pages.goto(ctx.page, url)
+            response = await pages.goto(ctx.page, url)
             target = await _frame(ctx, recipe.frame) if recipe.frame else ctx.page
+            if ctx.on_page is not None:
+                await ctx.on_page(response)
         elif isinstance(step, Fill | Select):
             element = await _optional_require(target, step.selector, what, timeout, step.optional)
             if element is None:

@@ -68,6 +68,8 @@ class WorkerSettings(ServiceSettings):
     # many to take at a time (0: this worker makes none).
     live_check_interval_seconds: float = Field(default=30.0, gt=0)
     live_check_batch: int = Field(default=5, ge=0, le=100)
+    # The canary (`python -m worker canary --repeat`): a dry run of every recipe this often.
+    canary_interval_seconds: float = Field(default=6 * 3600, gt=0)
 
     retry_backoff_seconds: float = 2.0
     poll_min_seconds: float = 1.0

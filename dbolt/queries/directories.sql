@@ -26,3 +26,14 @@ select staff_directory_reverify(directory_id => %(directory_id)s) as result;
 -- name: directories_set_enabled
 -- Staff switch a directory on or off (staff JWT); audited.
 select staff_directory_set_enabled(directory_id => %(directory_id)s, enabled => %(enabled)s) as result;
+
+-- name: directories_list_for_canary
+-- The directories the canary dry runs (orchestrator, for workers): in use as far as the
+-- catalogue and staff go, with a recipe or the generic filler; drifted ones too (staff see
+-- how they fare until re-verified).
+select d.id as directory_id, d.name, d.mode, d.homepage, d.submit_url, d.recipe,
+       d.category_map, d.signature_digest as baseline_digest, d.drifted_at is not null as drifted
+  from directories d
+ where d.enabled and d.staff_disabled_at is null
+   and (d.recipe is not null or d.mode = 'auto')
+ order by d.id;

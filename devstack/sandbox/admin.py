@@ -1,5 +1,6 @@
-"""The admin JSON endpoints tests use to count real submissions, and a test switch that
-holds a site's submit response (the window between a site accepting and the worker hearing)."""
+"""The admin JSON endpoints tests use to count real submissions, a test switch that holds a
+site's submit response (the window between a site accepting and the worker hearing), and one
+that redesigns a site's form between two canary runs."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from devstack.sandbox.lifecycle_state import BY_NAME as LIFECYCLE_SITES
 from devstack.sandbox.runtime import SandboxDep
+from devstack.sandbox.sites.standard import REDESIGNABLE
 
 router = APIRouter(prefix="/_admin", tags=["admin"])
 
@@ -50,6 +52,21 @@ async def release(sandbox: SandboxDep, site: str | None = None) -> dict[str, Any
 async def holds(sandbox: SandboxDep) -> dict[str, Any]:
     """Sites holding responses, and how many responses each is holding right now."""
     return {"holding": sorted(sandbox.state.holds), "waiting": dict(sandbox.state.holding)}
+
+
+@router.post("/redesign")
+async def redesign(
+    sandbox: SandboxDep, site: str = Query(min_length=1, max_length=100), on: bool = True
+) -> dict[str, Any]:
+    """Serve `site`'s redesigned form from now on (its business-name field renamed, as on the
+    drift site), or its usual one again (`on=false`); a reset also switches it back."""
+    if site not in REDESIGNABLE:
+        raise HTTPException(422, f"site: {site!r} has no redesign; one of {sorted(REDESIGNABLE)}")
+    if on:
+        sandbox.state.redesigned.add(site)
+    else:
+        sandbox.state.redesigned.discard(site)
+    return {"redesigned": sorted(sandbox.state.redesigned)}
 
 
 class SeedListing(BaseModel):

@@ -77,6 +77,10 @@ class SandboxState:
     # The window where a directory has accepted a business but the worker has not heard.
     holds: dict[str, asyncio.Event] = field(default_factory=dict)
     holding: dict[str, int] = field(default_factory=dict)
+    # Test switch (POST /_admin/redesign): sites serving their "redesigned" form, the
+    # business-name field renamed as the drift site's (sites/standard.py), so a canary sees
+    # the form change between two runs.
+    redesigned: set[str] = field(default_factory=set)
     # The lifecycle directories' accounts, listings and emails (sites/lifecycle.py).
     lifecycle: LifecycleState = field(default_factory=lambda: _lifecycle_state())
 
@@ -132,4 +136,5 @@ class SandboxState:
         self.flaky_failed.clear()
         self.listed_names = {name_key(n) for n in PRE_LISTED}
         self.lifecycle.reset()
+        self.redesigned.clear()
         self.release()

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from devstack.sandbox.fields import read_fields
+from devstack.sandbox.fields import Field, read_fields
 from devstack.sandbox.listings import (
     NOT_SUBMITTED,
     STANDARD_FIELDS,
@@ -21,7 +21,7 @@ from devstack.sandbox.listings import (
     standard_form_page,
 )
 from devstack.sandbox.pages import invalid_page, page
-from devstack.sandbox.runtime import SandboxDep
+from devstack.sandbox.runtime import Sandbox, SandboxDep
 from devstack.sandbox.state import name_key
 
 DUPLICATE_TEXT = "This business is already listed on our directory."
@@ -35,12 +35,17 @@ UNCONFIRMED_PAGE = (
     "</head>\n<body><p>Form received</p></body>\n</html>\n"
 )
 
+
+def redesigned(fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    return tuple(
+        replace(field, id="business-title") if field.key == "business_name" else field
+        for field in fields
+    )
+
+
 # The drift site renamed its business-name input after the recipe was written: the recipe
 # still says #biz-name, the page now has #business-title.
-DRIFTED_FIELDS = tuple(
-    replace(field, id="business-title") if field.key == "business_name" else field
-    for field in STANDARD_FIELDS
-)
+DRIFTED_FIELDS = redesigned(STANDARD_FIELDS)
 
 # The plain site's email is optional: a business that gave no public email is listed
 # without one (what a directory publishes is only what the customer gave for publishing).
@@ -48,29 +53,39 @@ PLAIN_FIELDS = tuple(
     replace(field, required=False) if field.key == "email" else field for field in STANDARD_FIELDS
 )
 
+# The sites POST /_admin/redesign can switch to their redesigned form (the business-name
+# field renamed as on the drift site): the one-page forms served here.
+REDESIGNABLE = frozenset({"plain", "duplicate", "email-verify", "unconfirmed"})
+
+
+def _fields(sandbox: Sandbox, name: str, fields: tuple[Field, ...]) -> tuple[Field, ...]:
+    return redesigned(fields) if name in sandbox.state.redesigned else fields
+
+
 router = APIRouter()
 for _name in ("plain", "duplicate", "email-verify", "unconfirmed", "drift"):
     add_site_pages(router, _name)
 
 
 @router.get("/plain/submit", response_class=HTMLResponse)
-async def plain_form() -> HTMLResponse:
-    return standard_form_page("plain", PLAIN_FIELDS)
+async def plain_form(sandbox: SandboxDep) -> HTMLResponse:
+    return standard_form_page("plain", _fields(sandbox, "plain", PLAIN_FIELDS))
 
 
 @router.post("/plain/submit", response_class=HTMLResponse)
 async def plain_submit(request: Request, sandbox: SandboxDep) -> HTMLResponse:
-    return await accept_standard(request, sandbox, "plain", PLAIN_FIELDS)
+    return await accept_standard(request, sandbox, "plain", _fields(sandbox, "plain", PLAIN_FIELDS))
 
 
 @router.get("/duplicate/submit", response_class=HTMLResponse)
-async def duplicate_form() -> HTMLResponse:
-    return standard_form_page("duplicate")
+async def duplicate_form(sandbox: SandboxDep) -> HTMLResponse:
+    return standard_form_page("duplicate", _fields(sandbox, "duplicate", STANDARD_FIELDS))
 
 
 @router.post("/duplicate/submit", response_class=HTMLResponse)
 async def duplicate_submit(request: Request, sandbox: SandboxDep) -> HTMLResponse:
-    values, problems = read_fields(await request.form(), STANDARD_FIELDS)
+    fields = _fields(sandbox, "duplicate", STANDARD_FIELDS)
+    values, problems = read_fields(await request.form(), fields)
     if problems:
         return invalid_page(NOT_SUBMITTED, problems)
     key = name_key(values["business_name"])
@@ -85,13 +100,14 @@ async def duplicate_submit(request: Request, sandbox: SandboxDep) -> HTMLRespons
 
 
 @router.get("/email-verify/submit", response_class=HTMLResponse)
-async def email_verify_form() -> HTMLResponse:
-    return standard_form_page("email-verify")
+async def email_verify_form(sandbox: SandboxDep) -> HTMLResponse:
+    return standard_form_page("email-verify", _fields(sandbox, "email-verify", STANDARD_FIELDS))
 
 
 @router.post("/email-verify/submit", response_class=HTMLResponse)
 async def email_verify_submit(request: Request, sandbox: SandboxDep) -> HTMLResponse:
-    values, problems = read_fields(await request.form(), STANDARD_FIELDS)
+    fields = _fields(sandbox, "email-verify", STANDARD_FIELDS)
+    values, problems = read_fields(await request.form(), fields)
     if problems:
         return invalid_page(NOT_SUBMITTED, problems)
     accept(request, sandbox, "email-verify", values, status="pending_verification")
@@ -103,13 +119,14 @@ async def email_verify_submit(request: Request, sandbox: SandboxDep) -> HTMLResp
 
 
 @router.get("/unconfirmed/submit", response_class=HTMLResponse)
-async def unconfirmed_form() -> HTMLResponse:
-    return standard_form_page("unconfirmed")
+async def unconfirmed_form(sandbox: SandboxDep) -> HTMLResponse:
+    return standard_form_page("unconfirmed", _fields(sandbox, "unconfirmed", STANDARD_FIELDS))
 
 
 @router.post("/unconfirmed/submit", response_class=HTMLResponse)
 async def unconfirmed_submit(request: Request, sandbox: SandboxDep) -> HTMLResponse:
-    values, problems = read_fields(await request.form(), STANDARD_FIELDS)
+    fields = _fields(sandbox, "unconfirmed", STANDARD_FIELDS)
+    values, problems = read_fields(await request.form(), fields)
     if problems:
         return invalid_page(NOT_SUBMITTED, problems)
     accept(request, sandbox, "unconfirmed", values, status="received")

@@ -1,0 +1,1 @@
+"""The canary (issue 17): a scheduled dry run of every enabled recipe that never submits."""
