@@ -208,18 +208,29 @@ def _private_ranges_excepted(block: dict[str, Any]) -> bool:
     )
 
 
+def _selects(policy: Resource, name: str) -> bool:
+    """Whether the policy's podSelector picks pods named `name` (matchLabels or an `In`)."""
+    selector = policy["spec"]["podSelector"]
+    if selector.get("matchLabels", {}).get("app.kubernetes.io/name") == name:
+        return True
+    return any(
+        e["key"] == "app.kubernetes.io/name" and e["operator"] == "In" and name in e["values"]
+        for e in selector.get("matchExpressions", [])
+    )
+
+
+# The canary's CronJob pods run the worker image against the same sites (deploy/k8s/base/canary.yaml).
+@pytest.mark.parametrize("pods", ["worker", "canary"])
 def test_the_workers_egress_never_reaches_a_database_port(
-    overlay: tuple[str, list[Resource]],
+    overlay: tuple[str, list[Resource]], pods: str
 ) -> None:
     _, resources = overlay
     policies = [
         p
         for p in of_kind(resources, "NetworkPolicy")
-        if "Egress" in p["spec"].get("policyTypes", [])
-        and p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
-        == "worker"
+        if "Egress" in p["spec"].get("policyTypes", []) and _selects(p, pods)
     ]
-    assert policies, "the worker has no egress policy, so its egress is unrestricted"
+    assert policies, f"the {pods} has no egress policy, so its egress is unrestricted"
     for policy in policies:
         for rule in policy["spec"]["egress"]:
             for low, high in _allowed_ports(rule):
@@ -399,3 +410,62 @@ def test_every_deployment_has_a_disruption_budget(overlay: tuple[str, list[Resou
     budgets = {b["metadata"]["name"]: b["spec"] for b in of_kind(resources, "PodDisruptionBudget")}
     assert set(budgets) == set(SETTINGS)
     assert budgets["orchestrator"]["minAvailable"] == 1
+
+
+# --- the canary's CronJob (deploy/k8s/base/canary.yaml) ---------------------------------------
+
+
+def _canary(resources: list[Resource]) -> tuple[Resource, Resource]:
+    cronjob = find(resources, "CronJob", "canary")
+    (container,) = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    return cronjob, container
+
+
+def test_the_canary_runs_one_round_from_the_worker_image_on_a_schedule(
+    overlay: tuple[str, list[Resource]],
+) -> None:
+    _, resources = overlay
+    cronjob, container = _canary(resources)
+    (worker,) = find(resources, "Deployment", "worker")["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == worker["image"]
+    assert container["command"] == ["python", "-m", "worker", "canary"]
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    assert cronjob["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 0
+    # Every 6 hours, CANARY_INTERVAL_SECONDS' default (what `--repeat` waits between rounds).
+    minute, hour, *rest = cronjob["spec"]["schedule"].split()
+    assert minute.isdigit() and rest == ["*", "*", "*"]
+    interval = WorkerSettings.model_fields["canary_interval_seconds"].default
+    assert hour == f"*/{int(interval // 3600)}"
+    labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/name"] == "canary"
+
+
+def test_the_canary_has_the_workers_settings_and_no_database(
+    overlay: tuple[str, list[Resource]],
+) -> None:
+    _, resources = overlay
+    _, container = _canary(resources)
+    env = container_env(resources, container)
+    fields = {name.upper() for name in WorkerSettings.model_fields}
+    assert env.names <= fields, env.names - fields
+    assert "DATABASE_URL" not in env.names
+    assert not [name for name, value in env.values.items() if _looks_like_postgres(value)]
+    assert env.secret_keys == {"WORKER_TOKEN": ("directorybolt-worker", "WORKER_TOKEN")}
+
+
+def test_the_canary_pod_is_locked_down_and_may_reach_the_orchestrator(
+    overlay: tuple[str, list[Resource]],
+) -> None:
+    _, resources = overlay
+    cronjob, container = _canary(resources)
+    spec = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert spec["automountServiceAccountToken"] is False
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    ctx = container["securityContext"]
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["allowPrivilegeEscalation"] is False
+    assert ctx["capabilities"] == {"drop": ["ALL"]}
+    assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}  # noqa: S108
+    ingress = find(resources, "NetworkPolicy", "orchestrator-ingress")["spec"]["ingress"]
+    peers = [peer for rule in ingress for peer in rule["from"]]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "canary"}}} in peers
