@@ -219,7 +219,7 @@ def _selects(policy: Resource, name: str) -> bool:
     )
 
 
-# The canary's CronJob pods run the worker image against the same sites (deploy/k8s/base/canary.yaml).
+# The canary's CronJob pods (deploy/k8s/base/canary.yaml) drive the same browser at the same sites.
 @pytest.mark.parametrize("pods", ["worker", "canary"])
 def test_the_workers_egress_never_reaches_a_database_port(
     overlay: tuple[str, list[Resource]], pods: str
@@ -433,7 +433,8 @@ def test_the_canary_runs_one_round_from_the_worker_image_on_a_schedule(
     assert cronjob["spec"]["jobTemplate"]["spec"]["backoffLimit"] == 0
     # Every 6 hours, CANARY_INTERVAL_SECONDS' default (what `--repeat` waits between rounds).
     minute, hour, *rest = cronjob["spec"]["schedule"].split()
-    assert minute.isdigit() and rest == ["*", "*", "*"]
+    assert minute.isdigit()
+    assert rest == ["*", "*", "*"]
     interval = WorkerSettings.model_fields["canary_interval_seconds"].default
     assert hour == f"*/{int(interval // 3600)}"
     labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
