@@ -712,3 +712,28 @@ def test_a_held_submit_is_recorded_at_once_and_answered_only_when_released() -> 
         answered = http.post("/plain/submit", data=STANDARD | {"business_name": "Wren"}, timeout=5)
         assert CONFIRMATION in answered.text
         assert len(http.get("/_admin/submissions").json()) == 2
+
+
+def test_a_redesigned_site_renames_its_business_name_field_until_switched_back(
+    client: TestClient,
+) -> None:
+    """The canary's switch: between two runs the plain site's form changes under the recipe."""
+    assert 'id="business-name"' in client.get("/plain/submit").text
+    assert client.post("/_admin/redesign", params={"site": "plain"}).json() == {
+        "redesigned": ["plain"]
+    }
+    redesigned = client.get("/plain/submit").text
+    assert 'id="business-title"' in redesigned
+    assert 'id="business-name"' not in redesigned
+    assert 'id="business-name"' in client.get("/duplicate/submit").text
+    # A person filling the redesigned form is still listed.
+    assert CONFIRMATION in client.post("/plain/submit", data=STANDARD).text
+    off = client.post("/_admin/redesign", params={"site": "plain", "on": False})
+    assert off.json() == {"redesigned": []}
+    assert 'id="business-name"' in client.get("/plain/submit").text
+    client.post("/_admin/redesign", params={"site": "unconfirmed"})
+    client.post("/_admin/reset")
+    assert 'id="business-name"' in client.get("/unconfirmed/submit").text
+    refused = client.post("/_admin/redesign", params={"site": "strict"})
+    assert refused.status_code == 422
+    assert "no redesign" in refused.text
