@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 
 import httpx
@@ -18,6 +19,8 @@ import httpx
 from dbolt.orchestrator_client import OrchestratorError
 from worker.canary.round import run_round
 from worker.settings import WorkerSettings
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,10 @@ def _one_round(settings: WorkerSettings, only: set[str] | None) -> int:
         found = asyncio.run(run_round(settings, only))
     except (OrchestratorError, httpx.HTTPError) as error:
         print(f"error: the canary round could not run: {error}", file=sys.stderr)
+        return 2
+    except Exception:
+        # The canary's own fault, not a site's: exit 2, never 1 (which says "drift").
+        log.exception("canary round crashed", extra={"action": "canary.crashed"})
         return 2
     return 1 if found.drifted else 0
 

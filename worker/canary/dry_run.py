@@ -110,14 +110,14 @@ def dry_steps(steps: list[Step]) -> list[tuple[int, Step]]:
     return kept
 
 
-def _phase_to_walk(recipe: Recipe) -> PhaseSteps | None:
+def _phase_to_walk(recipe: Recipe) -> tuple[str, PhaseSteps] | None:
     """A lifecycle recipe: the first form a visitor without an account reaches (sign-up, or
-    the submit form of a site that needs no login)."""
+    the submit form of a site that needs no login), with the phase's name."""
     assert recipe.phases is not None
     if recipe.phases.signup is not None:
-        return recipe.phases.signup
-    if recipe.phases.login is None:
-        return recipe.phases.submit
+        return "signup", recipe.phases.signup
+    if recipe.phases.login is None and recipe.phases.submit is not None:
+        return "submit", recipe.phases.submit
     return None
 
 
@@ -160,13 +160,15 @@ async def _dry_run(
     except RecipeError as error:
         found.failed_step, found.error = "the recipe", str(error)
         return
+    phase = ""
     if recipe is not None and recipe.phases is not None:
         walked = _phase_to_walk(recipe)
         if walked is None:
             found.failed_step = "the recipe"
             found.error = "no form reachable without an account (a login phase comes first)"
             return
-        steps, frame = dry_steps(list(walked.steps)), walked.frame
+        phase = f"{walked[0]} phase "
+        steps, frame = dry_steps(list(walked[1].steps)), walked[1].frame
     elif recipe is not None:
         steps, frame = dry_steps(list(recipe.steps or [])), recipe.frame
     else:
@@ -177,7 +179,9 @@ async def _dry_run(
     try:
         await check_url(first_url, policy)
     except (ScoutRefused, ScoutFailed) as refused:
-        found.failed_step = f"step 1 ({_describe(steps[0][1])})" if steps else "the submit page"
+        found.failed_step = (
+            f"{phase}step 1 ({_describe(steps[0][1])})" if steps else "the submit page"
+        )
         found.error = str(refused)
         return
 
@@ -222,7 +226,7 @@ async def _dry_run(
         except (AttemptFailed, PlaywrightError, RecipeError) as error:
             index = max(ctx.step, 1) - 1
             number, step = steps[min(index, len(steps) - 1)]
-            found.failed_step = f"step {number} ({_describe(step)})"
+            found.failed_step = f"{phase}step {number} ({_describe(step)})"
             message = error.message if isinstance(error, AttemptFailed) else str(error)
             # The runner numbers the dry run's own list; say the recipe's number instead.
             found.error = _STEP_NUMBER.sub(f"step {number}", message.splitlines()[0], count=1)
