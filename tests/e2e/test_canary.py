@@ -9,7 +9,8 @@ fresh database; staff re-verify in Chromium on the portal's /staff/directories.
      a running job that held it queued gets a replacement;
   c. staff re-verify it in Chromium: new jobs get it again;
   d. the orchestrator refuses the canary without the worker token, and a hostile recipe URL
-     (before loading, or by a redirect while loading) is refused by the egress guard.
+     (before loading, or by a redirect while loading) is refused by the egress guard;
+  e. a recipe that would send its form with a `click` sends nothing (the POST is aborted).
 
 The sites whose failure is their behaviour (down, refused, slow, form gone, drifted,
 rate-limited without a proxy) are the subject of their own test: they fail, each at its step.
@@ -353,4 +354,26 @@ def test_sites_built_to_fail_fail_at_their_step(cluster: None, sandbox: str) -> 
     for directory_id, step in BUILT_TO_FAIL.items():
         line = next(x for x in result.stdout.splitlines() if directory_id in x)
         assert f"FAILED at {step}" in line, line
+    assert httpx.get(f"{sandbox}/_admin/submissions").json() == before
+
+
+def test_a_click_that_would_post_the_form_sends_nothing(cluster: None, sandbox: str) -> None:
+    """A recipe that sends its form with a `click` instead of `submit` (the dry run stops only
+    at `submit`): the browser aborts the POST, so the sandbox records nothing."""
+    plain = next(e for e in _entries(sandbox) if e["id"] == "sandbox-plain")
+    steps = plain["recipe"]["steps"]
+    clicking = [
+        {"action": "click", "selector": s["selector"]} if s["action"] == "submit" else s
+        for s in steps
+        if s["action"] != "expect"
+    ]
+    entry = plain | {"id": "sandbox-clicker", "recipe": {"steps": clicking}}
+    db_url = localdb.fresh(f"pytest_{os.getpid()}_canary_clicker")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        sync_directories(conn, [entry])
+    before = httpx.get(f"{sandbox}/_admin/submissions").json()
+    with serve(build(db_url)) as orchestrator_url:
+        result = canary(orchestrator_url, sandbox)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 request held back, nothing sent" in result.stdout
     assert httpx.get(f"{sandbox}/_admin/submissions").json() == before
