@@ -1,7 +1,8 @@
 """`python -m worker` runs the worker; `python -m worker submit …` tries one directory entry
 against one business by hand, without the queue (worker/submit_cli.py); `python -m worker
 scout URL` scouts a page without submitting, and `signatures` checks stored form signatures
-(worker/scout/cli.py)."""
+(worker/scout/cli.py); `scouts [--once]` runs the scouts staff queue on the dashboard
+(worker/scout/queue.py)."""
 
 import argparse
 import sys
@@ -9,6 +10,7 @@ import sys
 from worker import submit_cli
 from worker.main import main
 from worker.scout import cli as scout_cli
+from worker.scout import queue as scout_queue
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     scout_cli.add_scout_arguments(scout)
     signatures = commands.add_parser("signatures", help="stored form signatures vs live pages")
     scout_cli.add_signature_arguments(signatures)
+    scouts = commands.add_parser("scouts", help="run the scouts staff queue on the dashboard")
+    scout_queue.add_arguments(scouts)
     return parser
 
 
@@ -35,4 +39,6 @@ if args.command == "scout":
     sys.exit(scout_cli.run_scout_arguments(args))
 if args.command == "signatures":
     sys.exit(scout_cli.run_signature_arguments(args))
+if args.command == "scouts":
+    sys.exit(scout_queue.run_arguments(args))
 main()

@@ -26,3 +26,11 @@ select staff_directory_reverify(directory_id => %(directory_id)s) as result;
 -- name: directories_set_enabled
 -- Staff switch a directory on or off (staff JWT); audited.
 select staff_directory_set_enabled(directory_id => %(directory_id)s, enabled => %(enabled)s) as result;
+
+-- name: directories_get_detail
+-- The staff detail page: the directory (both recipes) and its latest canary runs (staff JWT).
+select staff_directory_detail(directory_id => %(directory_id)s, canary_runs => %(canary_runs)s) as detail;
+
+-- name: directories_get_export
+-- One directory as a row object, for `dbolt directories export` (service role).
+select to_jsonb(d) - 'signature' as directory from public.directories d where d.id = %(directory_id)s;
