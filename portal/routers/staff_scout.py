@@ -3,10 +3,11 @@
 Staff type a URL; the request is a row (staff_directory_scout_request, audited) that a
 worker-side process takes through the orchestrator and scouts read-only with the egress
 guard — the portal never runs a browser and never opens the URL itself. The scout's page
-refreshes itself while it waits, then shows the walls and the captcha in plain words, the
-form's fields, the recipe draft, the unmapped required fields and the screenshots, or why
-the URL was refused. Staff may save a done draft as a disabled catalogue entry (audited)
-and are shown the directories.json entry to paste. Staff only; every write is a POST.
+updates itself when the scout is done (portal/static/staff_scout.js), then shows the walls
+and the captcha in plain words, the form's fields, the recipe draft, the unmapped required
+fields and the screenshots, or why the URL was refused. Staff may save a done draft as a
+disabled catalogue entry (audited) and are shown the directories.json entry to paste. Staff
+only; every write is a POST.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Path, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import FileResponse, Response
 
 from dbolt.sql import InvalidArgument, InvalidTransition, NotFound
@@ -107,6 +108,17 @@ async def scout_detail(
         error=None,
         form={},
         **await _scout(state, viewer, scout_id),
+    )
+
+
+@router.get("/{scout_id}/status")
+async def scout_status(scout_id: ScoutId, viewer: StaffViewer, state: PortalStateDep) -> Response:
+    """What the waiting page polls: the scout's status alone."""
+    async with state.db.as_viewer(viewer) as q:
+        row = await q.fetch_one("directory_scouts_get", scout_id=scout_id)
+    assert row is not None
+    return JSONResponse(
+        {"status": row["scout"]["status"]}, headers={"Cache-Control": "private, no-store"}
     )
 
 
