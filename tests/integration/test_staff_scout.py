@@ -14,9 +14,7 @@ import asyncio
 import html
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +29,7 @@ from dbolt.directories import load_directories, sync_directories, validate_docum
 from dbolt.sql import Queries
 from devstack.sandbox import Settings as SandboxSettings
 from devstack.sandbox.server import SandboxServer
+from tests.support.loopback_server import redirect_to, serving
 from tests.support.orchestrator_harness import WORKER, WORKER_TOKEN
 from tests.support.portal_harness import PORTAL_URL
 from tests.support.staff_stack import STAFF_EMAIL, StaffStack, staff_stack
@@ -388,25 +387,8 @@ def test_a_recipe_changed_by_a_sync_shows_its_diff_of_steps(
 @pytest.fixture
 def redirector() -> Iterator[str]:
     """An allowed loopback page that sends the browser to the cloud metadata endpoint."""
-
-    class Redirect(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(302)
-            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(redirect_to("http://169.254.169.254/latest/meta-data/")) as origin:
+        yield origin
 
 
 def test_a_redirect_to_the_metadata_address_is_refused_while_loading(
