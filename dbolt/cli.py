@@ -20,6 +20,7 @@ from dbolt.directories import (
     load_directories,
     sync_directories,
 )
+from dbolt.directory_export import entry_json
 from dbolt.settings import DatabaseSettingsMixin, InsecureProductionSettings, ServiceSettings
 from dbolt.sql import DomainError, Queries
 from dbolt.words import count_of
@@ -71,6 +72,16 @@ def _directories_scout(args: argparse.Namespace) -> int:
     if args.out is not None:
         command += ["--out", str(args.out)]
     return subprocess.run(command, check=False).returncode
+
+
+def _directories_export(args: argparse.Namespace) -> int:
+    with _connect() as conn:
+        row = Queries.load().fetch_one(conn, "directories_get_export", directory_id=args.id)
+    if row is None:
+        print(f"error: no directory {args.id!r} in the database", file=sys.stderr)
+        return 1
+    print(entry_json(row["directory"]))
+    return 0
 
 
 def _queue_stats(args: argparse.Namespace) -> int:
@@ -148,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     scout.add_argument("url", help="the page to scout (http or https, a public address)")
     scout.add_argument("--out", type=Path, default=None, help="screenshots (default: a temp dir)")
     scout.set_defaults(handler=_directories_scout)
+    export = directory_commands.add_parser(
+        "export", help="print a database entry (e.g. a saved scout draft) as directories.json JSON"
+    )
+    export.add_argument("id", help="the directory's id")
+    export.set_defaults(handler=_directories_export)
 
     queue = groups.add_parser("queue", help="inspect and maintain the job queue")
     queue_commands = queue.add_subparsers(dest="command", required=True)

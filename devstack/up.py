@@ -474,6 +474,22 @@ def services() -> tuple[list[Service], list[tuple[str, str]]]:
             ready_url=f"{orchestrator_url}/healthz",
         ),
         *(_worker(n, orchestrator_url, supabase_url) for n in range(1, WORKERS + 1)),
+        # The scouts staff ask for at /staff/scout: the read-only scout, one at a time.
+        Process(
+            name="scouts",
+            address="(no port)",
+            note="python -m worker scouts: the scouts staff queue at /staff/scout",
+            module="worker",
+            args=["scouts"],
+            restartable=True,
+            env={
+                "WORKER_ID": "local-scouts",
+                "ARTIFACTS_DIR": str(ARTIFACTS_DIR),
+                "ORCHESTRATOR_URL": orchestrator_url,
+                "WORKER_TOKEN": WORKER_TOKEN,
+                "WORKER_ALLOWED_PRIVATE_HOSTS": f"127.0.0.1:{SANDBOX_PORT}",
+            },
+        ),
         *journey,
     ]
     return running, skipped

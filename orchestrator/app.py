@@ -12,7 +12,16 @@ from fastapi import FastAPI
 
 from orchestrator import errors, live_check_schedule, loops
 from orchestrator.body_limit import BodyLimitMiddleware
-from orchestrator.routers import accounts, canary, live_checks, ops, staff, staff_review, worker
+from orchestrator.routers import (
+    accounts,
+    canary,
+    live_checks,
+    ops,
+    scouts,
+    staff,
+    staff_review,
+    worker,
+)
 from orchestrator.sessions import SESSION_ROUTE_MAX_BODY_BYTES
 from orchestrator.settings import OrchestratorSettings
 from orchestrator.state import AppState
@@ -96,13 +105,17 @@ def create_app(settings: OrchestratorSettings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         # A parked directory's browser session (SessionSave) is the one large request.
-        larger=[(_SESSION_PATH, max(settings.max_body_bytes, SESSION_ROUTE_MAX_BODY_BYTES))],
+        larger=[
+            (_SESSION_PATH, max(settings.max_body_bytes, SESSION_ROUTE_MAX_BODY_BYTES)),
+            (scouts.RESULT_PATH, max(settings.max_body_bytes, scouts.RESULT_MAX_BYTES)),
+        ],
     )
     errors.install(app, settings.retry_after_seconds)
     app.include_router(worker.router)
     app.include_router(accounts.router)
     app.include_router(live_checks.router)
     app.include_router(canary.router)
+    app.include_router(scouts.router)
     app.include_router(staff.router)
     app.include_router(staff_review.router)
     app.include_router(ops.router)

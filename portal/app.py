@@ -19,6 +19,7 @@ from portal.routers import jobs as job_routes
 from portal.routers import staff as staff_routes
 from portal.routers import staff_directories as staff_directory_routes
 from portal.routers import staff_review as staff_review_routes
+from portal.routers import staff_scout as staff_scout_routes
 from portal.routers import unsubscribe as unsubscribe_routes
 from portal.settings import PortalSettings
 from portal.state import PortalState
@@ -102,6 +103,7 @@ def create_app(settings: PortalSettings | None = None) -> FastAPI:
     app.include_router(job_routes.router)
     app.include_router(staff_review_routes.router)
     app.include_router(staff_directory_routes.router)
+    app.include_router(staff_scout_routes.router)
     app.include_router(job_action_routes.router)
     app.include_router(directory_account_routes.router)
     app.include_router(unsubscribe_routes.router)

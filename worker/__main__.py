@@ -1,8 +1,9 @@
 """`python -m worker` runs the worker; `python -m worker submit …` tries one directory entry
 against one business by hand, without the queue (worker/submit_cli.py); `python -m worker
 scout URL` scouts a page without submitting, and `signatures` checks stored form signatures
-(worker/scout/cli.py);
-`canary` dry runs every enabled recipe once and reports drift (worker/canary/cli.py)."""
+(worker/scout/cli.py); `scouts [--once]` runs the scouts staff queue on the dashboard
+(worker/scout/queue.py); `canary` dry runs every enabled recipe once and reports drift
+(worker/canary/cli.py)."""
 
 import argparse
 import sys
@@ -11,6 +12,7 @@ from worker import submit_cli
 from worker.canary import cli as canary_cli
 from worker.main import main
 from worker.scout import cli as scout_cli
+from worker.scout import queue as scout_queue
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     scout_cli.add_signature_arguments(signatures)
     canary = commands.add_parser("canary", help="one dry run of every enabled recipe")
     canary_cli.add_arguments(canary)
+    scouts = commands.add_parser("scouts", help="run the scouts staff queue on the dashboard")
+    scout_queue.add_arguments(scouts)
     return parser
 
 
@@ -41,4 +45,6 @@ if args.command == "signatures":
     sys.exit(scout_cli.run_signature_arguments(args))
 if args.command == "canary":
     sys.exit(canary_cli.run_arguments(args))
+if args.command == "scouts":
+    sys.exit(scout_queue.run_arguments(args))
 main()

@@ -37,3 +37,11 @@ select d.id as directory_id, d.name, d.mode, d.homepage, d.submit_url, d.recipe,
  where d.enabled and d.staff_disabled_at is null
    and (d.recipe is not null or d.mode = 'auto')
  order by d.id;
+
+-- name: directories_get_detail
+-- The staff detail page: the directory (both recipes) and its latest canary runs (staff JWT).
+select staff_directory_detail(directory_id => %(directory_id)s, canary_runs => %(canary_runs)s) as detail;
+
+-- name: directories_get_export
+-- One directory as a row object, for `dbolt directories export` (service role).
+select to_jsonb(d) - 'signature' as directory from public.directories d where d.id = %(directory_id)s;

@@ -1,6 +1,8 @@
 """Directory health under /staff/directories: per directory its last canary, baseline
 signature age, success over 7 and 30 days, median attempt time, captcha rate and drift
-history (portal.staff.directory_health), with re-verify, enable and disable. Each action is
+history (portal.staff.directory_health), with re-verify, enable and disable; and each
+directory's own page (/staff/directories/<id>): its recipe, the diff of steps against the
+recipe the last sync replaced, its latest canary runs. Each action is
 a POST (the Origin check in portal.middleware refuses other sites' pages) running a staff
 SQL function under the staff user's JWT, audited with their identity. Staff only.
 """
@@ -19,7 +21,7 @@ from starlette.responses import Response
 
 from dbolt.contracts import DirectoryId
 from portal.dependencies import PortalStateDep, StaffViewer
-from portal.staff import directory_health
+from portal.staff import directory_detail, directory_health
 from portal.templating import render
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/staff/directories", tags=["staff"])
 
 Directory = Annotated[DirectoryId, Path(description="The directory's id")]
+# The detail page's canary history: the latest runs, enough to see a pattern.
+CANARY_RUNS = 10
 _DIRECTORY_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,62}$")  # dbolt.contracts.DirectoryId
 
 
@@ -73,3 +77,22 @@ async def act(
     )
     query = urlencode({"done": action, "directory": directory_id})
     return RedirectResponse(f"/staff/directories?{query}#dir-{directory_id}", status_code=303)
+
+
+@router.get("/{directory_id}")
+async def detail(
+    request: Request, directory_id: Directory, viewer: StaffViewer, state: PortalStateDep
+) -> Response:
+    """One directory: its recipe's steps, the diff against the recipe the last sync
+    replaced, its latest canary runs, and its directories.json entry."""
+    async with state.db.as_viewer(viewer) as q:
+        row = await q.fetch_one(
+            "directories_get_detail", directory_id=directory_id, canary_runs=CANARY_RUNS
+        )
+    assert row is not None
+    return render(
+        request,
+        "staff/directory.html",
+        section="directories",
+        **directory_detail.page(row["detail"]),
+    )

@@ -48,7 +48,13 @@ $$, $$ values
   -- directory health and its actions (staff JWT; each checks is_staff())
   ('staff_directory_health()'),
   ('staff_directory_reverify(text)'),
-  ('staff_directory_set_enabled(text,boolean)')
+  ('staff_directory_set_enabled(text,boolean)'),
+  -- scouts from the dashboard, saving a draft, a directory's detail (staff JWT; each checks)
+  ('staff_directory_scout_request(text)'),
+  ('staff_directory_scouts(integer)'),
+  ('staff_directory_scout(bigint)'),
+  ('staff_directory_scout_save(bigint,text,text,text,text)'),
+  ('staff_directory_detail(text,integer)')
 $$, 'authenticated may execute exactly the allow-listed functions in public and private');
 
 select is_empty($$

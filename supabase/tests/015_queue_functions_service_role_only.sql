@@ -2,7 +2,7 @@
 -- browser (anon or a signed-in user with the anon key) may claim, report or steer jobs.
 begin;
 set search_path = public, extensions;
-select plan(95);
+select plan(101);
 
 create temp table queue_functions (fn regprocedure primary key) on commit drop;
 insert into queue_functions values
@@ -33,7 +33,9 @@ insert into queue_functions values
   ('public.directory_accounts_reveal(uuid, text, text)'),
   ('public.listing_checks_claim(text, int, int)'),
   ('public.listing_checks_report(bigint, uuid, text, numeric, text[], jsonb, text, int)'),
-  ('public.live_check_policy_set(interval[], interval, int)');
+  ('public.live_check_policy_set(interval[], interval, int)'),
+  ('public.directory_scouts_next(text, int)'),
+  ('public.directory_scouts_finish(bigint, uuid, text, jsonb, text[], text)');
 grant select on queue_functions to anon, authenticated, service_role;
 
 select ok(not has_function_privilege('anon', fn, 'execute'), fn::text || ' is not executable by anon')

@@ -280,7 +280,7 @@ def test_the_console_level_comes_from_log_console_level() -> None:
 def test_make_up_restarts_the_services_production_restarts_and_no_stand_in() -> None:
     planned, _ = up.services()
     restartable = {s.name for s in planned if s.restartable}
-    expected = {"orchestrator", "webhook", "portal"} | {f"worker-{n}" for n in (1, 2)}
+    expected = {"orchestrator", "webhook", "portal", "scouts"} | {f"worker-{n}" for n in (1, 2)}
     assert restartable == expected & {s.name for s in planned}
 
 

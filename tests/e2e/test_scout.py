@@ -12,11 +12,9 @@ import asyncio
 import hashlib
 import json
 import shutil
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ from devstack.sandbox.sites.layouts import MULTISTEP_STEPS
 from devstack.sandbox.sites.standard import DRIFTED_FIELDS, PLAIN_FIELDS
 from devstack.sandbox.sites.strict import STRICT_FIELDS
 from devstack.sandbox.sites.widgets import CHOICES_FIELDS, HOURS_FIELDS, LOGO_FIELDS
+from tests.support.loopback_server import redirect_to, serving
 from worker.browser_launch import launch_options
 from worker.recipe import parse_recipe
 from worker.scout.run import ScoutRefused, scout
@@ -330,27 +329,6 @@ def test_check_sandbox_signatures_passes_and_names_a_changed_form(
 # --- hostile URLs ---------------------------------------------------------------------------
 
 
-@contextmanager
-def _serving(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
-    """A loopback server answering every GET with `answer`; its origin meanwhile."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            answer(self)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 # Two steps; step 1 asks what no business snapshot holds, so sample values cannot open step 2.
 STUCK_FORM = b"""<!doctype html><title>Two steps</title><form method="post">
 <fieldset id="one"><label for="name">Business name</label><input id="name" name="name" required>
@@ -372,7 +350,7 @@ def test_a_step_the_sample_values_cannot_open_is_recorded_not_forced(tmp_path: P
         handler.end_headers()
         handler.wfile.write(STUCK_FORM)
 
-    with _serving(page) as origin:
+    with serving(page) as origin:
         report = asyncio.run(scout(f"{origin}/", tmp_path, _settings(origin)))
     assert report["steps"] == {
         "seen": 2,
@@ -388,13 +366,7 @@ def test_a_step_the_sample_values_cannot_open_is_recorded_not_forced(tmp_path: P
 def redirector() -> Iterator[str]:
     """A page on an allowed loopback port that redirects to the cloud metadata endpoint."""
 
-    def redirect(handler: BaseHTTPRequestHandler) -> None:
-        handler.send_response(302)
-        handler.send_header("Location", "http://169.254.169.254/latest/meta-data/")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    with _serving(redirect) as origin:
+    with serving(redirect_to("http://169.254.169.254/latest/meta-data/")) as origin:
         yield origin
 
 
