@@ -151,6 +151,8 @@ def test_a_two_rounds_without_change_store_baselines_and_find_no_drift(stack: Ca
     second = stack.run()
     assert second.returncode == 0, second.stdout + second.stderr
     assert stack.submissions() == before == []
+    # What staff read, and how long a round takes (docs/recipes.md "Canary"): `pytest -s`.
+    print(first.stdout + second.stdout)
 
     for directory_id in stack.checked:
         assert directory_id in first.stdout
