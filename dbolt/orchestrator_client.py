@@ -79,7 +79,7 @@ def _log_kept(pending: PendingReport, error: Exception) -> None:
     )
 
 
-def _raise_for(response: httpx.Response) -> None:
+def raise_for_answer(response: httpx.Response) -> None:
     if response.is_success:
         return
     try:
@@ -140,7 +140,7 @@ class OrchestratorClient:
         response = await self.http.post(
             path, content=body.model_dump_json(), headers={"Content-Type": "application/json"}
         )
-        _raise_for(response)
+        raise_for_answer(response)
         return response
 
     async def claim(self) -> Assignment | None:

@@ -13,7 +13,7 @@ import httpx
 from playwright.async_api import async_playwright
 
 from dbolt.canary import CanaryDirectory, CanaryVerdict
-from dbolt.orchestrator_client import _raise_for
+from dbolt.orchestrator_client import raise_for_answer
 from dbolt.words import count_of
 from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.browser_launch import launch_options
@@ -86,7 +86,7 @@ async def run_round(
         timeout=10.0,
     ) as http:
         response = await http.get("/canary/directories")
-        _raise_for(response)
+        raise_for_answer(response)
         directories = [CanaryDirectory.model_validate(item) for item in response.json()]
         if only is not None:
             directories = [d for d in directories if d.directory_id in only]
@@ -107,7 +107,7 @@ async def run_round(
                         content=run.report().model_dump_json(),
                         headers={"Content-Type": "application/json"},
                     )
-                    _raise_for(answer)
+                    raise_for_answer(answer)
                     checked = Checked(directory, run, CanaryVerdict.model_validate(answer.json()))
                     result.checked.append(checked)
                     say(checked.line())
