@@ -19,9 +19,11 @@ select directories_record_canary(directory_id => %(directory_id)s, signature => 
 select * from staff_directory_health();
 
 -- name: directories_reverify
--- Staff re-verify a directory (staff JWT): the latest canary signature becomes the baseline,
--- the drift is cleared; audited with the staff identity.
-select staff_directory_reverify(directory_id => %(directory_id)s) as result;
+-- Staff re-verify a directory (staff JWT): the latest canary signature, as of the run the page
+-- showed (seen_canary_at; refused if a later one came in), becomes the baseline, the drift is
+-- cleared; audited with the staff identity.
+select staff_directory_reverify(directory_id => %(directory_id)s,
+                                seen_canary_at => %(seen_canary_at)s) as result;
 
 -- name: directories_set_enabled
 -- Staff switch a directory on or off (staff JWT); audited.

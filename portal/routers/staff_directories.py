@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from dbolt.contracts import DirectoryId
+from dbolt.sql import InvalidTransition
 from portal.dependencies import PortalStateDep, StaffViewer
 from portal.staff import directory_detail, directory_health
 from portal.templating import render
@@ -44,33 +45,57 @@ def _notice(request: Request) -> dict[str, str] | None:
     return {"kind": "success", "text": f"{who}{directory_health.DONE[done]}."}
 
 
-@router.get("")
-async def health(request: Request, viewer: StaffViewer, state: PortalStateDep) -> Response:
+async def _page(
+    request: Request,
+    viewer: StaffViewer,
+    state: PortalStateDep,
+    notice: dict[str, str] | None,
+    status_code: int = 200,
+) -> Response:
     async with state.db.as_viewer(viewer) as q:
         rows = await q.fetch_all("directories_list_health")
     return render(
         request,
         "staff/directories.html",
+        status_code=status_code,
         section="directories",
-        notice=_notice(request),
+        notice=notice,
         **directory_health.page(rows, datetime.now(UTC)),
     )
 
 
+@router.get("")
+async def health(request: Request, viewer: StaffViewer, state: PortalStateDep) -> Response:
+    return await _page(request, viewer, state, _notice(request))
+
+
 @router.post("/{directory_id}/{action}")
 async def act(
+    request: Request,
     directory_id: Directory,
     action: directory_health.Action,
     viewer: StaffViewer,
     state: PortalStateDep,
+    seen_canary_at: Annotated[datetime | None, Form()] = None,
 ) -> Response:
-    async with state.db.as_viewer(viewer) as q:
-        if action == "reverify":
-            await q.fetch_one("directories_reverify", directory_id=directory_id)
-        else:
-            await q.fetch_one(
-                "directories_set_enabled", directory_id=directory_id, enabled=action == "enable"
-            )
+    """seen_canary_at: the latest canary run the page showed (re-verify adopts that one and is
+    refused if a later run came in since)."""
+    try:
+        async with state.db.as_viewer(viewer) as q:
+            if action == "reverify":
+                await q.fetch_one(
+                    "directories_reverify",
+                    directory_id=directory_id,
+                    seen_canary_at=seen_canary_at,
+                )
+            else:
+                await q.fetch_one(
+                    "directories_set_enabled", directory_id=directory_id, enabled=action == "enable"
+                )
+    except InvalidTransition as refused:
+        # A canary run came in since the page was loaded: the page again, showing it, and why.
+        notice = {"kind": "error", "text": str(refused)}
+        return await _page(request, viewer, state, notice, status_code=409)
     log.info(
         "staff changed a directory",
         extra={"action": f"staff.directory_{action}", "directory_id": directory_id},

@@ -47,7 +47,7 @@ $$, $$ values
   ('staff_job_counts_by_status()'),
   -- directory health and its actions (staff JWT; each checks is_staff())
   ('staff_directory_health()'),
-  ('staff_directory_reverify(text)'),
+  ('staff_directory_reverify(text,timestamp with time zone)'),
   ('staff_directory_set_enabled(text,boolean)'),
   -- scouts from the dashboard, saving a draft, a directory's detail (staff JWT; each checks)
   ('staff_directory_scout_request(text)'),

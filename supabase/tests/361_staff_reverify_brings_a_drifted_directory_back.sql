@@ -6,7 +6,7 @@
 -- staff identity; customers, workers and anon are refused all three.
 begin;
 set search_path = public, extensions;
-select plan(29);
+select plan(31);
 
 select directories_sync($$[
   {"id": "dir-a", "name": "A", "homepage": "http://127.0.0.1:9/a", "tier": "starter", "priority": 1, "mode": "auto", "enabled": true},
@@ -34,7 +34,7 @@ select is((select count(*)::int from directories where drifted_at is not null), 
 create temp table staff_directory_functions (fn regprocedure primary key) on commit drop;
 insert into staff_directory_functions values
   ('public.staff_directory_health()'),
-  ('public.staff_directory_reverify(text)'),
+  ('public.staff_directory_reverify(text, timestamptz)'),
   ('public.staff_directory_set_enabled(text, boolean)');
 grant select on staff_directory_functions to anon, authenticated;
 select ok(bool_and(not has_function_privilege('anon', fn, 'execute')), 'anon can execute none of them')
@@ -46,12 +46,12 @@ select ok(bool_and(has_function_privilege('authenticated', fn, 'execute')),
 select set_config('request.jwt.claims', '{"role":"authenticated","sub":"00000000-0000-0000-0000-00000000000c","email":"one@example.com"}', true) \gset
 set local role authenticated;
 select throws_ok('select * from staff_directory_health()', '42501', NULL, 'a customer cannot read directory health');
-select throws_ok($$ select staff_directory_reverify('dir-b') $$, '42501', NULL, 'a customer cannot re-verify a directory');
+select throws_ok($$ select staff_directory_reverify('dir-b', now()) $$, '42501', NULL, 'a customer cannot re-verify a directory');
 select throws_ok($$ select staff_directory_set_enabled('dir-a', false) $$, '42501', NULL, 'a customer cannot disable a directory');
 reset role;
 select set_config('request.jwt.claims', '{"role":"authenticated","sub":"00000000-0000-0000-0000-00000000000d","app_metadata":{"role":"worker"}}', true) \gset
 set local role authenticated;
-select throws_ok($$ select staff_directory_reverify('dir-b') $$, '42501', NULL, 'a worker account cannot re-verify a directory');
+select throws_ok($$ select staff_directory_reverify('dir-b', now()) $$, '42501', NULL, 'a worker account cannot re-verify a directory');
 reset role;
 set local role anon;
 select throws_ok($$ select staff_directory_set_enabled('dir-a', false) $$, '42501', NULL, 'anon cannot disable a directory');
@@ -83,7 +83,12 @@ select results_eq($$ select last_canary_ok, drift_count::int, drifted_at, attemp
   $$ values (true, 0, null::timestamptz, 2, 0.5000::numeric) $$, 'dir-a: no drift');
 
 -- Re-verify --------------------------------------------------------------------------------
-select staff_directory_reverify('dir-b') as verified \gset
+-- Every run here is this transaction's, at now(): the page saw them all.
+select throws_ok($$ select staff_directory_reverify('dir-b', now() - interval '1 second') $$, 'DB002',
+  NULL, 'a canary run newer than the one the page showed is not adopted unseen');
+select throws_ok($$ select staff_directory_reverify('dir-b', null) $$, 'DB002',
+  NULL, 'a page that showed no run cannot re-verify over runs it did not show');
+select staff_directory_reverify('dir-b', now()) as verified \gset
 reset role;
 select is(:'verified'::jsonb ->> 'was_drifted', 'true', 're-verify reports the directory was drifted');
 select results_eq($$ select drifted_at, verified_at = now(), signature_digest, signature from directories where id = 'dir-b' $$,
@@ -102,7 +107,7 @@ select is((directories_record_canary('dir-b', '{"v": 2}'::jsonb, repeat('2', 64)
   'the next canary with the adopted signature is ok');
 
 set local role authenticated;
-select staff_directory_reverify('dir-c') as verified \gset
+select staff_directory_reverify('dir-c', now()) as verified \gset
 reset role;
 select ok((select cleared_at is not null from alerts where kind = 'recipe_drift'), 'with no directory left drifted the alert is cleared');
 select is((select signature_digest from directories where id = 'dir-c'), null,

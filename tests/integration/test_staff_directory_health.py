@@ -127,12 +127,21 @@ def test_health_rows_show_canary_rates_and_drift(
     assert "no baseline" in never
 
 
+def seen_on_the_page(client: TestClient, directory_id: str) -> dict[str, str]:
+    """The re-verify form's fields as the page renders them: the latest canary run it shows."""
+    row = row_html(client.get("/staff/directories").text, directory_id)
+    seen = re.search(r'name="seen_canary_at" value="([^"]+)"', row)
+    return {"seen_canary_at": seen.group(1)} if seen else {}
+
+
 def test_reverify_brings_a_drifted_directory_back_and_is_audited(
     stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
 ) -> None:
     dirs = seeded(conn, queries)
     client.cookies.set("dbolt_access", stack.staff_token())
-    response = client.post(f"/staff/directories/{dirs[1]}/reverify")
+    response = client.post(
+        f"/staff/directories/{dirs[1]}/reverify", data=seen_on_the_page(client, dirs[1])
+    )
     assert response.status_code == 303
     assert response.headers["location"] == (
         f"/staff/directories?done=reverify&directory={dirs[1]}#dir-{dirs[1]}"
@@ -205,3 +214,28 @@ def test_unknown_directories_and_actions_are_refused(
     assert conn.execute(
         "select staff_disabled_at from directories where id = 'test-dir-01'"
     ).fetchone() == (None,)
+
+
+def test_reverify_refuses_a_canary_run_that_came_in_after_the_page_was_loaded(
+    stack: StaffStack, client: TestClient, conn: Conn, queries: Queries
+) -> None:
+    """Migration 20261211000200: the baseline staff adopt is the run they looked at."""
+    dirs = seeded(conn, queries)
+    client.cookies.set("dbolt_access", stack.staff_token())
+    seen = seen_on_the_page(client, dirs[1])
+    assert seen, "the page shows the drifted directory's last run"
+    canary(conn, queries, dirs[1], "e" * 64)  # the CronJob's next round, unseen
+    response = client.post(f"/staff/directories/{dirs[1]}/reverify", data=seen)
+    assert response.status_code == 409
+    assert "came in after the page was loaded" in response.text
+    row = conn.execute(
+        "select drifted_at is not null, signature_digest = %s from directories where id = %s",
+        ("e" * 64, dirs[1]),
+    ).fetchone()
+    assert row == (True, False), "still drifted, the unseen run not adopted"
+    assert (
+        client.post(
+            f"/staff/directories/{dirs[1]}/reverify", data=seen_on_the_page(client, dirs[1])
+        ).status_code
+        == 303
+    ), "after a reload it goes through"
