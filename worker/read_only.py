@@ -92,6 +92,11 @@ class ReadOnlyRoute:
             await route.fallback()
             return
         self._note(f"{request.method} {_bare(request.url)}")
+        if request.is_navigation_request() and self.is_loaded:
+            # A 204 answers a navigation with "stay": the page keeps its document (an abort
+            # would replace it with the browser's error page), and the site hears nothing.
+            await route.fulfill(status=204)
+            return
         await route.abort("blockedbyclient")
 
     async def _refuse_web_socket(self, socket: WebSocketRoute) -> None:

@@ -17,8 +17,11 @@ from urllib.parse import unquote_plus
 import pytest
 from playwright.async_api import async_playwright
 
+from dbolt.canary import CanaryDirectory
 from tests.support.loopback_server import serving
+from worker.addresses import DestinationPolicy, parse_allow_list
 from worker.browser_launch import launch_options
+from worker.canary.dry_run import DryRun, dry_run
 from worker.scout.draft import draft_recipe, field_selector
 from worker.scout.run import scout
 from worker.scout.settings import ScoutSettings
@@ -40,6 +43,8 @@ document.getElementById('n, #go').addEventListener('click', () => {
   try { new WebSocket('ws://' + location.host + '/socket?business=' + typed); } catch (e) {}
   document.getElementById('one').hidden = true;
   document.getElementById('two').hidden = false;
+  // And the form itself, sent by script (no submit button clicked): a GET navigation.
+  document.forms[0].submit();
 });
 </script>"""
 SAMPLE_WORDS = ("Scout Dry Run", "dry-run@scout")
@@ -81,7 +86,12 @@ def test_a_next_button_id_cannot_click_the_submit_nor_send_what_was_typed(
     assert not [p for p in sent if any(word in p for word in SAMPLE_WORDS)], sent
     assert seen == ["/"]
     refused = " ".join(report["not_sent"])
-    for what in ("GET " + origin + "/leak", "GET " + origin + "/pixel", "WEBSOCKET ws://"):
+    for what in (
+        f"GET {origin}/leak",
+        f"GET {origin}/pixel",
+        f"GET {origin}/add",
+        "WEBSOCKET ws://",
+    ):
         assert what in refused, report["not_sent"]
     # Neither the walk nor the draft staff save holds the page's selector list.
     selectors = [s.get("selector", "") for s in report["draft"]["recipe"]["steps"]]
@@ -131,3 +141,44 @@ def test_an_accented_name_is_matched_in_chromium() -> None:
     assert asyncio.run(count(by_placeholder)) == 1
     by_label = field_selector({"id": "", "name": "", "aria_label": "x\\y", "type": "text"})
     assert asyncio.run(count(by_label)) == 1
+
+
+def test_the_canarys_dry_run_sends_nothing_typed_either(
+    hostile: tuple[str, list[str]],
+) -> None:
+    """The canary walks a reviewed recipe up to its submit: the page's own script, run by
+    the recipe's Next, may try to send what was typed; it cannot."""
+    origin, seen = hostile
+    recipe = {
+        "steps": [
+            {"action": "goto", "url": "{submit_url}"},
+            {"action": "fill", "selector": "[name=business]", "value": "business_name"},
+            {"action": "click", "selector": 'button:has-text("Next"):visible'},
+            {"action": "submit", "selector": "#go"},
+        ]
+    }
+    directory = CanaryDirectory(
+        directory_id="hostile",
+        name="Hostile",
+        mode="recipe",
+        homepage=origin,
+        submit_url=f"{origin}/",
+        recipe=recipe,
+    )
+
+    async def run() -> DryRun:
+        policy = DestinationPolicy(parse_allow_list(origin.split("://", 1)[1]))
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(**launch_options(ScoutSettings()))
+            try:
+                return await dry_run(browser, directory, policy, 10_000, 5_000)
+            finally:
+                await browser.close()
+
+    found = asyncio.run(run())
+    assert found.failed_step is None, found.error
+    assert seen == ["/"], seen
+    refused = " ".join(found.not_sent)
+    # The recipe's last step is the click: the form's navigation may start after it.
+    for what in (f"GET {origin}/leak", f"GET {origin}/pixel", "WEBSOCKET ws://"):
+        assert what in refused, found.not_sent
