@@ -476,7 +476,8 @@ def test_a_huge_select_is_cut_and_a_too_large_report_fails_after_one_attempt(
     rows = {
         row[0]: row[1:]
         for row in conn.execute(
-            "select id, status, attempts, reason, result from directory_scouts where id in (%s, %s)",
+            "select id, status, attempts, reason, result from directory_scouts"
+            " where id in (%s, %s)",
             (cut, big),
         ).fetchall()
     }
