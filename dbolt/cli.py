@@ -68,9 +68,11 @@ def _directories_sync(args: argparse.Namespace) -> int:
 def _directories_scout(args: argparse.Namespace) -> int:
     # The browser work is the worker's (worker/scout/): run as its own process, since the
     # shared library never imports a service. Its JSON, errors and exit status pass through.
-    command = [sys.executable, "-m", "worker", "scout", args.url]
+    command = [sys.executable, "-m", "worker", "scout"]
     if args.out is not None:
         command += ["--out", str(args.out)]
+    # `--`: a URL starting with "-" is the URL, never an option of the worker's command.
+    command += ["--", args.url]
     return subprocess.run(command, check=False).returncode
 
 

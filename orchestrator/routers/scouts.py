@@ -8,7 +8,7 @@ import logging
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from psycopg.types.json import Jsonb
 
 from dbolt.contracts import ErrorBody
@@ -58,6 +58,11 @@ async def report_scout(
     scout_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: ScoutResult, state: State
 ) -> Response:
     """Record what the scout found (done), or why it could not (failed, refused)."""
+    # The portal serves screenshots by these paths: a worker names only this scout's own.
+    folder = f"scouts/{scout_id}/"
+    strays = [ref for ref in body.screenshots if not ref.startswith(folder)]
+    if strays:
+        raise HTTPException(422, f"screenshots: {strays[0]} is not under {folder}")
     await state.db.fetch_one(
         "directory_scouts_finish",
         scout_id=scout_id,

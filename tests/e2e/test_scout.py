@@ -440,3 +440,14 @@ def test_dbolt_directories_scout_refuses_with_a_clear_error(
     assert (
         captured.err == "error: refused http://192.168.1.1/admin: 192.168.1.1: a private address\n"
     )
+
+
+def test_dbolt_directories_scout_passes_a_dash_url_as_the_url(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Without `--` the worker's command would read it as its own option and write there.
+    assert cli.main(["directories", "scout", "--", f"--out={tmp_path}/elsewhere"]) == 2
+    captured = capfd.readouterr()
+    url = f"--out={tmp_path}/elsewhere"
+    assert captured.err == f"error: refused {url!r}: only http and https pages can be scouted\n"
+    assert not (tmp_path / "elsewhere").exists()

@@ -57,15 +57,17 @@ def client(stack: StaffStack) -> Iterator[TestClient]:
         yield test_client
 
 
-def run_worker(stack: StaffStack, sandbox: str, monkeypatch: pytest.MonkeyPatch) -> int:
-    """`python -m worker scouts --once` in this process: drains the queued scouts."""
+def run_worker(stack: StaffStack, sandbox: str, monkeypatch: pytest.MonkeyPatch, *also: str) -> int:
+    """`python -m worker scouts --once` in this process: drains the queued scouts. `also`:
+    more origins the allow-list lets the worker reach (a test's own hostile page)."""
     monkeypatch.setenv("ENVIRONMENT", "development")
     monkeypatch.setenv("ORCHESTRATOR_URL", stack.orchestrator_url)
     monkeypatch.setenv("WORKER_TOKEN", WORKER_TOKEN)
     monkeypatch.setenv("WORKER_ID", "scout-worker-1")
     monkeypatch.setenv("ARTIFACTS_DIR", str(stack.artifacts_dir))
     # Development's allow-list: the sandbox only, as `make up` sets it.
-    monkeypatch.setenv("WORKER_ALLOWED_PRIVATE_HOSTS", sandbox.split("://", 1)[1])
+    hosts = [origin.split("://", 1)[1] for origin in (sandbox, *also)]
+    monkeypatch.setenv("WORKER_ALLOWED_PRIVATE_HOSTS", ",".join(hosts))
     return asyncio.run(queue.serve(once=True, interval_seconds=0.1))
 
 
@@ -167,7 +169,9 @@ def test_a_scout_is_queued_taken_by_the_worker_and_shown(
     assert audit == [
         (f"staff:{STAFF_EMAIL}", "directory.scout_requested", "queued"),
         (f"staff:{STAFF_EMAIL}", "directory.scout_requested", "queued"),
+        ("worker:scout-worker-1", "directory.scout_taken", "running"),
         ("worker:scout-worker-1", "directory.scouted", "done"),
+        ("worker:scout-worker-1", "directory.scout_taken", "running"),
         ("worker:scout-worker-1", "directory.scouted", "done"),
     ]
 
@@ -224,6 +228,11 @@ def test_a_result_needs_the_lease_and_a_screenshot_ref_stays_in_its_folder(
             "screenshots": ["../../etc/passwd.png"],
         }
         assert http.post(f"/scouts/{scout_id}/result", json=sneaky).status_code == 422
+        # Another scout's screenshot: the right shape, the wrong folder.
+        elsewhere = sneaky | {"screenshots": [f"scouts/{scout_id + 1}/step-1.png"]}
+        answer = http.post(f"/scouts/{scout_id}/result", json=elsewhere)
+        assert answer.status_code == 422
+        assert f"not under scouts/{scout_id}/" in answer.text
         stale = {
             "lease_token": "00000000-0000-0000-0000-000000000000",
             "status": "failed",
@@ -279,7 +288,8 @@ def test_save_as_a_disabled_entry_and_export_round_trip(
     ).fetchone()
     assert row is not None
     assert row[:4] == (False, "recipe", "growth", "GB")
-    assert row[4].startswith(f"scouted from {sandbox}/plain/submit by staff:{STAFF_EMAIL} at ")
+    assert row[4].startswith(f"scouted from {sandbox}/plain/submit by staff on ")
+    assert STAFF_EMAIL not in row[4]  # export copies notes into the repository
     audit = conn.execute(
         "select actor, directory_id from audit_log where action = 'directory.saved_from_scout'"
     ).fetchall()
@@ -418,3 +428,78 @@ def test_a_redirect_to_the_metadata_address_is_refused_while_loading(
     assert "the cloud metadata address" in html.unescape(
         client.get(f"/staff/scout/{scout_id}").text
     )
+
+
+def _serving_page(body: bytes) -> Any:
+    def answer(handler: Any) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return serving(answer)
+
+
+# A select of 60,000 options: read up to the limit, the draft says what was cut.
+HUGE_SELECT = (
+    b"<form><label>Business name <input name=business_name required></label>"
+    b"<label>Category <select name=category>"
+    + b"".join(b"<option>category %d</option>" % n for n in range(60_000))
+    + b"</select></label><button type=submit>Send</button></form>"
+)
+# Fifty forms of 300 hidden inputs with 200-character names and ids: within every limit of
+# what a scout reads, and still far over the orchestrator's 1 MiB for a report.
+HUGE_REPORT = b"".join(
+    b"<form id=f%d>" % form
+    + b"".join(
+        b'<input type=hidden name="%s" id="%s">'
+        % (b"n%03d" % n + b"x" * 196, b"i%03d" % n + b"y" * 196)
+        for n in range(300)
+    )
+    + b"</form>"
+    for form in range(50)
+)
+
+
+def test_a_huge_select_is_cut_and_a_too_large_report_fails_after_one_attempt(
+    stack: StaffStack,
+    client: TestClient,
+    conn: Conn,
+    sandbox: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with _serving_page(HUGE_SELECT) as select_page, _serving_page(HUGE_REPORT) as big_page:
+        cut = request_scout(client, f"{select_page}/")
+        big = request_scout(client, f"{big_page}/")
+        assert run_worker(stack, sandbox, monkeypatch, select_page, big_page) == 0
+    rows = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "select id, status, attempts, reason, result from directory_scouts"
+            " where id in (%s, %s)",
+            (cut, big),
+        ).fetchall()
+    }
+    status, attempts, _, result = rows[cut]
+    assert (status, attempts) == ("done", 1)
+    # The label wraps the select: its text (every option's) is cut too.
+    assert result["signature"]["cut"] == "(cut) more than a scout reads: options, text"
+    (form,) = result["signature"]["forms"]
+    (category,) = [f for f in form["fields"] if f["name"] == "category"]
+    assert len(category["options"]) == 300
+    assert (
+        f"{result['signature']['cut']}: the form may hold more than this draft shows"
+        in (result["draft"]["review"])
+    )
+    assert "(cut) more than a scout reads" in client.get(f"/staff/scout/{cut}").text
+
+    status, attempts, reason, result = rows[big]
+    assert (status, attempts, result) == ("failed", 1, None)
+    assert reason.startswith("the report was too large")
+    taken = conn.execute(
+        "select count(*) from audit_log where action = 'directory.scout_taken'"
+        " and (details ->> 'scout_id')::bigint = %s",
+        (big,),
+    ).fetchone()
+    assert taken == (1,)

@@ -45,6 +45,8 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "portal": PortalSettings,
     "worker": WorkerSettings,
 }
+# The scouts (scouts.yaml) run the worker's image with the worker's settings and config.
+DEPLOYMENTS = {*SETTINGS, "scouts"}
 DATABASE_PORTS = {5432, 6543}  # Postgres, and Supabase's transaction pooler
 SCHEMA = json.loads((K8S_DIR / "schemas" / "keda-scaledobject.schema.json").read_text())
 
@@ -59,9 +61,9 @@ def _env(resources: list[Resource], service: str) -> Any:
     return container_env(resources, container)
 
 
-def test_every_overlay_has_the_four_deployments(overlay: tuple[str, list[Resource]]) -> None:
+def test_every_overlay_has_the_five_deployments(overlay: tuple[str, list[Resource]]) -> None:
     _, resources = overlay
-    assert {d["metadata"]["name"] for d in of_kind(resources, "Deployment")} == set(SETTINGS)
+    assert {d["metadata"]["name"] for d in of_kind(resources, "Deployment")} == DEPLOYMENTS
     assert {r["metadata"]["namespace"] for r in resources if r["kind"] != "Namespace"} == {
         "directorybolt"
     }
@@ -219,8 +221,8 @@ def _selects(policy: Resource, name: str) -> bool:
     )
 
 
-# The canary's CronJob pods (deploy/k8s/base/canary.yaml) drive the same browser at the same sites.
-@pytest.mark.parametrize("pods", ["worker", "canary"])
+# The canary's CronJob pods (canary.yaml) and the scouts (scouts.yaml) drive the same browser.
+@pytest.mark.parametrize("pods", ["worker", "canary", "scouts"])
 def test_the_workers_egress_never_reaches_a_database_port(
     overlay: tuple[str, list[Resource]], pods: str
 ) -> None:
@@ -408,7 +410,9 @@ def test_every_deployment_probes_healthz(overlay: tuple[str, list[Resource]]) ->
 def test_every_deployment_has_a_disruption_budget(overlay: tuple[str, list[Resource]]) -> None:
     _, resources = overlay
     budgets = {b["metadata"]["name"]: b["spec"] for b in of_kind(resources, "PodDisruptionBudget")}
-    assert set(budgets) == set(SETTINGS)
+    # Not the scouts: one replica whose scout another pod takes up after its lease, so an
+    # eviction costs one retry, which a budget would only trade for a stuck node drain.
+    assert set(budgets) == DEPLOYMENTS - {"scouts"}
     assert budgets["orchestrator"]["minAvailable"] == 1
 
 
@@ -470,3 +474,28 @@ def test_the_canary_pod_is_locked_down_and_may_reach_the_orchestrator(
     ingress = find(resources, "NetworkPolicy", "orchestrator-ingress")["spec"]["ingress"]
     peers = [peer for rule in ingress for peer in rule["from"]]
     assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "canary"}}} in peers
+
+
+# --- the scouts (deploy/k8s/base/scouts.yaml) -------------------------------------------------
+
+
+def test_the_scouts_run_from_the_worker_image_locked_down_with_no_database(
+    overlay: tuple[str, list[Resource]],
+) -> None:
+    _, resources = overlay
+    deployment = find(resources, "Deployment", "scouts")
+    spec = deployment["spec"]["template"]["spec"]
+    [container] = spec["containers"]
+    assert container["command"] == ["python", "-m", "worker", "scouts"]
+    assert spec["automountServiceAccountToken"] is False
+    ctx = container["securityContext"]
+    assert ctx["readOnlyRootFilesystem"] is True
+    assert ctx["capabilities"] == {"drop": ["ALL"]}
+    env = container_env(resources, container)
+    fields = {name.upper() for name in WorkerSettings.model_fields}
+    assert env.names <= fields, env.names - fields
+    assert "DATABASE_URL" not in env.names
+    assert env.secret_keys == {"WORKER_TOKEN": ("directorybolt-worker", "WORKER_TOKEN")}
+    ingress = find(resources, "NetworkPolicy", "orchestrator-ingress")["spec"]["ingress"]
+    peers = [peer for rule in ingress for peer in rule["from"]]
+    assert {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "scouts"}}} in peers

@@ -5,8 +5,10 @@ fixed sample business, and read the page's form signature (worker/scout/signatur
 Never submitting is held three ways, as the scout holds it: the steps stop before the first
 `submit` (and `expect`, which only reads the answer to one); a captcha is looked for but never
 solved (a solve costs money and says nothing about the form) and a logo is never uploaded;
-and every request that is not a GET or HEAD is aborted in the browser before it leaves, so
-even a "Next" that posts the form sends nothing (the aborted requests are listed).
+and the browser context is read-only (worker/read_only.py): no request but GET or HEAD, and
+once a page has loaded no navigation but the recipe's gotos, no request with a query string
+or to a form's action, no WebSocket — so even a "Next" that sends the form, with any method,
+sends nothing (the refused requests are listed).
 
 A selector the page no longer has, a page that does not load, a destination the egress guard
 refuses: each is a failed step, named by its number in the recipe as staff read it.
@@ -20,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from playwright.async_api import Browser, Page, Request, Response, Route
+from playwright.async_api import Browser, Page, Response
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 
@@ -30,6 +32,7 @@ from dbolt.form_signatures import signature_digest
 from worker.addresses import DestinationPolicy
 from worker.egress_guard import EgressGuard
 from worker.outcome import AttemptFailed, AttemptResult
+from worker.read_only import ReadOnlyRoute
 from worker.recipe import (
     Captcha,
     Expect,
@@ -48,7 +51,6 @@ from worker.request_blocking import block_requests
 from worker.scout.run import DRY_RUN_BUSINESS, FORM_WAIT_MS, ScoutFailed, ScoutRefused, check_url
 from worker.scout.signature import page_signature
 
-_READ_ONLY = ("GET", "HEAD")
 # Typed into a sign-up form only to walk it; never sent (see above).
 _DRY_RUN_ACCOUNT = {
     "account_login": "canary-dry-run@directorybolt.invalid",
@@ -119,6 +121,21 @@ def _phase_to_walk(recipe: Recipe) -> tuple[str, PhaseSteps] | None:
     if recipe.phases.login is None and recipe.phases.submit is not None:
         return "submit", recipe.phases.submit
     return None
+
+
+def _goto_urls(directory: CanaryDirectory, steps: list[Step]) -> set[str]:
+    """The URLs the recipe's gotos open (as worker/recipe_runner.py fills them in)."""
+    urls = {
+        "submit_url": directory.submit_url or directory.homepage,
+        "homepage": directory.homepage,
+    }
+    opened = set()
+    for step in steps:
+        if isinstance(step, Goto):
+            # A URL of a value the dry run has not: the runner fails that step anyway.
+            with contextlib.suppress(KeyError):
+                opened.add(step.url.format_map(urls))
+    return opened
 
 
 async def _settle(page: Page) -> None:
@@ -192,18 +209,16 @@ async def _dry_run(
         context.set_default_navigation_timeout(navigation_timeout_ms)
         await block_requests(context, recipe.block if recipe is not None else [])
 
-        async def read_only(route: Route, request: Request) -> None:
-            if request.method in _READ_ONLY:
-                await route.fallback()
-                return
-            found.not_sent.append(f"{request.method} {request.url.split('?', 1)[0]}")
-            await route.abort("blockedbyclient")
-
-        await context.route("**/*", read_only)
+        # The recipe's own gotos stay allowed once the first page has loaded.
+        read_only = ReadOnlyRoute(_goto_urls(directory, [step for _, step in steps]))
+        found.not_sent = read_only.not_sent
+        await read_only.install(context)
         page = await context.new_page()
 
         async def read_signature(response: Response | None) -> None:
             await _settle(page)
+            # Before the steps fill or click anything on this page: nothing typed goes out.
+            await read_only.loaded(page)
             found.signatures.append(await page_signature(page, response))
 
         ctx = RecipeContext(

@@ -5,11 +5,11 @@ stays disabled until someone has checked it against the site (docs/recipes.md)."
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from worker.automap import CONSENT, FieldInfo, business_field_for
+from worker.scout.css import css_string, plain_id
 
 _NOT_FILLED = ("hidden", "submit", "button", "image", "reset", "password")
 _LOGO = re.compile(r"\b(logo|image|photo|picture)\b")
@@ -32,33 +32,29 @@ _DAY_PART = re.compile(
 _PRIORITY = {"listing": 0, "signup": 1, "login": 2, "search": 3, "other": 4}
 
 
-def _css_string(text: str) -> str:
-    return json.dumps(text)
-
-
 def field_selector(field: dict[str, Any]) -> str:
     """The most stable handle a page offers for the field: its id, its name, its placeholder."""
-    if field["id"] and "*" not in field["id"] and re.fullmatch(r"[A-Za-z][\w-]*", field["id"]):
+    if plain_id(field["id"]):
         return f"#{field['id']}"
     if field["name"] and "*" not in field["name"]:
-        selector = f"[name={_css_string(field['name'])}]"
+        selector = f"[name={css_string(field['name'])}]"
         if field["type"] in ("radio", "checkbox") and field.get("value"):
-            selector += f"[value={_css_string(field['value'])}]"
+            selector += f"[value={css_string(field['value'])}]"
         return selector
     if field.get("placeholder"):
-        return f"[placeholder={_css_string(field['placeholder'])}]"
+        return f"[placeholder={css_string(field['placeholder'])}]"
     if field.get("aria_label"):
-        return f"[aria-label={_css_string(field['aria_label'])}]"
+        return f"[aria-label={css_string(field['aria_label'])}]"
     return ""
 
 
 def button_selector(button: dict[str, Any]) -> str:
-    if button["id"] and "*" not in button["id"]:
+    if plain_id(button["id"]):
         return f"#{button['id']}"
     if button["type"] in ("submit", "image") and not button["text"]:
         return "[type=submit]"
     # :visible: a multi-step form repeats "Next" in every (hidden) step.
-    return f"button:has-text({_css_string(button['text'])}):visible"
+    return f"button:has-text({css_string(button['text'])}):visible"
 
 
 def _info(field: dict[str, Any]) -> FieldInfo:
@@ -163,6 +159,8 @@ def draft_recipe(signature: dict[str, Any]) -> dict[str, Any]:
     "unmapped_optional": [...], "review": [...]}` — what staff review before saving."""
     form = main_form(signature)
     review: list[str] = []
+    if signature.get("cut"):
+        review.append(f"{signature['cut']}: the form may hold more than this draft shows")
     if signature["walls"]:
         review.append(f"behind a wall ({', '.join(signature['walls'])}): a recipe needs phases")
     if form is None:

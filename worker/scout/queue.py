@@ -21,12 +21,19 @@ import httpx
 
 from dbolt.log import configure_logging
 from dbolt.scout_contracts import ScoutClaim, ScoutResult, ScoutStatus, ScoutTask
+from worker.health import WorkerStatus, serve_health
 from worker.scout.draft import main_form
 from worker.scout.run import ScoutFailed, ScoutRefused, scout
 from worker.scout.settings import ScoutSettings
 from worker.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
+
+# What the orchestrator says to a report it will not take, in words staff read.
+_REPORT_REFUSED = {
+    413: "the report was too large: the page holds more than a scout can report",
+    422: "the report was refused by the orchestrator as malformed",
+}
 
 
 class ScoutQueue:
@@ -51,12 +58,32 @@ class ScoutQueue:
             return None
         return ScoutTask.model_validate_json(response.content)
 
-    async def finish(self, scout_id: int, result: ScoutResult) -> None:
-        response = await self.http.post(
+    async def _post(self, scout_id: int, result: ScoutResult) -> httpx.Response:
+        return await self.http.post(
             f"/scouts/{scout_id}/result",
             content=result.model_dump_json(),
             headers={"Content-Type": "application/json"},
         )
+
+    async def finish(self, scout_id: int, result: ScoutResult) -> None:
+        response = await self._post(scout_id, result)
+        if result.status is ScoutStatus.done and response.status_code in _REPORT_REFUSED:
+            # A report the orchestrator will never take: left running, the scout would be
+            # taken again after its lease and make the same report, three times over.
+            log.warning(
+                "scout report refused",
+                extra={
+                    "action": "scout.report_refused",
+                    "scout_id": scout_id,
+                    "status": response.status_code,
+                },
+            )
+            failed = ScoutResult(
+                lease_token=result.lease_token,
+                status=ScoutStatus.failed,
+                reason=_REPORT_REFUSED[response.status_code],
+            )
+            response = await self._post(scout_id, failed)
         response.raise_for_status()
 
 
@@ -109,6 +136,9 @@ async def serve(once: bool, interval_seconds: float) -> int:
     queue = ScoutQueue(
         worker.orchestrator_url, worker.worker_token.get_secret_value(), worker.worker_id
     )
+    # The worker's /healthz (HEALTH_PORT), for the pod's probes (deploy/k8s/base/scouts.yaml).
+    status = WorkerStatus(worker_id=worker.worker_id, state="idle")
+    health = await serve_health(status, worker.health_port) if worker.health_port else None
     try:
         while True:
             # A background loop: one bad round (orchestrator away, a browser crash) is logged
@@ -119,6 +149,7 @@ async def serve(once: bool, interval_seconds: float) -> int:
                     log.info(
                         "scouting", extra={"action": "scout.started", "scout_id": task.scout_id}
                     )
+                    status.state, status.current_job = "working", f"scout {task.scout_id}"
                     try:
                         result = await run_one(task, worker.artifacts_dir, settings)
                     except Exception as error:  # the browser itself failed: say so to staff
@@ -129,7 +160,11 @@ async def serve(once: bool, interval_seconds: float) -> int:
                             status=ScoutStatus.failed,
                             reason=f"the scout stopped: {type(error).__name__}: {first}",
                         )
-                    await queue.finish(task.scout_id, result)
+                    try:
+                        await queue.finish(task.scout_id, result)
+                    finally:
+                        status.state, status.current_job = "idle", None
+                    status.jobs_done += 1
                     log.info(
                         "scout posted",
                         extra={
@@ -150,6 +185,9 @@ async def serve(once: bool, interval_seconds: float) -> int:
                 return 0
             await asyncio.sleep(interval_seconds)
     finally:
+        status.state = "stopping"
+        if health is not None:
+            health.close()
         await queue.aclose()
 
 

@@ -3,9 +3,12 @@
 step, and propose a recipe draft. It never submits anything.
 
 Never submitting is held three ways: no submit button is ever clicked (only `type=button`
-"Next" buttons), nothing is typed with Enter, and every request that is not a GET or HEAD
-is aborted in the browser before it leaves — so even a "Next" that turns out to post the form
-sends nothing (the aborted requests are listed in the report).
+"Next" buttons, addressed by a selector that cannot name a second element), nothing is typed
+with Enter, and the browser context is read-only (worker/read_only.py): every request that is
+not a GET or HEAD is aborted, and once the page has loaded so is every navigation, every
+request with a query string or to a form's action, and every WebSocket — so even a "Next"
+that turns out to send the form, with GET or a script, sends nothing (the refused requests
+are listed in the report).
 
 The URL comes from staff or a customer: an SSRF surface. It passes the worker's destination
 policy before a browser starts (http or https only; public addresses, or the exact
@@ -26,9 +29,7 @@ from playwright.async_api import (
     Browser,
     Frame,
     Page,
-    Request,
     Response,
-    Route,
     async_playwright,
 )
 from playwright.async_api import Error as PlaywrightError
@@ -39,9 +40,10 @@ from worker.addresses import DestinationBlocked, DestinationPolicy, parse_allow_
 from worker.browser_launch import launch_options
 from worker.business import BusinessValueError, resolve
 from worker.egress_guard import BLOCKED_HEADER, EgressGuard
+from worker.read_only import ReadOnlyRoute
 from worker.scout.draft import button_selector, draft_recipe, field_selector, main_form
 from worker.scout.settings import ScoutSettings
-from worker.scout.signature import page_signature, signature_digest
+from worker.scout.signature import CUT, page_signature, signature_digest
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,11 @@ DRY_RUN_BUSINESS = Business(
     category="bakery",
     description="A dry run of the DirectoryBolt scout: never submitted.",
 )
-_READ_ONLY = ("GET", "HEAD")
+# Below the orchestrator's 300 s scout lease: a page that stalls the browser ends as a
+# failed scout rather than one taken again by another worker.
+SCOUT_TIMEOUT_SECONDS = 240
+# The orchestrator takes 20 screenshots a scout (dbolt/scout_contracts.py): one a step.
+WALK_LIMIT = 20
 
 
 class ScoutRefused(Exception):
@@ -158,6 +164,8 @@ async def _dry_run_steps(
     by_field = {field_selector(f): f["step"] for f in form["fields"]}
     reached = 1
     for number in range(1, form["steps"]):
+        if len(shots) >= WALK_LIMIT:
+            return {"seen": seen, "reached": reached, "stopped": f"{CUT} walked {WALK_LIMIT} steps"}
         for step in steps:
             if by_field.get(step["selector"]) == number:
                 await _fill_for_dry_run(frame, step)
@@ -193,35 +201,33 @@ async def scout(
     policy = DestinationPolicy(parse_allow_list(settings.worker_allowed_private_hosts))
     await check_url(url, policy)
     await asyncio.to_thread(out_dir.mkdir, parents=True, exist_ok=True)
-    if browser is not None:
-        return await _scout_in(browser, url, out_dir, settings, policy)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(**launch_options(settings))
-        try:
-            return await _scout_in(launched, url, out_dir, settings, policy)
-        finally:
-            await launched.close()
+    try:
+        async with asyncio.timeout(SCOUT_TIMEOUT_SECONDS):
+            if browser is not None:
+                return await _scout_in(browser, url, out_dir, settings, policy)
+            async with async_playwright() as playwright:
+                launched = await playwright.chromium.launch(**launch_options(settings))
+                try:
+                    return await _scout_in(launched, url, out_dir, settings, policy)
+                finally:
+                    await launched.close()
+    except TimeoutError:
+        raise ScoutFailed(
+            f"{url}: the page kept the scout busy for over {SCOUT_TIMEOUT_SECONDS} s"
+        ) from None
 
 
 async def _scout_in(
     browser: Browser, url: str, out_dir: Path, settings: ScoutSettings, policy: DestinationPolicy
 ) -> dict[str, Any]:
     guard = await EgressGuard(policy).start()
-    aborted: list[str] = []
-
-    async def read_only(route: Route, request: Request) -> None:
-        if request.method in _READ_ONLY:
-            await route.fallback()
-            return
-        aborted.append(f"{request.method} {request.url.split('?', 1)[0]}")
-        await route.abort("blockedbyclient")
-
+    read_only = ReadOnlyRoute()
     # Its own context, as every attempt: no cookies or storage from another site.
     context = await browser.new_context(proxy=guard.playwright())  # type: ignore[arg-type]
     try:
         context.set_default_timeout(settings.step_timeout_ms)
         context.set_default_navigation_timeout(settings.navigation_timeout_ms)
-        await context.route("**/*", read_only)
+        await read_only.install(context)
         page = await context.new_page()
         try:
             response = await page.goto(url, wait_until="domcontentloaded")
@@ -233,6 +239,8 @@ async def _scout_in(
             where = guard.blocked[0] if guard.blocked else "a blocked address"
             raise ScoutRefused(f"refused {url}: the site sent the browser to {where}")
         await _settle(page, response)
+        # Nothing is typed or clicked before this: from here on, nothing typed can go out.
+        await read_only.loaded(page)
         signature = await page_signature(page, response)
         draft = draft_recipe(signature)
         shots = [out_dir / "step-1.png"]
@@ -251,7 +259,7 @@ async def _scout_in(
         "steps": steps,
         "screenshots": [str(path) for path in shots],
         "blocked": list(guard.blocked),
-        "not_sent": aborted,
+        "not_sent": read_only.not_sent,
     }
 
 

@@ -21,6 +21,7 @@ from playwright.async_api import Frame, Page, Response
 
 # The digest is the shared library's: every service compares digests the same way.
 from dbolt.form_signatures import canonical_json, signature_digest
+from worker.scout.css import css_string, plain_id
 
 __all__ = ["canonical_json", "page_signature", "signature_digest", "stable"]
 
@@ -28,12 +29,13 @@ SIGNATURE_VERSION = 1
 
 # Token captchas live in frames of their own hosts; their inner forms are not the site's.
 CAPTCHA_FRAME_HOSTS = re.compile(r"(recaptcha|google\.com|hcaptcha\.com|challenges\.cloudflare)")
-# Runs that differ from one load to the next: long hex or digit runs, UUIDs.
-_VOLATILE = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-    r"|(?=[0-9a-z_-]*\d)[0-9a-f]{8,}|\d{5,}",
-    re.IGNORECASE,
-)
+# Runs that differ from one load to the next: long hex or digit runs, UUIDs. A hex run counts
+# only with a digit at or after its start within its token (a word like "deadbeefcafe" stays):
+# decided per token in `stable`, as one regex with a look-ahead took quadratic time on a long
+# run of letters.
+_TOKEN = re.compile(r"[0-9a-z_-]+", re.IGNORECASE)
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+_RUN = re.compile(_UUID.pattern + r"|[0-9a-f]{8,}|\d{5,}", re.IGNORECASE)
 _BOT_TEXT = re.compile(
     r"checking (your|if the site connection is) (browser|secure)|just a moment\.\.\."
     r"|ddos protection by|attention required!|enable javascript and cookies to continue"
@@ -45,10 +47,31 @@ _SIGNUP_TEXT = re.compile(
     r"\b(sign ?up|register|create (an |your )?account|join( now)?)\b", re.IGNORECASE
 )
 
-# Collected in each frame. Hidden inputs are named but their values never read.
+# What a scout reads of a page at most: a hostile page can be as large as it likes, and the
+# report has to fit the orchestrator's request limit. Whatever is cut is marked "(cut)".
+TEXT_LIMIT = 200
+LIST_LIMIT = 300
+FORM_LIMIT = 50
+FRAME_LIMIT = 50
+STEP_LIMIT = 50
+CUT = "(cut)"
+
+# Collected in each frame. Hidden inputs are named but their values never read. `cut` holds
+# what had to be left out (the limits above, passed in).
 _COLLECT = """
-() => {
-  const text = s => (s || '').replace(/\\s+/g, ' ').trim();
+([TEXT, LIST, FORMS, STEPS, CUT]) => {
+  const cut = new Set();
+  const cap = s => {
+    s = s || '';
+    if (s.length <= TEXT) return s;
+    cut.add('text'); return s.slice(0, TEXT) + CUT;
+  };
+  const first = (list, what, limit) => {
+    if (list.length <= (limit || LIST)) return list;
+    cut.add(what); return list.slice(0, limit || LIST);
+  };
+  // Read at most a few screens of text: innerText of a huge label costs the page's layout.
+  const text = s => cap((s || '').slice(0, TEXT * 20).replace(/\\s+/g, ' ').trim());
   const labelOf = el => {
     if (el.id) {
       const label = document.querySelector(`label[for="${CSS.escape(el.id)}"]`);
@@ -68,58 +91,61 @@ _COLLECT = """
   const kindOf = el => el.tagName === 'SELECT' ? (el.multiple ? 'select-multiple' : 'select')
                      : el.tagName === 'TEXTAREA' ? 'textarea' : (el.type || 'text').toLowerCase();
   const buttonOf = el => {
-    const type = (el.type || 'submit').toLowerCase();
+    const type = cap((el.type || 'submit').toLowerCase());
     const label = text(el.innerText || el.value || el.getAttribute('aria-label') || el.alt);
     const role = (type === 'submit' || type === 'image') ? 'submit'
                : NEXT.test(label) ? 'next' : BACK.test(label) ? 'back' : 'other';
-    return {el, text: label, type, role, id: el.id || '', name: el.getAttribute('name') || ''};
+    return {el, text: label, type, role, id: cap(el.id), name: cap(el.getAttribute('name'))};
   };
   const before = (a, b) => !!(a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING);
   // Controls outside any <form> that still make a form (some sites script their submit).
-  const groups = [...document.forms].map(form => ({form, controls: [...form.elements]}));
+  const groups = first([...document.forms], 'forms', FORMS)
+    .map(form => ({form, controls: [...form.elements]}));
   const loose = [...document.querySelectorAll('input, select, textarea, button')]
     .filter(el => !el.form && !el.closest('form'));
   if (loose.some(el => el.tagName !== 'BUTTON' && el.type !== 'hidden')) {
     groups.push({form: null, controls: loose});
   }
-  return groups.map(({form, controls}) => {
-    const buttons = controls.filter(el => el.matches(BUTTONS)).map(buttonOf);
-    const nexts = buttons.filter(b => b.role === 'next').map(b => b.el);
+  const forms = groups.map(({form, controls}) => {
+    const buttons = first(controls.filter(el => el.matches(BUTTONS)), 'buttons').map(buttonOf);
+    const nexts = first(buttons.filter(b => b.role === 'next').map(b => b.el), 'steps', STEPS - 1);
     const stepOf = el => 1 + nexts.filter(n => before(n, el)).length;
-    const fields = controls.filter(el => el.matches('input, select, textarea')
-                                         && !el.matches(BUTTONS))
+    const fields = first(controls.filter(el => el.matches('input, select, textarea')
+                                               && !el.matches(BUTTONS)), 'fields')
       .map(el => {
-        const type = kindOf(el);
-        const field = {type, name: el.getAttribute('name') || '', id: el.id || '',
+        const type = cap(kindOf(el));
+        const field = {type, name: cap(el.getAttribute('name')), id: cap(el.id),
                        required: !!el.required, step: stepOf(el)};
         if (type === 'hidden') return field;
         Object.assign(field, {
-          label: labelOf(el), placeholder: el.getAttribute('placeholder') || '',
-          aria_label: el.getAttribute('aria-label') || '',
-          autocomplete: (el.getAttribute('autocomplete') || '').toLowerCase(),
-          pattern: el.getAttribute('pattern') || '',
+          label: labelOf(el), placeholder: cap(el.getAttribute('placeholder')),
+          aria_label: cap(el.getAttribute('aria-label')),
+          autocomplete: cap((el.getAttribute('autocomplete') || '').toLowerCase()),
+          pattern: cap(el.getAttribute('pattern')),
           options: el.tagName === 'SELECT'
-            ? [...el.options].map(o => ({value: o.value, label: text(o.text)})) : [],
+            ? first([...el.options], 'options').map(o => ({value: cap(o.value),
+                                                            label: text(o.text)})) : [],
         });
-        if (type === 'checkbox' || type === 'radio') field.value = el.getAttribute('value') || '';
+        if (type === 'checkbox' || type === 'radio') field.value = cap(el.getAttribute('value'));
         return field;
       });
     // Ids of what holds the controls (a step's fieldset): recipes address steps by them.
-    const containers = form ? [...form.querySelectorAll('[id]')]
+    const containers = form ? first([...form.querySelectorAll('[id]')]
       .filter(el => !el.matches('input, select, textarea, button')
-                    && el.querySelector('input, select, textarea, button'))
-      .map(el => el.id) : [];
-    const headings = form ? [...form.querySelectorAll('h1, h2, h3, legend')]
+                    && el.querySelector('input, select, textarea, button')), 'containers')
+      .map(el => cap(el.id)) : [];
+    const headings = form ? first([...form.querySelectorAll('h1, h2, h3, legend')], 'headings')
       .map(h => text(h.textContent)).join(' ') : '';
     return {
-      id: form ? form.id || '' : '', name: form ? form.getAttribute('name') || '' : '',
-      method: form ? (form.getAttribute('method') || 'get').toLowerCase() : '',
-      action: form ? form.getAttribute('action') || '' : '',
+      id: form ? cap(form.id) : '', name: form ? cap(form.getAttribute('name')) : '',
+      method: form ? cap((form.getAttribute('method') || 'get').toLowerCase()) : '',
+      action: form ? cap(form.getAttribute('action')) : '',
       headings, fields, containers, steps: nexts.length + 1,
       buttons: buttons.map(b => ({text: b.text, type: b.type, role: b.role, id: b.id,
                                   name: b.name, step: stepOf(b.el)})),
     };
   });
+  return {forms, cut: [...cut]};
 }
 """
 _CAPTCHA = """
@@ -144,14 +170,31 @@ _PAGE_TEXT = """
 _CAPTCHA_ORDER = ("turnstile", "hcaptcha", "recaptcha_v2", "image")
 
 
+def _stable_token(token: re.Match[str]) -> str:
+    text = token.group()
+    last_digit = max(text.rfind(digit) for digit in "0123456789")
+    kept: list[str] = []
+    position = 0
+    while position <= last_digit:
+        run = _RUN.search(text, position)
+        if run is None or run.start() > last_digit:
+            break
+        kept += [text[position : run.start()], "*"]
+        position = run.end()
+    # Past the last digit only a UUID (all letters a-f) can still be volatile.
+    kept.append(_UUID.sub("*", text[position:]))
+    return "".join(kept)
+
+
 def stable(text: str) -> str:
     """The text with its load-to-load random runs replaced by `*`."""
-    return _VOLATILE.sub("*", text)
+    return _TOKEN.sub(_stable_token, text)
 
 
 def stable_path(url: str) -> str:
     """A URL's path only: hosts and ports differ between machines, queries carry tokens."""
-    return stable(urlsplit(url).path)
+    path = stable(urlsplit(url).path)
+    return path if len(path) <= TEXT_LIMIT else path[:TEXT_LIMIT] + CUT
 
 
 def _field(raw: dict[str, Any]) -> dict[str, Any]:
@@ -229,8 +272,11 @@ async def _frame_selector(frame: Frame, index: int) -> str:
     element = await frame.frame_element()
     for attribute in ("id", "name", "title"):
         value = await element.get_attribute(attribute)
-        if value and stable(value) == value:
-            return f"iframe#{value}" if attribute == "id" else f'iframe[{attribute}="{value}"]'
+        if value and len(value) <= TEXT_LIMIT and stable(value) == value:
+            if attribute == "id" and plain_id(value):
+                return f"iframe#{value}"
+            if attribute != "id":
+                return f"iframe[{attribute}={css_string(value)}]"
     return f"iframe >> nth={index}"
 
 
@@ -254,8 +300,11 @@ async def page_signature(page: Page, response: Response | None = None) -> dict[s
     forms: list[dict[str, Any]] = []
     iframes: list[dict[str, Any]] = []
     captchas: set[str] = set()
+    cut: set[str] = set()
     child_index = 0
-    for frame in page.frames:
+    if len(page.frames) > FRAME_LIMIT:
+        cut.add("frames")
+    for frame in page.frames[:FRAME_LIMIT]:
         if frame is page.main_frame:
             where = "main"
         else:
@@ -265,8 +314,11 @@ async def page_signature(page: Page, response: Response | None = None) -> dict[s
             child_index += 1
             if CAPTCHA_FRAME_HOSTS.search(urlsplit(frame.url).hostname or ""):
                 continue
-        raw_forms: list[dict[str, Any]] = await frame.evaluate(_COLLECT)
-        frame_forms = [_form(raw, where) for raw in raw_forms]
+        collected: dict[str, Any] = await frame.evaluate(
+            _COLLECT, [TEXT_LIMIT, LIST_LIMIT, FORM_LIMIT, STEP_LIMIT, CUT]
+        )
+        cut.update(collected["cut"])
+        frame_forms = [_form(raw, where) for raw in collected["forms"]]
         forms.extend(frame_forms)
         captchas.add(str(await frame.evaluate(_CAPTCHA)))
         if where != "main":
@@ -289,7 +341,9 @@ async def page_signature(page: Page, response: Response | None = None) -> dict[s
     forms.sort(key=lambda f: (f["frame"], f["purpose"], f["id"], f["name"], f["action"]))
     iframes.sort(key=lambda i: (i["selector"], i["path"]))
     listing_steps = [f["steps"] for f in forms if f["purpose"] == "listing"]
-    return {
+    # Only when something was left out: a page within the limits keeps the digest it had.
+    left_out = {"cut": f"{CUT} more than a scout reads: {', '.join(sorted(cut))}"} if cut else {}
+    return left_out | {
         "version": SIGNATURE_VERSION,
         "path": stable_path(page.url),
         "status": status,
