@@ -12,7 +12,9 @@ What podman 4.3 cannot take, and what is done instead:
   pods run with hostNetwork and without `ports`; each service listens on its PORT.
 - Under hostNetwork every replica has the host's hostname (workers would share a default
   WORKER_ID) and the host's ports: each replica becomes its own Deployment `<name>-<n>`
-  with that hostname, listening on PORT + n and HEALTH_PORT + n.
+  with that hostname, listening on the first free PORT / HEALTH_PORT from the manifest's
+  (replica n of one Deployment on port + n, unless another pod took it: the scouts share the
+  workers' config, HEALTH_PORT included).
 - httpGet probes become healthchecks that run curl inside the container (our images have
   none): dropped; the rehearsal polls /healthz from outside instead.
 - emptyDir becomes a named volume owned by root (not writable by our uid 10001) and shared
@@ -35,8 +37,8 @@ from typing import Any
 
 Manifest = dict[str, Any]
 
-# The variables a pod listens on: replica n listens on the manifest's port + n, since under
-# host networking the replicas share one network namespace.
+# The variables a pod listens on: each pod gets the first port from the manifest's that no
+# pod before it took, since under host networking every pod shares one network namespace.
 LISTEN_PORTS = frozenset({"PORT", "HEALTH_PORT"})
 # podman's default when a pod's grace period is not known.
 PODMAN_STOP_SECONDS = 10
@@ -88,6 +90,7 @@ def adapt(
     if dropped:
         changes.append(f"left out (no cluster to act on them): {', '.join(dropped)}")
     result = Adapted(documents=[], changes=changes)
+    taken_ports: set[int] = set()
     for deployment in (doc for doc in documents if doc.get("kind") == "Deployment"):
         replicas = int(deployment["spec"].get("replicas", 1))
         for index in range(replicas):
@@ -95,13 +98,13 @@ def adapt(
             adapted, environment = _adapt_deployment(
                 deployment,
                 name,
-                index,
                 volume_root,
                 images,
                 secrets,
                 config_maps,
                 overrides,
                 used_overrides,
+                taken_ports,
             )
             result.documents.append(adapted)
             pod = pod_name(name)
@@ -114,8 +117,8 @@ def adapt(
     changes.extend(
         [
             "each replica is its own single-replica Deployment <name>-<n> with its own "
-            "hostname and PORT/HEALTH_PORT + n (under hostNetwork replicas share the "
-            "host's name and ports)",
+            "hostname and the first free PORT/HEALTH_PORT from the manifest's (under "
+            "hostNetwork pods share the host's name and ports)",
             "hostNetwork: true and no container ports (no bridge network on this VM)",
             "Secret and ConfigMap references inlined as values (podman 4.3 cannot read "
             "Secret references); local overrides replace loopback addresses and ports",
@@ -133,13 +136,13 @@ def adapt(
 def _adapt_deployment(
     deployment: Manifest,
     name: str,
-    replica: int,
     volume_root: Path,
     images: Mapping[str, str],
     secrets: Mapping[str, Mapping[str, str]],
     config_maps: Mapping[str, Mapping[str, str]],
     overrides: Mapping[str, str],
     used_overrides: set[str],
+    taken_ports: set[int],
 ) -> tuple[Manifest, dict[str, str]]:
     adapted = copy.deepcopy(deployment)
     adapted["metadata"]["name"] = name
@@ -176,8 +179,12 @@ def _adapt_deployment(
         for key in env.keys() & overrides.keys():
             env[key] = overrides[key]
             used_overrides.add(key)
-        for key in env.keys() & LISTEN_PORTS:
-            env[key] = str(int(env[key]) + replica)
+        for key in sorted(env.keys() & LISTEN_PORTS):
+            port = int(env[key])
+            while port in taken_ports:
+                port += 1
+            taken_ports.add(port)
+            env[key] = str(port)
         container.pop("envFrom", None)
         container["env"] = [{"name": key, "value": value} for key, value in env.items()]
         environment.update(env)
